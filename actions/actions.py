@@ -1,0 +1,214 @@
+"""Custom actions. Every customer-facing text is a domain response with nl/fr/en variants
+(conditioned on the ``language`` slot); actions only choose the response and fill it in."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, List, Text
+from zoneinfo import ZoneInfo
+
+import yaml
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.coverage import CoverageProvider, Place, demo_provider
+from actions.outages import Outage, OutageRepository
+from bot.db import create_db_engine
+from bot.settings import SUPPORTED_LANGUAGES, Settings
+
+LOCAL_TZ = ZoneInfo("Europe/Brussels")
+LABELS_FILE = Path(__file__).with_name("intent_labels.yml")
+NOT_SUGGESTED = {"nlu_fallback", "out_of_scope", "greet", "goodbye", "thanks", "inform"}
+
+
+@lru_cache(maxsize=1)
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+@lru_cache(maxsize=1)
+def _outage_repository() -> OutageRepository:
+    return OutageRepository(create_db_engine(_settings().database_url))
+
+
+@lru_cache(maxsize=1)
+def intent_labels() -> Dict[str, Dict[str, str]]:
+    return yaml.safe_load(LABELS_FILE.read_text(encoding="utf-8")) or {}
+
+
+def conversation_language(tracker: Tracker, default: str) -> str:
+    language = tracker.get_slot("language")
+    return language if language in SUPPORTED_LANGUAGES else default
+
+
+def format_local(moment: datetime, now: datetime) -> str:
+    """'14:30' today, '23/11 14:30' another day, in Brussels time."""
+    local, today = moment.astimezone(LOCAL_TZ), now.astimezone(LOCAL_TZ)
+    return local.strftime("%H:%M") if local.date() == today.date() else local.strftime("%d/%m %H:%M")
+
+
+def place_from_tracker(tracker: Tracker, provider: CoverageProvider) -> tuple[Place | None, str]:
+    """The place the customer means: the extracted entity, else a name or postcode in the text.
+
+    Returns the place (None if unknown) and the raw words the customer used for it.
+    """
+    raw = next(tracker.get_latest_entity_values("place"), None)
+    text = tracker.latest_message.get("text") or ""
+    for candidate in (raw, text):
+        if candidate:
+            place = provider.find(candidate)
+            if place:
+                return place, str(raw or place.key)
+    return None, str(raw or "")
+
+
+class ActionSessionStart(Action):
+    """Starts a session: keeps slots, sets the persona's name and the starting language."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._given_settings = settings
+
+    @property
+    def settings(self) -> Settings:
+        return self._given_settings or _settings()
+
+    def name(self) -> Text:
+        return "action_session_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        events: List[EventType] = [SessionStarted()]
+        carried = {k: v for k, v in tracker.slots.items() if v is not None and k != "session_started_metadata"}
+        events += [SlotSet(key, value) for key, value in carried.items()]
+        metadata = tracker.get_slot("session_started_metadata") or {}
+        language = metadata.get("language") if isinstance(metadata, dict) else None
+        if language not in SUPPORTED_LANGUAGES:
+            language = carried.get("language") or self.settings.default_language
+        events += [SlotSet("language", language), SlotSet("bot_name", self.settings.bot_name)]
+        events.append(ActionExecuted("action_listen"))
+        return events
+
+
+class ActionCoverageCheck(Action):
+    """Answers "is there coverage at <place>?"; asks for the place when none is given."""
+
+    def __init__(self, provider: CoverageProvider | None = None) -> None:
+        self._provider = provider
+
+    def name(self) -> Text:
+        return "action_coverage_check"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        place, raw = place_from_tracker(tracker, self._provider or demo_provider())
+        if place is None and not raw and tracker.latest_message.get("intent", {}).get("name") != "inform":
+            dispatcher.utter_message(response="utter_ask_place")
+            return [SlotSet("place", None)]
+        if place is None:
+            shown = raw or tracker.latest_message.get("text") or ""
+            dispatcher.utter_message(response="utter_coverage_unknown_place", place=shown[:60])
+            return [SlotSet("place", None)]
+        language = conversation_language(tracker, "nl")
+        dispatcher.utter_message(response=coverage_response(place), place=place.name(language))
+        if place.country == "NL":
+            dispatcher.utter_message(response="utter_coverage_partner_nl", place=place.name(language))
+        return [SlotSet("place", place.key)]
+
+
+def coverage_response(place: Place) -> str:
+    if place.g5 == "yes":
+        return "utter_coverage_5g_everywhere"
+    if place.g5 == "partial":
+        return "utter_coverage_5g_partly"
+    if place.g4 == "good":
+        return "utter_coverage_4g"
+    return "utter_coverage_4g_partial"
+
+
+class ActionOutageStatus(Action):
+    """Answers "is there an outage?" from the outage table, for a place when one is named."""
+
+    def __init__(
+        self, provider: CoverageProvider | None = None, outages: OutageRepository | None = None
+    ) -> None:
+        self._provider = provider
+        self._outages = outages
+
+    def name(self) -> Text:
+        return "action_outage_status"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        repository = self._outages or _outage_repository()
+        place, raw = place_from_tracker(tracker, self._provider or demo_provider())
+        now = datetime.now(LOCAL_TZ)
+        language = conversation_language(tracker, "nl")
+        if place is not None:
+            found = repository.active([place.key, place.province], now=now)
+            if found:
+                self._utter_outage(dispatcher, found[0], place.name(language), now)
+            else:
+                dispatcher.utter_message(response="utter_outage_none_place", place=place.name(language))
+            return [SlotSet("place", place.key)]
+        found = repository.active(now=now)
+        if found:
+            regions = ", ".join(sorted({_region_name(o.region, language) for o in found}))
+            dispatcher.utter_message(response="utter_outage_list", regions=regions)
+        else:
+            dispatcher.utter_message(response="utter_outage_none")
+        return []
+
+    @staticmethod
+    def _utter_outage(dispatcher: CollectingDispatcher, outage: Outage, place: str, now: datetime) -> None:
+        since = format_local(outage.started_at, now)
+        if outage.expected_fix_at:
+            dispatcher.utter_message(
+                response="utter_outage_active", place=place, services=outage.services,
+                since=since, eta=format_local(outage.expected_fix_at, now),
+            )
+        else:
+            dispatcher.utter_message(
+                response="utter_outage_active_no_eta", place=place, services=outage.services, since=since
+            )
+
+
+def _region_name(region: str, language: str) -> str:
+    place = demo_provider().find(region)
+    return place.name(language) if place else region
+
+
+class ActionClarify(Action):
+    """Low-confidence message: ask to rephrase, offering the likeliest topics as buttons."""
+
+    def name(self) -> Text:
+        return "action_clarify"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        language = conversation_language(tracker, "nl")
+        buttons = clarify_buttons(tracker.latest_message.get("intent_ranking") or [], language)
+        if buttons:
+            dispatcher.utter_message(response="utter_clarify", buttons=buttons)
+        else:
+            dispatcher.utter_message(response="utter_clarify_topics")
+        return []
+
+
+def clarify_buttons(ranking: List[Dict[str, Any]], language: str, limit: int = 3) -> List[Dict[str, str]]:
+    labels = intent_labels()
+    buttons = []
+    for entry in ranking:
+        name = entry.get("name")
+        if name in NOT_SUGGESTED or name not in labels or (entry.get("confidence") or 0) < 0.05:
+            continue
+        buttons.append({"title": labels[name][language], "payload": f"/{name}"})
+        if len(buttons) == limit:
+            break
+    return buttons

@@ -1,0 +1,124 @@
+"""Network coverage by place, behind an interface a real operator replaces with its own API.
+
+The demo provider reads ``actions/data/coverage_demo.csv``: Belgian and Dutch places with
+their names in nl/fr/en, postcodes, province and 4G/5G levels. It is demo data, not a map.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+DEMO_FILE = Path(__file__).with_name("data") / "coverage_demo.csv"
+_BE_POSTCODE = re.compile(r"\b([1-9]\d{3})\b")
+_NL_POSTCODE = re.compile(r"\b([1-9]\d{3})\s?([a-z]{2})\b")
+
+
+@dataclass(frozen=True)
+class Place:
+    key: str
+    country: str  # BE | NL
+    province: str
+    names: dict[str, str]  # language -> display name
+    postcodes: tuple[str, ...]
+    g4: str  # good | partial | none
+    g5: str  # yes | partial | no
+    aliases: tuple[str, ...] = ()
+
+    def name(self, language: str) -> str:
+        return self.names.get(language) or self.names["nl"]
+
+
+class CoverageProvider(Protocol):
+    def find(self, text: str) -> Place | None:
+        """The place named in ``text`` (a name, a misspelt name or a postcode), or None."""
+
+
+def normalize(text: str) -> str:
+    """Lowercase, accents removed, punctuation to spaces ("Liège!" -> "liege")."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[^a-z0-9' -]", " ", plain).replace("-", " ").split())
+
+
+class CsvCoverageProvider:
+    """Coverage from a CSV file (see module docstring for the columns)."""
+
+    def __init__(self, places: list[Place]) -> None:
+        self.places = places
+        self._by_alias: dict[str, Place] = {}
+        self._by_postcode: dict[str, Place] = {}
+        for place in places:
+            for alias in (*place.names.values(), *place.aliases):
+                self._by_alias.setdefault(normalize(alias), place)
+            for code in place.postcodes:
+                self._by_postcode.setdefault(normalize(code).replace(" ", ""), place)
+
+    @classmethod
+    def from_csv(cls, path: Path = DEMO_FILE) -> "CsvCoverageProvider":
+        with path.open(encoding="utf-8", newline="") as handle:
+            return cls([_place_from_row(row) for row in csv.DictReader(handle)])
+
+    def find(self, text: str) -> Place | None:
+        norm = normalize(text)
+        if not norm:
+            return None
+        return self._by_postcode_in(norm) or self._by_name_in(norm)
+
+    def _by_postcode_in(self, norm: str) -> Place | None:
+        for digits, letters in _NL_POSTCODE.findall(norm):
+            place = self._by_postcode.get(f"{digits}{letters}")
+            if place:
+                return place
+            nl = self._nearest_nl_postcode(digits)
+            if nl:
+                return nl
+        for digits in _BE_POSTCODE.findall(norm):
+            if digits in self._by_postcode:
+                return self._by_postcode[digits]
+        return None
+
+    def _nearest_nl_postcode(self, digits: str) -> Place | None:
+        """Dutch postcodes: the 4 digits identify the area well enough for demo data."""
+        for code, place in self._by_postcode.items():
+            if place.country == "NL" and code.startswith(digits[:3]):
+                return place
+        return None
+
+    def _by_name_in(self, norm: str) -> Place | None:
+        tokens = norm.split()
+        grams = [" ".join(tokens[i : i + n]) for n in (3, 2, 1) for i in range(len(tokens) - n + 1)]
+        for gram in grams:  # exact names first, longest first
+            if gram in self._by_alias:
+                return self._by_alias[gram]
+        aliases = list(self._by_alias)
+        for gram in grams:  # then a close misspelling of a name of 4+ letters
+            if len(gram) >= 4:
+                close = difflib.get_close_matches(gram, aliases, n=1, cutoff=0.84)
+                if close:
+                    return self._by_alias[close[0]]
+        return None
+
+
+def _place_from_row(row: dict[str, str]) -> Place:
+    return Place(
+        key=row["key"],
+        country=row["country"],
+        province=row["province"],
+        names={"nl": row["name_nl"], "fr": row["name_fr"], "en": row["name_en"]},
+        postcodes=tuple(p.strip() for p in row["postcodes"].split("|") if p.strip()),
+        g4=row["g4"],
+        g5=row["g5"],
+        aliases=tuple(a for a in row["aliases"].split("|") if a),
+    )
+
+
+@lru_cache(maxsize=1)
+def demo_provider() -> CsvCoverageProvider:
+    return CsvCoverageProvider.from_csv()

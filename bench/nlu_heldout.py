@@ -1,0 +1,105 @@
+"""Held-out evaluation: intent accuracy and reply-language accuracy per language.
+
+Messages in bench/heldout/*.yml are never in the training data. Prints, per language,
+intent accuracy (target >= 95%) and how often the reply language equals the message
+language for a new conversation (target >= 98%), plus the misclassified messages.
+
+    .venv/bin/python -m bench.nlu_heldout [--model models/assistant-XXXX.tar.gz]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.language import choose_language, default_detector  # noqa: E402
+from bot.settings import SUPPORTED_LANGUAGES, Settings  # noqa: E402
+
+
+def load_heldout(folder: Path = ROOT / "bench" / "heldout") -> list[tuple[str, str, str]]:
+    """(language, intent, text) for every held-out message."""
+    items = []
+    for path in sorted(folder.glob("*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for language, intents in data.items():
+            for intent, texts in (intents or {}).items():
+                items += [(language, intent, str(t)) for t in texts or []]
+    return items
+
+
+async def predict(model: Path, texts: list[str]) -> list[tuple[str, float]]:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+    out = []
+    for text in texts:
+        parsed = await agent.parse_message(text)
+        out.append((parsed["intent"]["name"], float(parsed["intent"].get("confidence") or 0.0)))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--show-errors", type=int, default=40)
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    if args.model is None:
+        from bot.training import ensure_model
+
+        args.model = ensure_model(settings.model_dir)
+    items = load_heldout()
+    predictions = asyncio.run(predict(args.model, [t for _, _, t in items]))
+    detector = default_detector()
+    stats: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    errors = []
+    for (language, intent, text), (predicted, confidence) in zip(items, predictions):
+        s = stats[language]
+        s["n"] += 1
+        s["intent_ok"] += predicted == intent
+        s["fallback"] += predicted == "nlu_fallback"
+        chosen = choose_language(
+            text, current=None, locale=None, default=settings.default_language,
+            detector=detector, threshold=settings.language_confidence,
+        ).language
+        s["lang_ok"] += chosen == language
+        if predicted != intent:
+            errors.append(f"  [{language}] {intent} -> {predicted} ({confidence:.2f}): {text}")
+        if chosen != language:
+            errors.append(f"  [{language}] language -> {chosen}: {text}")
+    print(f"model: {args.model}")
+    print(f"{'lang':<5}{'n':>5}{'intent acc':>12}{'(fallback)':>12}{'reply lang':>12}")
+    total = defaultdict(int)
+    for language in SUPPORTED_LANGUAGES:
+        s = stats[language]
+        for k, v in s.items():
+            total[k] += v
+        print(_row(language, s))
+    print(_row("all", total))
+    print("targets: intent accuracy >= 95%, reply language >= 98%")
+    if errors:
+        print(f"\nerrors ({len(errors)}):")
+        print("\n".join(errors[: args.show_errors]))
+    return 0
+
+
+def _row(label: str, s: dict[str, int]) -> str:
+    n = max(s["n"], 1)
+    return (
+        f"{label:<5}{s['n']:>5}{100 * s['intent_ok'] / n:>11.1f}%{100 * s['fallback'] / n:>11.1f}%"
+        f"{100 * s['lang_ok'] / n:>11.1f}%"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Gateway, conversation router and shared infrastructure of the customer-care assistant."""

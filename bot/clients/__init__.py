@@ -1,0 +1,1 @@
+"""Thin clients, one per external service."""

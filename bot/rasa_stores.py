@@ -1,0 +1,84 @@
+"""Rasa tracker and lock stores configured from :mod:`bot.settings` (named in endpoints.yml).
+
+This keeps one source of configuration: the same environment that points the router
+at PostgreSQL points Rasa's tracker store there, and REDIS_URL switches Rasa to the
+Redis lock store so several Rasa replicas can serve the same conversations safely.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Text
+
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.lock import TicketLock
+from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from sqlalchemy.engine import make_url
+
+from bot.settings import Settings
+
+
+def sql_store_arguments(url: str) -> dict[str, Any]:
+    """SQLTrackerStore keyword arguments for a SQLAlchemy URL."""
+    parsed = make_url(url)
+    return {
+        "dialect": parsed.drivername,
+        "host": parsed.host,
+        "port": parsed.port,
+        "db": parsed.database,
+        "username": parsed.username,
+        "password": parsed.password,
+        "query": dict(parsed.query) or None,
+    }
+
+
+class SettingsTrackerStore(SQLTrackerStore):
+    """Rasa's SQL tracker store on ``Settings.rasa_tracker_url``."""
+
+    def __init__(
+        self,
+        domain: Optional[Domain] = None,
+        host: Optional[Text] = None,
+        event_broker: Optional[EventBroker] = None,
+        settings: Optional[Settings] = None,
+        **kwargs: Any,
+    ) -> None:
+        settings = settings or Settings.from_env()
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        super().__init__(
+            domain=domain,
+            event_broker=event_broker,
+            **sql_store_arguments(settings.rasa_tracker_url),
+        )
+
+
+def redis_lock_store(url: str) -> RedisLockStore:
+    parsed = make_url(url)
+    return RedisLockStore(
+        host=parsed.host or "localhost",
+        port=parsed.port or 6379,
+        db=int(parsed.database or 1),
+        username=parsed.username,
+        password=parsed.password,
+    )
+
+
+class SettingsLockStore(LockStore):
+    """Redis lock store when ``REDIS_URL`` is set, else the in-memory one (single replica)."""
+
+    def __init__(self, endpoint_config: Any = None, settings: Optional[Settings] = None) -> None:
+        settings = settings or Settings.from_env()
+        self.inner: LockStore = (
+            redis_lock_store(settings.redis_url) if settings.redis_url else InMemoryLockStore()
+        )
+        super().__init__()
+
+    def get_lock(self, conversation_id: Text) -> Optional[TicketLock]:
+        return self.inner.get_lock(conversation_id)
+
+    def delete_lock(self, conversation_id: Text) -> None:
+        self.inner.delete_lock(conversation_id)
+
+    def save_lock(self, lock: TicketLock) -> None:
+        self.inner.save_lock(lock)

@@ -1,0 +1,134 @@
+"""The conversation router: every channel hands customer messages to it.
+
+Order of work for one message, on purpose:
+1. store the message (and open or find its conversation) before anything else;
+2. look at who owns the conversation; only the bot's conversations go to Rasa;
+3. store the replies and return them to the channel that asked.
+If Rasa is unreachable the customer gets an apology in their language and the
+message stays stored (status ``failed``) so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.clients.rasa import RasaClient, RasaUnavailable
+from bot.db import OWNER_BOT
+from bot.language import Detector, LanguageChoice, choose_language
+from bot.settings import Settings
+from bot.store import ConversationStore
+from bot.texts import text as gateway_text
+
+log = logging.getLogger(__name__)
+
+
+class InvalidMessage(ValueError):
+    """The channel handed over something that is not a customer message."""
+
+    def __init__(self, reason: str, *, too_large: bool = False) -> None:
+        super().__init__(reason)
+        self.too_large = too_large
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    channel: str
+    sender: str
+    text: str
+    locale: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RouterResult:
+    conversation_id: str
+    language: str
+    owner: str
+    replies: list[dict[str, Any]]
+    language_source: str = "conversation"
+
+
+class Router:
+    def __init__(
+        self,
+        settings: Settings,
+        store: ConversationStore,
+        rasa: RasaClient,
+        detector: Detector,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.rasa = rasa
+        self.detector = detector
+
+    def validate(self, message: IncomingMessage) -> IncomingMessage:
+        """Normalise and check a message; raises :class:`InvalidMessage` with a clear reason."""
+        sender = (message.sender or "").strip()
+        body = (message.text or "").strip()
+        if not sender:
+            raise InvalidMessage("sender must not be empty")
+        if len(sender) > 128:
+            raise InvalidMessage("sender must be at most 128 characters")
+        if not body:
+            raise InvalidMessage("text must not be empty")
+        if len(body) > self.settings.max_message_chars:
+            raise InvalidMessage(
+                f"text must be at most {self.settings.max_message_chars} characters",
+                too_large=True,
+            )
+        return IncomingMessage(message.channel, sender, body, message.locale, message.metadata)
+
+    def _chooser(self, text: str, locale: str | None):  # noqa: ANN202 - small closure factory
+        def choose(current: str | None) -> LanguageChoice:
+            return choose_language(
+                text,
+                current=current,
+                locale=locale,
+                default=self.settings.default_language,
+                detector=self.detector,
+                threshold=self.settings.language_confidence,
+            )
+
+        return choose
+
+    def handle(self, message: IncomingMessage) -> RouterResult:
+        message = self.validate(message)
+        inbound = self.store.record_inbound(
+            channel=message.channel,
+            sender=message.sender,
+            text=message.text,
+            locale=message.locale,
+            choose_language=self._chooser(message.text, message.locale),
+        )
+        conv = inbound.conversation
+        if conv.owner != OWNER_BOT:
+            # Someone else owns it (queue or agent): the message is stored, Rasa stays out.
+            return RouterResult(conv.id, conv.language, conv.owner, [], inbound.choice.source)
+        replies, status = self._ask_rasa(conv.id, message, conv.language)
+        author = "bot" if status == "answered" else "system"
+        self.store.record_outbound(
+            conv.id,
+            author=author,
+            replies=replies,
+            language=conv.language,
+            answered_message_id=inbound.message_id,
+            answered_status=status,
+        )
+        return RouterResult(conv.id, conv.language, conv.owner, replies, inbound.choice.source)
+
+    def _ask_rasa(
+        self, conversation_id: str, message: IncomingMessage, language: str
+    ) -> tuple[list[dict[str, Any]], str]:
+        metadata = {"language": language, "channel": message.channel, **message.metadata}
+        try:
+            bot_messages = self.rasa.send_message(conversation_id, message.text, metadata)
+        except RasaUnavailable as exc:
+            log.error("Rasa unavailable for conversation %s: %s", conversation_id, exc)
+            return [{"text": gateway_text("rasa_unavailable", language)}], "failed"
+        replies = [m.as_dict() for m in bot_messages if m.text or m.image or m.buttons]
+        if not replies:
+            # Never leave the customer without an answer.
+            return [{"text": gateway_text("no_reply", language)}], "answered"
+        return replies, "answered"

@@ -1,0 +1,136 @@
+"""The one place where configuration is read from the environment.
+
+Every component receives a :class:`Settings` instance; nothing reads ``os.environ``
+anywhere else. Tests build their own instance with :meth:`Settings.from_env` and a
+plain dict, so no global state leaks between them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SUPPORTED_LANGUAGES: tuple[str, ...] = ("nl", "fr", "en")
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed."""
+
+
+def _int(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{key} must be an integer, got {raw!r}") from exc
+
+
+def _float(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{key} must be a number, got {raw!r}") from exc
+
+
+def _language(env: Mapping[str, str], key: str, default: str) -> str:
+    value = (env.get(key) or default).strip().lower()
+    if value not in SUPPORTED_LANGUAGES:
+        raise SettingsError(f"{key} must be one of {', '.join(SUPPORTED_LANGUAGES)}, got {value!r}")
+    return value
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All configuration of the gateway, the router, Rasa's stores and the action server."""
+
+    var_dir: Path = PROJECT_ROOT / "var"
+    database_url: str = _sqlite_url(PROJECT_ROOT / "var" / "assistant.db")
+    rasa_tracker_url: str = _sqlite_url(PROJECT_ROOT / "var" / "rasa_tracker.db")
+    redis_url: str | None = None
+    bind_host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    rasa_port: int = 5005
+    action_port: int = 5055
+    rasa_url: str = "http://127.0.0.1:5005"
+    action_server_url: str = "http://127.0.0.1:5055"
+    rasa_token: str | None = None
+    rasa_timeout_s: float = 15.0
+    model_dir: Path = PROJECT_ROOT / "models"
+    default_language: str = "nl"
+    language_confidence: float = 0.7
+    bot_name: str = "Mila"
+    bot_avatar_url: str = "/static/avatar.svg"
+    max_message_chars: int = 2000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        """Build settings from an environment mapping (``os.environ`` when omitted)."""
+        env = os.environ if env is None else env
+        var_dir = Path(env.get("VAR_DIR") or PROJECT_ROOT / "var")
+        database_url = env.get("DATABASE_URL") or _sqlite_url(var_dir / "assistant.db")
+        host = env.get("BIND_HOST") or "127.0.0.1"
+        rasa_port = _int(env, "RASA_PORT", 5005)
+        action_port = _int(env, "ACTION_PORT", 5055)
+        return cls(
+            var_dir=var_dir,
+            database_url=database_url,
+            rasa_tracker_url=env.get("RASA_TRACKER_URL")
+            or _default_tracker_url(database_url, var_dir),
+            redis_url=env.get("REDIS_URL") or None,
+            bind_host=host,
+            gateway_port=_int(env, "GATEWAY_PORT", 8000),
+            rasa_port=rasa_port,
+            action_port=action_port,
+            rasa_url=(env.get("RASA_URL") or f"http://{_client_host(host)}:{rasa_port}").rstrip("/"),
+            action_server_url=(
+                env.get("ACTION_SERVER_URL") or f"http://{_client_host(host)}:{action_port}"
+            ).rstrip("/"),
+            rasa_token=env.get("RASA_TOKEN") or None,
+            rasa_timeout_s=_float(env, "RASA_TIMEOUT", 15.0),
+            model_dir=Path(env.get("MODEL_DIR") or PROJECT_ROOT / "models"),
+            default_language=_language(env, "DEFAULT_LANGUAGE", "nl"),
+            language_confidence=_float(env, "LANGUAGE_CONFIDENCE", 0.7),
+            bot_name=(env.get("BOT_NAME") or "Mila").strip(),
+            bot_avatar_url=env.get("BOT_AVATAR_URL") or "/static/avatar.svg",
+            max_message_chars=_int(env, "MAX_MESSAGE_CHARS", 2000),
+        )
+
+    def with_overrides(self, **changes: object) -> "Settings":
+        """A copy with some fields changed (handy in tests)."""
+        return replace(self, **changes)
+
+    @property
+    def action_webhook_url(self) -> str:
+        return f"{self.action_server_url}/webhook"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{_client_host(self.bind_host)}:{self.gateway_port}"
+
+
+def _client_host(bind_host: str) -> str:
+    """The address a local client uses to reach a server bound to ``bind_host``."""
+    return "127.0.0.1" if bind_host in ("0.0.0.0", "::", "") else bind_host
+
+
+def _default_tracker_url(database_url: str, var_dir: Path) -> str:
+    """Rasa's tracker store shares PostgreSQL with the transcripts; on SQLite it gets its own file.
+
+    Two processes writing one SQLite file would serialise on its lock, so the embedded
+    default keeps Rasa's events in a separate file.
+    """
+    if database_url.startswith("sqlite"):
+        return _sqlite_url(var_dir / "rasa_tracker.db")
+    return database_url

@@ -1,0 +1,176 @@
+"""Conversation and transcript persistence used by the router."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Iterable
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from bot.db import OWNER_BOT, OWNER_CLOSED, conversations, messages, utcnow
+from bot.language import LanguageChoice
+
+ChooseLanguage = Callable[[str | None], LanguageChoice]
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    channel: str
+    sender: str
+    owner: str
+    language: str
+    locale: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A stored customer message and the conversation it belongs to."""
+
+    conversation: Conversation
+    message_id: int
+    choice: LanguageChoice
+
+
+def _conversation(row: Any) -> Conversation:
+    return Conversation(
+        id=row.id,
+        channel=row.channel,
+        sender=row.sender,
+        owner=row.owner,
+        language=row.language,
+        locale=row.locale,
+        created_at=row.created_at,
+    )
+
+
+class ConversationStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def record_inbound(
+        self,
+        *,
+        channel: str,
+        sender: str,
+        text: str,
+        locale: str | None,
+        choose_language: ChooseLanguage,
+    ) -> Inbound:
+        """Store a customer message in its open conversation (created if needed), atomically.
+
+        The language is decided inside the same transaction, from the conversation's
+        current language, so concurrent messages see a consistent conversation.
+        """
+        for attempt in range(3):
+            try:
+                with self.engine.begin() as conn:
+                    return self._record_inbound(conn, channel, sender, text, locale, choose_language)
+            except IntegrityError:
+                # Another request opened the conversation at the same moment: retry, reading it.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _record_inbound(
+        self,
+        conn: Connection,
+        channel: str,
+        sender: str,
+        text: str,
+        locale: str | None,
+        choose_language: ChooseLanguage,
+    ) -> Inbound:
+        now = utcnow()
+        row = conn.execute(
+            select(conversations).where(
+                conversations.c.channel == channel,
+                conversations.c.sender == sender,
+                conversations.c.owner != OWNER_CLOSED,
+            )
+        ).first()
+        if row is None:
+            choice = choose_language(None)
+            conv = Conversation(
+                id=str(uuid.uuid4()),
+                channel=channel,
+                sender=sender,
+                owner=OWNER_BOT,
+                language=choice.language,
+                locale=locale,
+                created_at=now,
+            )
+            conn.execute(
+                insert(conversations).values(
+                    id=conv.id, channel=channel, sender=sender, owner=OWNER_BOT,
+                    language=conv.language, locale=locale, created_at=now, updated_at=now,
+                )
+            )
+        else:
+            conv = _conversation(row)
+            choice = choose_language(conv.language)
+            values: dict[str, Any] = {"updated_at": now, "language": choice.language}
+            if locale and not conv.locale:
+                values["locale"] = locale
+            conn.execute(update(conversations).where(conversations.c.id == conv.id).values(**values))
+            conv = Conversation(**{**conv.__dict__, "language": choice.language})
+        message_id = conn.execute(
+            insert(messages).values(
+                conversation_id=conv.id, direction="in", author="customer", text=text,
+                language=choice.language, status="received", created_at=now,
+            )
+        ).inserted_primary_key[0]
+        return Inbound(conversation=conv, message_id=int(message_id), choice=choice)
+
+    def record_outbound(
+        self,
+        conversation_id: str,
+        *,
+        author: str,
+        replies: Iterable[dict[str, Any]],
+        language: str,
+        answered_message_id: int | None = None,
+        answered_status: str = "answered",
+    ) -> None:
+        """Store the replies and mark the inbound message they answer, in one transaction."""
+        now = utcnow()
+        rows = [
+            {
+                "conversation_id": conversation_id, "direction": "out", "author": author,
+                "text": reply.get("text") or "", "language": language, "status": "sent",
+                "payload": {k: v for k, v in reply.items() if k != "text"} or None,
+                "created_at": now,
+            }
+            for reply in replies
+        ]
+        with self.engine.begin() as conn:
+            if rows:
+                conn.execute(insert(messages), rows)
+            if answered_message_id is not None:
+                conn.execute(
+                    update(messages)
+                    .where(messages.c.id == answered_message_id)
+                    .values(status=answered_status)
+                )
+
+    def get_conversation(self, conversation_id: str) -> Conversation | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(conversations).where(conversations.c.id == conversation_id)
+            ).first()
+        return _conversation(row) if row else None
+
+    def transcript(self, conversation_id: str) -> list[dict[str, Any]]:
+        """All messages of a conversation, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(messages)
+                .where(messages.c.conversation_id == conversation_id)
+                .order_by(messages.c.id)
+            ).all()
+        return [dict(row._mapping) for row in rows]

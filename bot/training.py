@@ -1,0 +1,67 @@
+"""Train the Rasa model only when its inputs changed.
+
+The model file is named after a fingerprint of everything that shapes it (config,
+domain, training data, the custom NLU components and the Rasa version), so an
+unchanged project reuses its model and a changed one never runs a stale model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.settings import PROJECT_ROOT
+
+MODEL_INPUTS = ("config.yml", "domain.yml", "data", "bot/nlu")
+
+
+def _files(root: Path) -> list[Path]:
+    found: list[Path] = []
+    for name in MODEL_INPUTS:
+        path = root / name
+        if path.is_file():
+            found.append(path)
+        elif path.is_dir():
+            found += sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix in (".yml", ".yaml", ".py")
+            )
+    return found
+
+
+def fingerprint(root: Path = PROJECT_ROOT) -> str:
+    import rasa  # noqa: PLC0415 - only its version is needed, and only here
+
+    digest = hashlib.sha256(f"rasa={rasa.__version__}\n".encode())
+    for path in _files(root):
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def model_path(model_dir: Path, root: Path = PROJECT_ROOT) -> Path:
+    return model_dir / f"assistant-{fingerprint(root)}.tar.gz"
+
+
+def ensure_model(model_dir: Path, root: Path = PROJECT_ROOT, *, quiet: bool = False) -> Path:
+    """Path of an up-to-date model, training one first if needed."""
+    target = model_path(model_dir, root)
+    if target.exists():
+        if not quiet:
+            print(f"Model up to date: {target.relative_to(root) if target.is_relative_to(root) else target}")
+        return target
+    print("Training the model (training data or config changed; takes a few minutes)...", flush=True)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable, "-m", "rasa", "train", "--config", "config.yml", "--domain", "domain.yml",
+        "--data", "data", "--out", str(model_dir), "--fixed-model-name", target.name[: -len(".tar.gz")],
+    ]
+    subprocess.run(command, cwd=root, check=True)
+    return target
+
+
+if __name__ == "__main__":
+    from bot.settings import Settings
+
+    print(ensure_model(Settings.from_env().model_dir))

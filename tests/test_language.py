@@ -1,0 +1,59 @@
+import pytest
+
+from bot.language import choose_language, default_detector, locale_language
+
+
+def choose(text: str, current: str | None = None, locale: str | None = None, default: str = "nl"):
+    return choose_language(
+        text, current=current, locale=locale, default=default,
+        detector=default_detector(), threshold=0.7,
+    )
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("waarom moest ik deze maand 40 euro meer betalen", "nl"),
+        ("mijn gsm zegt geen simkaart", "nl"),
+        ("pourquoi ma facture est plus élevée ce mois-ci", "fr"),
+        ("ça capte pas chez moi à Namur", "fr"),
+        ("why is my bill higher than last month", "en"),
+        ("how do I activate my new sim card", "en"),
+    ],
+)
+def test_clear_messages_are_detected(text: str, expected: str) -> None:
+    choice = choose(text, current=None)
+    assert (choice.language, choice.source) == (expected, "detected")
+
+
+@pytest.mark.parametrize("text", ["ok", "merci", "sim", "OK!", "👍", "1234", "/billing_due_date"])
+@pytest.mark.parametrize("current", ["nl", "fr", "en"])
+def test_short_or_ambiguous_messages_keep_the_conversation_language(text: str, current: str) -> None:
+    choice = choose(text, current=current)
+    assert (choice.language, choice.source) == (current, "conversation")
+
+
+def test_a_clear_switch_mid_chat_switches() -> None:
+    assert choose("bonjour, je voudrais une copie de ma facture", current="nl").language == "fr"
+    assert choose("can you help me in English please", current="fr").language == "en"
+
+
+def test_a_short_word_does_not_switch_an_ongoing_conversation() -> None:
+    assert choose("bonjour", current="en").language == "en"
+
+
+@pytest.mark.parametrize("text, expected", [("hallo", "nl"), ("hoi", "nl"), ("bonjour", "fr"), ("hello", "en")])
+def test_greeting_words_open_a_new_conversation_in_their_language(text: str, expected: str) -> None:
+    assert choose(text, current=None, locale="fr-BE").language == expected
+
+
+def test_new_conversation_without_signal_uses_locale_then_default() -> None:
+    assert choose("ok", current=None, locale="fr-BE") .language == "fr"
+    assert choose("ok", current=None, locale="en_GB").source == "locale"
+    assert choose("ok", current=None, locale="de-DE", default="en").language == "en"
+    assert choose("sim", current=None, locale=None, default="fr").source == "default"
+
+
+@pytest.mark.parametrize("locale, expected", [("fr-BE", "fr"), ("nl", "nl"), ("EN_us", "en"), ("de", None), (None, None), ("", None)])
+def test_locale_language(locale: str | None, expected: str | None) -> None:
+    assert locale_language(locale) == expected

@@ -1,0 +1,65 @@
+from typing import Iterator
+
+import httpx
+import pytest
+
+from bot.clients.rasa import BotMessage, RasaClient, RasaUnavailable, action_server_healthy
+from tests.fakes.http_server import FakeServer
+from tests.fakes.rasa import fake_action_server, fake_rasa
+
+
+@pytest.fixture
+def rasa() -> Iterator[FakeServer]:
+    server = fake_rasa(lambda body: [
+        {"recipient_id": body["sender"], "text": "Hoi!"},
+        {"recipient_id": body["sender"], "text": "Kies:", "buttons": [{"title": "Factuur", "payload": "/billing_explain_bill"}]},
+        {"recipient_id": body["sender"], "image": "https://example.invalid/a.png"},
+    ])
+    yield server
+    server.stop()
+
+
+def test_send_message_posts_to_rest_channel_with_metadata(rasa: FakeServer) -> None:
+    client = RasaClient(rasa.url, token="s3cret")
+    replies = client.send_message("conv-1", "hallo", {"language": "nl", "channel": "web"})
+    [request] = rasa.received("POST", "/webhooks/rest/webhook")
+    assert request.json() == {"sender": "conv-1", "message": "hallo", "metadata": {"language": "nl", "channel": "web"}}
+    assert request.query == {"token": ["s3cret"]}
+    assert replies == [
+        BotMessage(text="Hoi!"),
+        BotMessage(text="Kies:", buttons=[{"title": "Factuur", "payload": "/billing_explain_bill"}]),
+        BotMessage(image="https://example.invalid/a.png"),
+    ]
+    assert replies[1].as_dict() == {"text": "Kies:", "buttons": [{"title": "Factuur", "payload": "/billing_explain_bill"}]}
+
+
+def test_parse_and_status(rasa: FakeServer) -> None:
+    client = RasaClient(rasa.url)
+    assert client.parse("hallo")["intent"]["name"] == "greet"
+    assert client.status()["model_id"] == "fake"
+    assert rasa.received("POST", "/model/parse")[0].json() == {"text": "hallo"}
+
+
+def test_errors_become_rasa_unavailable() -> None:
+    server = FakeServer()
+    server.route("POST", "/webhooks/rest/webhook", lambda r: (500, {"error": "boom"}))
+    server.route("GET", "/status", lambda r: (200, {"model_id": None}))
+    server.start()
+    try:
+        client = RasaClient(server.url)
+        with pytest.raises(RasaUnavailable, match="HTTP 500"):
+            client.send_message("c", "x")
+        with pytest.raises(RasaUnavailable, match="no model"):
+            client.status()
+    finally:
+        server.stop()
+    with pytest.raises(RasaUnavailable, match="ConnectError"):
+        RasaClient(server.url, timeout_s=1).send_message("c", "x")
+
+
+def test_action_server_health() -> None:
+    server = fake_action_server()
+    with httpx.Client() as http:
+        assert action_server_healthy(server.url, http)
+        server.stop()
+        assert not action_server_healthy(server.url, http)

@@ -1,0 +1,139 @@
+from typing import Any, Iterator
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+
+from bot.clients.rasa import RasaClient
+from bot.db import OWNER_AGENT, OWNER_CLOSED, OWNER_QUEUED, conversations, messages
+from bot.language import default_detector
+from bot.router import IncomingMessage, InvalidMessage, Router
+from bot.settings import Settings
+from bot.store import ConversationStore
+from tests.fakes.http_server import FakeServer
+from tests.fakes.rasa import fake_rasa
+
+
+@pytest.fixture
+def rasa() -> Iterator[FakeServer]:
+    server = fake_rasa()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def router(settings: Settings, engine: Engine, rasa: FakeServer) -> Router:
+    return Router(settings, ConversationStore(engine), RasaClient(rasa.url, timeout_s=2), default_detector())
+
+
+def all_messages(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(select(messages).order_by(messages.c.id))]
+
+
+def test_message_is_stored_before_rasa_is_asked(router: Router, engine: Engine, rasa: FakeServer) -> None:
+    seen_at_call: list[list[dict[str, Any]]] = []
+
+    def reply(body: dict[str, Any]) -> list[dict[str, Any]]:
+        seen_at_call.append(all_messages(engine))
+        return [{"recipient_id": body["sender"], "text": "Je factuur is 15 dagen na de factuurdatum vervallen."}]
+
+    rasa.state["reply"] = reply
+    result = router.handle(IncomingMessage("web", "u1", "tegen wanneer moet ik mijn factuur betalen"))
+    [stored_then] = seen_at_call
+    assert [(m["direction"], m["status"], m["text"]) for m in stored_then] == [
+        ("in", "received", "tegen wanneer moet ik mijn factuur betalen")
+    ]
+    assert result.language == "nl" and result.owner == "bot"
+    assert result.replies == [{"text": "Je factuur is 15 dagen na de factuurdatum vervallen."}]
+    stored = all_messages(engine)
+    assert [(m["direction"], m["author"], m["status"]) for m in stored] == [
+        ("in", "customer", "answered"), ("out", "bot", "sent"),
+    ]
+    assert all(m["created_at"].tzinfo is not None for m in stored)
+
+
+def test_language_is_passed_to_rasa_and_kept_for_short_messages(router: Router, rasa: FakeServer) -> None:
+    first = router.handle(IncomingMessage("web", "u2", "pourquoi ma facture est plus chère ce mois-ci", locale="nl-BE"))
+    second = router.handle(IncomingMessage("web", "u2", "merci"))
+    third = router.handle(IncomingMessage("web", "u2", "can you explain the roaming costs on my bill"))
+    assert (first.language, second.language, third.language) == ("fr", "fr", "en")
+    assert first.conversation_id == second.conversation_id == third.conversation_id
+    sent = [r.json() for r in rasa.received("POST", "/webhooks/rest/webhook")]
+    assert [b["metadata"]["language"] for b in sent] == ["fr", "fr", "en"]
+    assert {b["sender"] for b in sent} == {first.conversation_id}
+    assert sent[0]["metadata"]["channel"] == "web"
+
+
+def test_new_conversation_uses_channel_locale_without_clear_signal(router: Router) -> None:
+    assert router.handle(IncomingMessage("web", "u3", "ok", locale="en-GB")).language == "en"
+    assert router.handle(IncomingMessage("web", "u4", "ok")).language == "nl"  # configured default
+
+
+def test_rasa_down_gives_apology_in_language_and_keeps_message(
+    settings: Settings, engine: Engine, rasa: FakeServer
+) -> None:
+    rasa.stop()
+    router = Router(settings, ConversationStore(engine), RasaClient(rasa.url, timeout_s=1), default_detector())
+    result = router.handle(IncomingMessage("web", "u5", "je voudrais une copie de ma facture de mars"))
+    assert result.language == "fr"
+    assert "problème technique" in result.replies[0]["text"]
+    stored = all_messages(engine)
+    assert [(m["direction"], m["author"], m["status"]) for m in stored] == [
+        ("in", "customer", "failed"), ("out", "system", "sent"),
+    ]
+    assert stored[0]["text"] == "je voudrais une copie de ma facture de mars"
+
+
+@pytest.mark.parametrize("owner", [OWNER_QUEUED, OWNER_AGENT])
+def test_conversations_owned_by_people_never_reach_rasa(
+    router: Router, engine: Engine, rasa: FakeServer, owner: str
+) -> None:
+    first = router.handle(IncomingMessage("web", "u6", "hallo"))
+    with engine.begin() as conn:
+        conn.execute(update(conversations).where(conversations.c.id == first.conversation_id).values(owner=owner))
+    result = router.handle(IncomingMessage("web", "u6", "is er al iemand?"))
+    assert (result.owner, result.replies) == (owner, [])
+    assert len(rasa.received("POST", "/webhooks/rest/webhook")) == 1
+    assert all_messages(engine)[-1]["text"] == "is er al iemand?"
+
+
+def test_after_close_the_next_message_starts_a_new_conversation(router: Router, engine: Engine) -> None:
+    first = router.handle(IncomingMessage("web", "u7", "hallo"))
+    with engine.begin() as conn:
+        conn.execute(update(conversations).where(conversations.c.id == first.conversation_id).values(owner=OWNER_CLOSED))
+    second = router.handle(IncomingMessage("web", "u7", "hallo opnieuw"))
+    assert second.conversation_id != first.conversation_id and second.owner == "bot"
+
+
+def test_same_sender_on_another_channel_is_another_conversation(router: Router) -> None:
+    a = router.handle(IncomingMessage("web", "u8", "hallo"))
+    b = router.handle(IncomingMessage("telegram", "u8", "hallo"))
+    assert a.conversation_id != b.conversation_id
+
+
+def test_empty_rasa_answer_still_answers(router: Router, rasa: FakeServer) -> None:
+    rasa.state["reply"] = lambda body: []
+    result = router.handle(IncomingMessage("web", "u9", "what is the meaning of life, the universe and everything"))
+    assert result.language == "en" and result.replies[0]["text"].startswith("Hmm")
+
+
+@pytest.mark.parametrize(
+    "sender, text, reason",
+    [("", "hallo", "sender must not be empty"), ("u", "   ", "text must not be empty"),
+     ("u", "x" * 2001, "text must be at most 2000 characters"), ("u" * 129, "hi", "sender must be at most 128")],
+)
+def test_invalid_messages_are_refused_and_nothing_is_stored(
+    router: Router, engine: Engine, rasa: FakeServer, sender: str, text: str, reason: str
+) -> None:
+    with pytest.raises(InvalidMessage, match=reason):
+        router.handle(IncomingMessage("web", sender, text))
+    assert all_messages(engine) == []
+    assert rasa.received("POST", "/webhooks/rest/webhook") == []
+
+
+def test_emoji_only_and_html_are_stored_verbatim(router: Router, engine: Engine) -> None:
+    router.handle(IncomingMessage("web", "u10", "😡😡😡"))
+    router.handle(IncomingMessage("web", "u10", "<img src=x onerror=alert(1)>"))
+    texts = [m["text"] for m in all_messages(engine) if m["direction"] == "in"]
+    assert texts == ["😡😡😡", "<img src=x onerror=alert(1)>"]

@@ -1,0 +1,50 @@
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings, SettingsError
+
+
+def test_defaults_are_embedded_and_local() -> None:
+    s = Settings.from_env({"VAR_DIR": "/tmp/x"})
+    assert s.database_url == "sqlite:////tmp/x/assistant.db"
+    assert s.rasa_tracker_url == "sqlite:////tmp/x/rasa_tracker.db"
+    assert s.redis_url is None
+    assert (s.bind_host, s.gateway_port, s.rasa_port, s.action_port) == ("127.0.0.1", 8000, 5005, 5055)
+    assert s.rasa_url == "http://127.0.0.1:5005"
+    assert s.action_webhook_url == "http://127.0.0.1:5055/webhook"
+    assert s.default_language == "nl"
+
+
+def test_postgres_is_shared_with_rasa_tracker_store() -> None:
+    url = "postgresql://root@127.0.0.1:5432/test"
+    s = Settings.from_env({"DATABASE_URL": url, "REDIS_URL": "redis://127.0.0.1:6379/1"})
+    assert s.database_url == url
+    assert s.rasa_tracker_url == url
+    assert s.redis_url == "redis://127.0.0.1:6379/1"
+
+
+def test_ports_and_host_derive_urls() -> None:
+    s = Settings.from_env({"BIND_HOST": "0.0.0.0", "RASA_PORT": "6005", "ACTION_PORT": "6055"})
+    assert s.rasa_url == "http://127.0.0.1:6005"
+    assert s.action_server_url == "http://127.0.0.1:6055"
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"GATEWAY_PORT": "eighty"}, "GATEWAY_PORT must be an integer"),
+        ({"DEFAULT_LANGUAGE": "de"}, "DEFAULT_LANGUAGE must be one of nl, fr, en"),
+        ({"LANGUAGE_CONFIDENCE": "high"}, "LANGUAGE_CONFIDENCE must be a number"),
+    ],
+)
+def test_bad_values_give_clear_errors(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
+
+
+def test_settings_do_not_read_process_environment_when_given_a_mapping(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_NAME", "FromProcess")
+    assert Settings.from_env({}).bot_name == "Mila"
+    assert Settings.from_env({"BOT_NAME": "Nora"}).bot_name == "Nora"
+    assert isinstance(Settings.from_env({}).model_dir, Path)
