@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -21,7 +21,7 @@ from bot.settings import SUPPORTED_LANGUAGES, Settings
 
 LOCAL_TZ = ZoneInfo("Europe/Brussels")
 LABELS_FILE = Path(__file__).with_name("intent_labels.yml")
-NOT_SUGGESTED = {"nlu_fallback", "out_of_scope", "greet", "goodbye", "thanks", "inform"}
+NOT_SUGGESTED = {"nlu_fallback", "out_of_scope", "greet", "goodbye", "thanks"}
 
 
 @lru_cache(maxsize=1)
@@ -75,14 +75,16 @@ class ActionSessionStart(Action):
     def settings(self) -> Settings:
         return self._given_settings or _settings()
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_session_start"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         events: List[EventType] = [SessionStarted()]
-        carried = {k: v for k, v in tracker.slots.items() if v is not None and k != "session_started_metadata"}
+        carried = {
+            k: v for k, v in tracker.slots.items() if v is not None and k != "session_started_metadata"
+        }
         events += [SlotSet(key, value) for key, value in carried.items()]
         metadata = tracker.get_slot("session_started_metadata") or {}
         language = metadata.get("language") if isinstance(metadata, dict) else None
@@ -93,30 +95,62 @@ class ActionSessionStart(Action):
         return events
 
 
+PLACE_PROMPTS = {"utter_ask_place", "utter_coverage_unknown_place", "utter_outage_list", "utter_outage_none"}
+OUTAGE_PROMPTS = {"utter_outage_list", "utter_outage_none"}
+
+
+def last_bot_response(tracker: Tracker) -> str | None:
+    """Name of the response the bot sent just before the customer's latest message."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return None
+            seen_user = True
+        elif event.get("event") == "bot" and seen_user:
+            return (event.get("metadata") or {}).get("utter_action")
+    return None
+
+
 class ActionCoverageCheck(Action):
-    """Answers "is there coverage at <place>?"; asks for the place when none is given."""
+    """Answers "is there coverage at <place>?" and mentions an ongoing outage there.
 
-    def __init__(self, provider: CoverageProvider | None = None) -> None:
+    Asks for the place when the message has none; a reply to that question that is not a
+    known place gets a helpful "unknown place" answer instead of a second question.
+    """
+
+    def __init__(
+        self, provider: CoverageProvider | None = None, outages: OutageRepository | None = None
+    ) -> None:
         self._provider = provider
+        self._outages = outages
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_coverage_check"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         place, raw = place_from_tracker(tracker, self._provider or demo_provider())
-        if place is None and not raw and tracker.latest_message.get("intent", {}).get("name") != "inform":
-            dispatcher.utter_message(response="utter_ask_place")
-            return [SlotSet("place", None)]
+        previous = last_bot_response(tracker)
         if place is None:
+            if not raw and previous not in PLACE_PROMPTS:
+                dispatcher.utter_message(response="utter_ask_place")
+                return [SlotSet("place", None)]
             shown = raw or tracker.latest_message.get("text") or ""
             dispatcher.utter_message(response="utter_coverage_unknown_place", place=shown[:60])
             return [SlotSet("place", None)]
         language = conversation_language(tracker, "nl")
-        dispatcher.utter_message(response=coverage_response(place), place=place.name(language))
+        name = place.name(language)
+        dispatcher.utter_message(response=coverage_response(place), place=name)
         if place.country == "NL":
-            dispatcher.utter_message(response="utter_coverage_partner_nl", place=place.name(language))
+            dispatcher.utter_message(response="utter_coverage_partner_nl", place=name)
+        now = datetime.now(LOCAL_TZ)
+        found = (self._outages or _outage_repository()).active([place.key, place.province], now=now)
+        if found:
+            utter_outage(dispatcher, found[0], name, now)
+        elif previous in OUTAGE_PROMPTS:
+            dispatcher.utter_message(response="utter_outage_none_place", place=name)
         return [SlotSet("place", place.key)]
 
 
@@ -130,6 +164,22 @@ def coverage_response(place: Place) -> str:
     return "utter_coverage_4g_partial"
 
 
+def utter_outage(dispatcher: CollectingDispatcher, outage: Outage, place: str, now: datetime) -> None:
+    since = format_local(outage.started_at, now)
+    if outage.expected_fix_at:
+        dispatcher.utter_message(
+            response="utter_outage_active",
+            place=place,
+            services=outage.services,
+            since=since,
+            eta=format_local(outage.expected_fix_at, now),
+        )
+    else:
+        dispatcher.utter_message(
+            response="utter_outage_active_no_eta", place=place, services=outage.services, since=since
+        )
+
+
 class ActionOutageStatus(Action):
     """Answers "is there an outage?" from the outage table, for a place when one is named."""
 
@@ -139,20 +189,20 @@ class ActionOutageStatus(Action):
         self._provider = provider
         self._outages = outages
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_outage_status"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         repository = self._outages or _outage_repository()
-        place, raw = place_from_tracker(tracker, self._provider or demo_provider())
+        place, _raw = place_from_tracker(tracker, self._provider or demo_provider())
         now = datetime.now(LOCAL_TZ)
         language = conversation_language(tracker, "nl")
         if place is not None:
             found = repository.active([place.key, place.province], now=now)
             if found:
-                self._utter_outage(dispatcher, found[0], place.name(language), now)
+                utter_outage(dispatcher, found[0], place.name(language), now)
             else:
                 dispatcher.utter_message(response="utter_outage_none_place", place=place.name(language))
             return [SlotSet("place", place.key)]
@@ -164,19 +214,6 @@ class ActionOutageStatus(Action):
             dispatcher.utter_message(response="utter_outage_none")
         return []
 
-    @staticmethod
-    def _utter_outage(dispatcher: CollectingDispatcher, outage: Outage, place: str, now: datetime) -> None:
-        since = format_local(outage.started_at, now)
-        if outage.expected_fix_at:
-            dispatcher.utter_message(
-                response="utter_outage_active", place=place, services=outage.services,
-                since=since, eta=format_local(outage.expected_fix_at, now),
-            )
-        else:
-            dispatcher.utter_message(
-                response="utter_outage_active_no_eta", place=place, services=outage.services, since=since
-            )
-
 
 def _region_name(region: str, language: str) -> str:
     place = demo_provider().find(region)
@@ -186,11 +223,11 @@ def _region_name(region: str, language: str) -> str:
 class ActionClarify(Action):
     """Low-confidence message: ask to rephrase, offering the likeliest topics as buttons."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_clarify"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         language = conversation_language(tracker, "nl")
         buttons = clarify_buttons(tracker.latest_message.get("intent_ranking") or [], language)

@@ -61,7 +61,7 @@ class CsvCoverageProvider:
                 self._by_postcode.setdefault(normalize(code).replace(" ", ""), place)
 
     @classmethod
-    def from_csv(cls, path: Path = DEMO_FILE) -> "CsvCoverageProvider":
+    def from_csv(cls, path: Path = DEMO_FILE) -> CsvCoverageProvider:
         with path.open(encoding="utf-8", newline="") as handle:
             return cls([_place_from_row(row) for row in csv.DictReader(handle)])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from bot.db import outages, utcnow
@@ -24,12 +24,12 @@ class OutageRepository:
         self.engine = engine
 
     def active(self, regions: list[str] | None = None, now: datetime | None = None) -> list[Outage]:
-        """Unresolved outages that have started; limited to ``regions`` (plus national ones)."""
+        """Unresolved outages that have started; limited to ``regions`` (any case) plus national ones."""
         now = now or utcnow()
         query = select(outages).where(outages.c.resolved_at.is_(None), outages.c.started_at <= now)
         if regions is not None:
             keys = [r.lower() for r in regions] + ["*"]
-            query = query.where(or_(*[outages.c.region == key for key in keys]))
+            query = query.where(func.lower(outages.c.region).in_(keys))
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(outages.c.started_at)).all()
         return [Outage(r.region, r.services, r.started_at, r.expected_fix_at) for r in rows]

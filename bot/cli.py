@@ -1,6 +1,6 @@
 """Chat with the running assistant from a terminal, through the router (POST /api/chat).
 
-    .venv/bin/python -m bot.cli [--url http://127.0.0.1:8000] [--sender me] [--locale fr-BE]
+.venv/bin/python -m bot.cli [--url http://127.0.0.1:8000] [--sender me] [--locale fr-BE]
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ def render(data: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--url", default=Settings.from_env().gateway_url)
     parser.add_argument("--sender", default=f"cli-{uuid.uuid4().hex[:8]}")
     parser.add_argument("--locale", default=None)

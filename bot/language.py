@@ -22,23 +22,97 @@ _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 # Single words that say the language on their own (greetings and thanks).
 MARKERS: dict[str, str] = {
-    "hallo": "nl", "hoi": "nl", "hey": "en", "dag": "nl", "goedemorgen": "nl",
-    "goeiemorgen": "nl", "goedemiddag": "nl", "goeiemiddag": "nl", "goedenavond": "nl",
-    "goeienavond": "nl", "bedankt": "nl", "dankjewel": "nl", "dankuwel": "nl", "doei": "nl",
-    "bonjour": "fr", "bonsoir": "fr", "salut": "fr", "coucou": "fr", "bonne": "fr",
-    "hello": "en", "hi": "en", "thanks": "en", "thx": "en", "bye": "en",
+    "hallo": "nl",
+    "hoi": "nl",
+    "hey": "en",
+    "dag": "nl",
+    "goedemorgen": "nl",
+    "goeiemorgen": "nl",
+    "goedemiddag": "nl",
+    "goeiemiddag": "nl",
+    "goedenavond": "nl",
+    "goeienavond": "nl",
+    "bedankt": "nl",
+    "dankjewel": "nl",
+    "dankuwel": "nl",
+    "doei": "nl",
+    "bonjour": "fr",
+    "bonsoir": "fr",
+    "salut": "fr",
+    "coucou": "fr",
+    "bonne": "fr",
+    "hello": "en",
+    "hi": "en",
+    "thanks": "en",
+    "thx": "en",
+    "bye": "en",
 }
 # Words used alike in all three languages (Belgian Dutch says "merci" too).
 AMBIGUOUS: frozenset[str] = frozenset(
-    {"ok", "oke", "okay", "okee", "merci", "sim", "simkaart", "pin", "puk", "esim", "gsm",
-     "g", "sms", "wifi", "ja", "nee", "non", "oui", "yes", "no", "top", "super", "info", "help"}
+    {
+        "ok",
+        "oke",
+        "okay",
+        "okee",
+        "merci",
+        "sim",
+        "simkaart",
+        "pin",
+        "puk",
+        "esim",
+        "gsm",
+        "g",
+        "sms",
+        "wifi",
+        "ja",
+        "nee",
+        "non",
+        "oui",
+        "yes",
+        "no",
+        "top",
+        "super",
+        "info",
+        "help",
+    }
 )
+# Frequent function words; a word listed for two languages counts for neither.
+_FUNCTION_WORDS: dict[str, set[str]] = {
+    "nl": set(
+        "de het een en van ik je jij u mijn mij niet wel is zijn was heb hebt heeft wat waar wanneer "
+        "hoe waarom kan kun wil moet ook nog maar dan dat die dit deze er op aan bij met voor naar "
+        "uit graag alstublieft bedankt geen al ons onze jullie".split()
+    ),
+    "fr": set(
+        "le la les un une des et de du je tu il elle vous nous mon ma mes ton ta votre vos pas est "
+        "suis sont ai avez a quoi où quand comment pourquoi peux puis veux dois aussi encore mais "
+        "donc que qui ce cette ces sur au aux avec pour chez merci svp côté alors".split()
+    ),
+    "en": set(
+        "the a an and of i you my me not is are was have has what where when how why can could "
+        "would want must also still but then that this these there on at with for from please "
+        "thanks about your our get got do does did it".split()
+    ),
+}
+_UNIQUE_WORDS = {
+    lang: {w for w in words if sum(w in other for other in _FUNCTION_WORDS.values()) == 1}
+    for lang, words in _FUNCTION_WORDS.items()
+}
 SHORT_WORDS = 2  # messages of at most this many words never switch an ongoing conversation
+CLEAR_MARGIN = 0.3  # a clear signal also leads the runner-up language by this much
+GUESS_CONFIDENCE, GUESS_MARGIN = 0.4, 0.15  # a best guess, only for a new conversation
+
+
+@dataclass(frozen=True)
+class Detection:
+    language: str | None
+    confidence: float = 0.0
+    margin: float = 0.0  # lead over the second most likely language
 
 
 class Detector(Protocol):
-    def detect(self, text: str) -> tuple[str | None, float]:
-        """Best language and its confidence (0..1); ``None`` when nothing can be said."""
+    def detect(self, text: str) -> Detection:
+        """Most likely language with its confidence (0..1) and lead over the runner-up."""
 
 
 class LinguaDetector:
@@ -47,7 +121,7 @@ class LinguaDetector:
     def __init__(self) -> None:
         self._detector: LanguageDetector | None = None
 
-    def _get(self) -> "LanguageDetector":
+    def _get(self) -> LanguageDetector:
         if self._detector is None:
             from lingua import Language, LanguageDetectorBuilder
 
@@ -56,12 +130,15 @@ class LinguaDetector:
             ).build()
         return self._detector
 
-    def detect(self, text: str) -> tuple[str | None, float]:
+    def detect(self, text: str) -> Detection:
         values = self._get().compute_language_confidence_values(text)
         if not values:
-            return None, 0.0
+            return Detection(None)
         best = values[0]
-        return best.language.iso_code_639_1.name.lower(), float(best.value)
+        second = float(values[1].value) if len(values) > 1 else 0.0
+        return Detection(
+            best.language.iso_code_639_1.name.lower(), float(best.value), float(best.value) - second
+        )
 
 
 @lru_cache(maxsize=1)
@@ -72,7 +149,7 @@ def default_detector() -> LinguaDetector:
 @dataclass(frozen=True)
 class LanguageChoice:
     language: str
-    source: str  # detected | marker | conversation | locale | default
+    source: str  # detected | marker | conversation | locale | guess | default
     confidence: float = 0.0
 
 
@@ -93,17 +170,38 @@ def choose_language(
     detector: Detector,
     threshold: float,
 ) -> LanguageChoice:
-    """Decide the reply language for ``text`` in a conversation currently in ``current``."""
-    words = [w.lower() for w in _WORD.findall(text)] if not text.lstrip().startswith("/") else []
-    signal = _signal(words, detector, threshold, allow_short=current is None)
+    """Decide the reply language for ``text`` in a conversation currently in ``current``.
+
+    ``threshold`` is the confidence a message needs to switch the language (with a lead of
+    :data:`CLEAR_MARGIN` over the runner-up). A new conversation without a clear signal
+    takes the channel's locale, then a best guess, then ``default``.
+    """
+    words = content_words(text)
+    is_new = current not in SUPPORTED_LANGUAGES
+    signal = _signal(words, detector, threshold, allow_short=is_new)
     if signal is not None:
         return signal
-    if current in SUPPORTED_LANGUAGES:
-        return LanguageChoice(current, "conversation")
+    if not is_new:
+        return LanguageChoice(current, "conversation")  # type: ignore[arg-type]
     from_locale = locale_language(locale)
     if from_locale:
         return LanguageChoice(from_locale, "locale")
-    return LanguageChoice(default, "default")
+    guess = _guess(words, detector)
+    return guess or LanguageChoice(default, "default")
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-cased words that say something about the language.
+
+    Button payloads ("/intent") say nothing. Capitalised words after the first are mostly
+    place and brand names ("Kortrijk", "Liège") that pull detection towards their own
+    language, so they are left out when at least two other words remain.
+    """
+    if text.lstrip().startswith("/"):
+        return []
+    words = _WORD.findall(text)
+    kept = [w for i, w in enumerate(words) if i == 0 or not w[:1].isupper()]
+    return [w.lower() for w in (kept if len(kept) >= 2 else words)]
 
 
 def _signal(
@@ -120,7 +218,29 @@ def _signal(
             return LanguageChoice(marker, "marker", 1.0)
         if all(w in AMBIGUOUS for w in words):
             return None
-    language, confidence = detector.detect(" ".join(words))
-    if language in SUPPORTED_LANGUAGES and confidence >= threshold:
-        return LanguageChoice(language, "detected", confidence)
+    found = detector.detect(" ".join(words))
+    if (
+        found.language in SUPPORTED_LANGUAGES
+        and found.confidence >= threshold
+        and found.margin >= CLEAR_MARGIN
+    ):
+        return LanguageChoice(found.language, "detected", found.confidence)
+    return None
+
+
+def _guess(words: list[str], detector: Detector) -> LanguageChoice | None:
+    """A best guess for a new conversation: function words first, then a weaker detection."""
+    if not words or all(w in AMBIGUOUS for w in words):
+        return None
+    votes = {lang: sum(w in unique for w in words) for lang, unique in _UNIQUE_WORDS.items()}
+    ranked = sorted(votes.items(), key=lambda kv: -kv[1])
+    if ranked[0][1] > ranked[1][1]:
+        return LanguageChoice(ranked[0][0], "guess", 0.0)
+    found = detector.detect(" ".join(words))
+    if (
+        found.language in SUPPORTED_LANGUAGES
+        and found.confidence >= GUESS_CONFIDENCE
+        and found.margin >= GUESS_MARGIN
+    ):
+        return LanguageChoice(found.language, "guess", found.confidence)
     return None

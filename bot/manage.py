@@ -23,7 +23,9 @@ def seed_demo_outages(engine: Engine) -> bool:
         now = utcnow()
         conn.execute(
             insert(outages).values(
-                region="hasselt", services="4G/5G", started_at=now - timedelta(hours=2),
+                region="hasselt",
+                services="4G/5G",
+                started_at=now - timedelta(hours=2),
                 expected_fix_at=now + timedelta(hours=3),
             )
         )

@@ -7,7 +7,7 @@ Redis lock store so several Rasa replicas can serve the same conversations safel
 
 from __future__ import annotations
 
-from typing import Any, Optional, Text
+from typing import Any, Optional
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.lock import TicketLock
@@ -39,7 +39,7 @@ class SettingsTrackerStore(SQLTrackerStore):
     def __init__(
         self,
         domain: Optional[Domain] = None,
-        host: Optional[Text] = None,
+        host: Optional[str] = None,
         event_broker: Optional[EventBroker] = None,
         settings: Optional[Settings] = None,
         **kwargs: Any,
@@ -74,10 +74,10 @@ class SettingsLockStore(LockStore):
         )
         super().__init__()
 
-    def get_lock(self, conversation_id: Text) -> Optional[TicketLock]:
+    def get_lock(self, conversation_id: str) -> Optional[TicketLock]:
         return self.inner.get_lock(conversation_id)
 
-    def delete_lock(self, conversation_id: Text) -> None:
+    def delete_lock(self, conversation_id: str) -> None:
         self.inner.delete_lock(conversation_id)
 
     def save_lock(self, lock: TicketLock) -> None:

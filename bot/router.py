@@ -80,7 +80,7 @@ class Router:
             )
         return IncomingMessage(message.channel, sender, body, message.locale, message.metadata)
 
-    def _chooser(self, text: str, locale: str | None):  # noqa: ANN202 - small closure factory
+    def _chooser(self, text: str, locale: str | None):
         def choose(current: str | None) -> LanguageChoice:
             return choose_language(
                 text,

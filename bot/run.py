@@ -33,8 +33,19 @@ class Stack:
     def commands(self) -> dict[str, list[str]]:
         s, py = self.settings, sys.executable
         rasa = [
-            py, "-m", "rasa", "run", "--model", str(self.model), "--enable-api",
-            "--interface", s.bind_host, "--port", str(s.rasa_port), "--endpoints", "endpoints.yml",
+            py,
+            "-m",
+            "rasa",
+            "run",
+            "--model",
+            str(self.model),
+            "--enable-api",
+            "--interface",
+            s.bind_host,
+            "--port",
+            str(s.rasa_port),
+            "--endpoints",
+            "endpoints.yml",
         ]
         if s.rasa_token:
             rasa += ["--auth-token", s.rasa_token]
@@ -42,8 +53,16 @@ class Stack:
             "actions": [py, "-m", "rasa_sdk", "--actions", "actions", "--port", str(s.action_port)],
             "rasa": rasa,
             "gateway": [
-                py, "-m", "uvicorn", "bot.gateway:app_from_env", "--factory",
-                "--host", s.bind_host, "--port", str(s.gateway_port), "--no-access-log",
+                py,
+                "-m",
+                "uvicorn",
+                "bot.gateway:app_from_env",
+                "--factory",
+                "--host",
+                s.bind_host,
+                "--port",
+                str(s.gateway_port),
+                "--no-access-log",
             ],
         }
 
@@ -62,7 +81,11 @@ class Stack:
                 self.log_dir.mkdir(parents=True, exist_ok=True)
                 output = (self.log_dir / f"{name}.log").open("ab")
             self.processes[name] = subprocess.Popen(
-                command, cwd=PROJECT_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT if output else None,
+                command,
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT if output else None,
                 start_new_session=True,
             )
 

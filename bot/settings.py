@@ -53,29 +53,32 @@ def _sqlite_url(path: Path) -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    """All configuration of the gateway, the router, Rasa's stores and the action server."""
+    """All configuration of the gateway, the router, Rasa's stores and the action server.
 
-    var_dir: Path = PROJECT_ROOT / "var"
-    database_url: str = _sqlite_url(PROJECT_ROOT / "var" / "assistant.db")
-    rasa_tracker_url: str = _sqlite_url(PROJECT_ROOT / "var" / "rasa_tracker.db")
-    redis_url: str | None = None
-    bind_host: str = "127.0.0.1"
-    gateway_port: int = 8000
-    rasa_port: int = 5005
-    action_port: int = 5055
-    rasa_url: str = "http://127.0.0.1:5005"
-    action_server_url: str = "http://127.0.0.1:5055"
-    rasa_token: str | None = None
-    rasa_timeout_s: float = 15.0
-    model_dir: Path = PROJECT_ROOT / "models"
-    default_language: str = "nl"
-    language_confidence: float = 0.7
-    bot_name: str = "Mila"
-    bot_avatar_url: str = "/static/avatar.svg"
-    max_message_chars: int = 2000
+    Defaults live in :meth:`from_env` only.
+    """
+
+    var_dir: Path
+    database_url: str
+    rasa_tracker_url: str
+    redis_url: str | None
+    bind_host: str
+    gateway_port: int
+    rasa_port: int
+    action_port: int
+    rasa_url: str
+    action_server_url: str
+    rasa_token: str | None
+    rasa_timeout_s: float
+    model_dir: Path
+    default_language: str
+    language_confidence: float
+    bot_name: str
+    bot_avatar_url: str
+    max_message_chars: int
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Build settings from an environment mapping (``os.environ`` when omitted)."""
         env = os.environ if env is None else env
         var_dir = Path(env.get("VAR_DIR") or PROJECT_ROOT / "var")
@@ -86,8 +89,7 @@ class Settings:
         return cls(
             var_dir=var_dir,
             database_url=database_url,
-            rasa_tracker_url=env.get("RASA_TRACKER_URL")
-            or _default_tracker_url(database_url, var_dir),
+            rasa_tracker_url=env.get("RASA_TRACKER_URL") or _default_tracker_url(database_url, var_dir),
             redis_url=env.get("REDIS_URL") or None,
             bind_host=host,
             gateway_port=_int(env, "GATEWAY_PORT", 8000),
@@ -101,13 +103,13 @@ class Settings:
             rasa_timeout_s=_float(env, "RASA_TIMEOUT", 15.0),
             model_dir=Path(env.get("MODEL_DIR") or PROJECT_ROOT / "models"),
             default_language=_language(env, "DEFAULT_LANGUAGE", "nl"),
-            language_confidence=_float(env, "LANGUAGE_CONFIDENCE", 0.7),
+            language_confidence=_float(env, "LANGUAGE_CONFIDENCE", 0.55),
             bot_name=(env.get("BOT_NAME") or "Mila").strip(),
             bot_avatar_url=env.get("BOT_AVATAR_URL") or "/static/avatar.svg",
             max_message_chars=_int(env, "MAX_MESSAGE_CHARS", 2000),
         )
 
-    def with_overrides(self, **changes: object) -> "Settings":
+    def with_overrides(self, **changes: object) -> Settings:
         """A copy with some fields changed (handy in tests)."""
         return replace(self, **changes)
 

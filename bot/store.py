@@ -107,8 +107,14 @@ class ConversationStore:
             )
             conn.execute(
                 insert(conversations).values(
-                    id=conv.id, channel=channel, sender=sender, owner=OWNER_BOT,
-                    language=conv.language, locale=locale, created_at=now, updated_at=now,
+                    id=conv.id,
+                    channel=channel,
+                    sender=sender,
+                    owner=OWNER_BOT,
+                    language=conv.language,
+                    locale=locale,
+                    created_at=now,
+                    updated_at=now,
                 )
             )
         else:
@@ -121,8 +127,13 @@ class ConversationStore:
             conv = Conversation(**{**conv.__dict__, "language": choice.language})
         message_id = conn.execute(
             insert(messages).values(
-                conversation_id=conv.id, direction="in", author="customer", text=text,
-                language=choice.language, status="received", created_at=now,
+                conversation_id=conv.id,
+                direction="in",
+                author="customer",
+                text=text,
+                language=choice.language,
+                status="received",
+                created_at=now,
             )
         ).inserted_primary_key[0]
         return Inbound(conversation=conv, message_id=int(message_id), choice=choice)
@@ -141,8 +152,12 @@ class ConversationStore:
         now = utcnow()
         rows = [
             {
-                "conversation_id": conversation_id, "direction": "out", "author": author,
-                "text": reply.get("text") or "", "language": language, "status": "sent",
+                "conversation_id": conversation_id,
+                "direction": "out",
+                "author": author,
+                "text": reply.get("text") or "",
+                "language": language,
+                "status": "sent",
                 "payload": {k: v for k, v in reply.items() if k != "text"} or None,
                 "created_at": now,
             }
@@ -160,17 +175,13 @@ class ConversationStore:
 
     def get_conversation(self, conversation_id: str) -> Conversation | None:
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(conversations).where(conversations.c.id == conversation_id)
-            ).first()
+            row = conn.execute(select(conversations).where(conversations.c.id == conversation_id)).first()
         return _conversation(row) if row else None
 
     def transcript(self, conversation_id: str) -> list[dict[str, Any]]:
         """All messages of a conversation, oldest first."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(messages)
-                .where(messages.c.conversation_id == conversation_id)
-                .order_by(messages.c.id)
+                select(messages).where(messages.c.conversation_id == conversation_id).order_by(messages.c.id)
             ).all()
         return [dict(row._mapping) for row in rows]

@@ -31,7 +31,7 @@ def _files(root: Path) -> list[Path]:
 
 
 def fingerprint(root: Path = PROJECT_ROOT) -> str:
-    import rasa  # noqa: PLC0415 - only its version is needed, and only here
+    import rasa
 
     digest = hashlib.sha256(f"rasa={rasa.__version__}\n".encode())
     for path in _files(root):
@@ -54,8 +54,20 @@ def ensure_model(model_dir: Path, root: Path = PROJECT_ROOT, *, quiet: bool = Fa
     print("Training the model (training data or config changed; takes a few minutes)...", flush=True)
     model_dir.mkdir(parents=True, exist_ok=True)
     command = [
-        sys.executable, "-m", "rasa", "train", "--config", "config.yml", "--domain", "domain.yml",
-        "--data", "data", "--out", str(model_dir), "--fixed-model-name", target.name[: -len(".tar.gz")],
+        sys.executable,
+        "-m",
+        "rasa",
+        "train",
+        "--config",
+        "config.yml",
+        "--domain",
+        "domain.yml",
+        "--data",
+        "data",
+        "--out",
+        str(model_dir),
+        "--fixed-model-name",
+        target.name[: -len(".tar.gz")],
     ]
     subprocess.run(command, cwd=root, check=True)
     return target

@@ -103,9 +103,13 @@ def test_emoji_only_gets_a_reply(client: TestClient) -> None:
     assert response.status_code == 200 and response.json()["replies"]
 
 
-def test_rasa_down_apologises_in_the_customer_language(client: TestClient, rasa: FakeServer, db: Engine) -> None:
+def test_rasa_down_apologises_in_the_customer_language(
+    client: TestClient, rasa: FakeServer, db: Engine
+) -> None:
     rasa.stop()
-    response = client.post("/api/chat", json={"sender": "web-4", "text": "my SIM card is not detected by my phone"})
+    response = client.post(
+        "/api/chat", json={"sender": "web-4", "text": "my SIM card is not detected by my phone"}
+    )
     assert response.status_code == 200
     assert "technical problem" in response.json()["replies"][0]["text"]
     assert count_messages(db) == 2

@@ -5,8 +5,12 @@ from bot.language import choose_language, default_detector, locale_language
 
 def choose(text: str, current: str | None = None, locale: str | None = None, default: str = "nl"):
     return choose_language(
-        text, current=current, locale=locale, default=default,
-        detector=default_detector(), threshold=0.7,
+        text,
+        current=current,
+        locale=locale,
+        default=default,
+        detector=default_detector(),
+        threshold=0.7,
     )
 
 
@@ -42,18 +46,44 @@ def test_a_short_word_does_not_switch_an_ongoing_conversation() -> None:
     assert choose("bonjour", current="en").language == "en"
 
 
-@pytest.mark.parametrize("text, expected", [("hallo", "nl"), ("hoi", "nl"), ("bonjour", "fr"), ("hello", "en")])
+@pytest.mark.parametrize(
+    "text, expected", [("hallo", "nl"), ("hoi", "nl"), ("bonjour", "fr"), ("hello", "en")]
+)
 def test_greeting_words_open_a_new_conversation_in_their_language(text: str, expected: str) -> None:
     assert choose(text, current=None, locale="fr-BE").language == expected
 
 
 def test_new_conversation_without_signal_uses_locale_then_default() -> None:
-    assert choose("ok", current=None, locale="fr-BE") .language == "fr"
+    assert choose("ok", current=None, locale="fr-BE").language == "fr"
     assert choose("ok", current=None, locale="en_GB").source == "locale"
     assert choose("ok", current=None, locale="de-DE", default="en").language == "en"
     assert choose("sim", current=None, locale=None, default="fr").source == "default"
 
 
-@pytest.mark.parametrize("locale, expected", [("fr-BE", "fr"), ("nl", "nl"), ("EN_us", "en"), ("de", None), (None, None), ("", None)])
+@pytest.mark.parametrize(
+    "locale, expected",
+    [("fr-BE", "fr"), ("nl", "nl"), ("EN_us", "en"), ("de", None), (None, None), ("", None)],
+)
 def test_locale_language(locale: str | None, expected: str | None) -> None:
     assert locale_language(locale) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("can I get 5G in Mechelen?", "en"), ("en in Vilvoorde dan?", "nl"), ("et à Namur ?", "fr")],
+)
+def test_place_names_do_not_decide_the_language(text: str, expected: str) -> None:
+    assert choose(text, current=None).language == expected
+
+
+def test_a_place_name_alone_keeps_the_conversation_language() -> None:
+    assert choose("Kortrijk", current="en").language == "en"
+    assert choose("3000", current="fr").language == "fr"
+
+
+def test_content_words_drop_payloads_and_proper_names() -> None:
+    from bot.language import content_words
+
+    assert content_words("/billing_due_date") == []
+    assert content_words("is er bereik in Gent") == ["is", "er", "bereik", "in"]
+    assert content_words("MIJN FACTUUR") == ["mijn", "factuur"]

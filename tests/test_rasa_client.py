@@ -10,11 +10,17 @@ from tests.fakes.rasa import fake_action_server, fake_rasa
 
 @pytest.fixture
 def rasa() -> Iterator[FakeServer]:
-    server = fake_rasa(lambda body: [
-        {"recipient_id": body["sender"], "text": "Hoi!"},
-        {"recipient_id": body["sender"], "text": "Kies:", "buttons": [{"title": "Factuur", "payload": "/billing_explain_bill"}]},
-        {"recipient_id": body["sender"], "image": "https://example.invalid/a.png"},
-    ])
+    server = fake_rasa(
+        lambda body: [
+            {"recipient_id": body["sender"], "text": "Hoi!"},
+            {
+                "recipient_id": body["sender"],
+                "text": "Kies:",
+                "buttons": [{"title": "Factuur", "payload": "/billing_explain_bill"}],
+            },
+            {"recipient_id": body["sender"], "image": "https://example.invalid/a.png"},
+        ]
+    )
     yield server
     server.stop()
 
@@ -23,14 +29,21 @@ def test_send_message_posts_to_rest_channel_with_metadata(rasa: FakeServer) -> N
     client = RasaClient(rasa.url, token="s3cret")
     replies = client.send_message("conv-1", "hallo", {"language": "nl", "channel": "web"})
     [request] = rasa.received("POST", "/webhooks/rest/webhook")
-    assert request.json() == {"sender": "conv-1", "message": "hallo", "metadata": {"language": "nl", "channel": "web"}}
+    assert request.json() == {
+        "sender": "conv-1",
+        "message": "hallo",
+        "metadata": {"language": "nl", "channel": "web"},
+    }
     assert request.query == {"token": ["s3cret"]}
     assert replies == [
         BotMessage(text="Hoi!"),
         BotMessage(text="Kies:", buttons=[{"title": "Factuur", "payload": "/billing_explain_bill"}]),
         BotMessage(image="https://example.invalid/a.png"),
     ]
-    assert replies[1].as_dict() == {"text": "Kies:", "buttons": [{"title": "Factuur", "payload": "/billing_explain_bill"}]}
+    assert replies[1].as_dict() == {
+        "text": "Kies:",
+        "buttons": [{"title": "Factuur", "payload": "/billing_explain_bill"}],
+    }
 
 
 def test_parse_and_status(rasa: FakeServer) -> None:

@@ -36,7 +36,9 @@ def test_message_is_stored_before_rasa_is_asked(router: Router, engine: Engine, 
 
     def reply(body: dict[str, Any]) -> list[dict[str, Any]]:
         seen_at_call.append(all_messages(engine))
-        return [{"recipient_id": body["sender"], "text": "Je factuur is 15 dagen na de factuurdatum vervallen."}]
+        return [
+            {"recipient_id": body["sender"], "text": "Je factuur is 15 dagen na de factuurdatum vervallen."}
+        ]
 
     rasa.state["reply"] = reply
     result = router.handle(IncomingMessage("web", "u1", "tegen wanneer moet ik mijn factuur betalen"))
@@ -48,13 +50,16 @@ def test_message_is_stored_before_rasa_is_asked(router: Router, engine: Engine, 
     assert result.replies == [{"text": "Je factuur is 15 dagen na de factuurdatum vervallen."}]
     stored = all_messages(engine)
     assert [(m["direction"], m["author"], m["status"]) for m in stored] == [
-        ("in", "customer", "answered"), ("out", "bot", "sent"),
+        ("in", "customer", "answered"),
+        ("out", "bot", "sent"),
     ]
     assert all(m["created_at"].tzinfo is not None for m in stored)
 
 
 def test_language_is_passed_to_rasa_and_kept_for_short_messages(router: Router, rasa: FakeServer) -> None:
-    first = router.handle(IncomingMessage("web", "u2", "pourquoi ma facture est plus chère ce mois-ci", locale="nl-BE"))
+    first = router.handle(
+        IncomingMessage("web", "u2", "pourquoi ma facture est plus chère ce mois-ci", locale="nl-BE")
+    )
     second = router.handle(IncomingMessage("web", "u2", "merci"))
     third = router.handle(IncomingMessage("web", "u2", "can you explain the roaming costs on my bill"))
     assert (first.language, second.language, third.language) == ("fr", "fr", "en")
@@ -74,13 +79,16 @@ def test_rasa_down_gives_apology_in_language_and_keeps_message(
     settings: Settings, engine: Engine, rasa: FakeServer
 ) -> None:
     rasa.stop()
-    router = Router(settings, ConversationStore(engine), RasaClient(rasa.url, timeout_s=1), default_detector())
+    router = Router(
+        settings, ConversationStore(engine), RasaClient(rasa.url, timeout_s=1), default_detector()
+    )
     result = router.handle(IncomingMessage("web", "u5", "je voudrais une copie de ma facture de mars"))
     assert result.language == "fr"
     assert "problème technique" in result.replies[0]["text"]
     stored = all_messages(engine)
     assert [(m["direction"], m["author"], m["status"]) for m in stored] == [
-        ("in", "customer", "failed"), ("out", "system", "sent"),
+        ("in", "customer", "failed"),
+        ("out", "system", "sent"),
     ]
     assert stored[0]["text"] == "je voudrais une copie de ma facture de mars"
 
@@ -91,7 +99,9 @@ def test_conversations_owned_by_people_never_reach_rasa(
 ) -> None:
     first = router.handle(IncomingMessage("web", "u6", "hallo"))
     with engine.begin() as conn:
-        conn.execute(update(conversations).where(conversations.c.id == first.conversation_id).values(owner=owner))
+        conn.execute(
+            update(conversations).where(conversations.c.id == first.conversation_id).values(owner=owner)
+        )
     result = router.handle(IncomingMessage("web", "u6", "is er al iemand?"))
     assert (result.owner, result.replies) == (owner, [])
     assert len(rasa.received("POST", "/webhooks/rest/webhook")) == 1
@@ -101,7 +111,11 @@ def test_conversations_owned_by_people_never_reach_rasa(
 def test_after_close_the_next_message_starts_a_new_conversation(router: Router, engine: Engine) -> None:
     first = router.handle(IncomingMessage("web", "u7", "hallo"))
     with engine.begin() as conn:
-        conn.execute(update(conversations).where(conversations.c.id == first.conversation_id).values(owner=OWNER_CLOSED))
+        conn.execute(
+            update(conversations)
+            .where(conversations.c.id == first.conversation_id)
+            .values(owner=OWNER_CLOSED)
+        )
     second = router.handle(IncomingMessage("web", "u7", "hallo opnieuw"))
     assert second.conversation_id != first.conversation_id and second.owner == "bot"
 
@@ -114,14 +128,20 @@ def test_same_sender_on_another_channel_is_another_conversation(router: Router) 
 
 def test_empty_rasa_answer_still_answers(router: Router, rasa: FakeServer) -> None:
     rasa.state["reply"] = lambda body: []
-    result = router.handle(IncomingMessage("web", "u9", "what is the meaning of life, the universe and everything"))
+    result = router.handle(
+        IncomingMessage("web", "u9", "what is the meaning of life, the universe and everything")
+    )
     assert result.language == "en" and result.replies[0]["text"].startswith("Hmm")
 
 
 @pytest.mark.parametrize(
     "sender, text, reason",
-    [("", "hallo", "sender must not be empty"), ("u", "   ", "text must not be empty"),
-     ("u", "x" * 2001, "text must be at most 2000 characters"), ("u" * 129, "hi", "sender must be at most 128")],
+    [
+        ("", "hallo", "sender must not be empty"),
+        ("u", "   ", "text must not be empty"),
+        ("u", "x" * 2001, "text must be at most 2000 characters"),
+        ("u" * 129, "hi", "sender must be at most 128"),
+    ],
 )
 def test_invalid_messages_are_refused_and_nothing_is_stored(
     router: Router, engine: Engine, rasa: FakeServer, sender: str, text: str, reason: str

@@ -43,7 +43,9 @@ def test_bad_values_give_clear_errors(env: dict[str, str], message: str) -> None
         Settings.from_env(env)
 
 
-def test_settings_do_not_read_process_environment_when_given_a_mapping(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_settings_do_not_read_process_environment_when_given_a_mapping(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("BOT_NAME", "FromProcess")
     assert Settings.from_env({}).bot_name == "Mila"
     assert Settings.from_env({"BOT_NAME": "Nora"}).bot_name == "Nora"

@@ -22,7 +22,7 @@ class BotMessage:
     custom: dict[str, Any] | None = None
 
     @classmethod
-    def from_rest(cls, item: dict[str, Any]) -> "BotMessage":
+    def from_rest(cls, item: dict[str, Any]) -> BotMessage:
         buttons = [
             {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
             for b in item.get("buttons") or []
@@ -69,9 +69,7 @@ class RasaClient:
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            response = self._http.request(
-                method, f"{self._base}{path}", params=self._params, **kwargs
-            )
+            response = self._http.request(method, f"{self._base}{path}", params=self._params, **kwargs)
         except httpx.HTTPError as exc:
             raise RasaUnavailable(f"{method} {path}: {exc.__class__.__name__}: {exc}") from exc
         if response.status_code >= 400:

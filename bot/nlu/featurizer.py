@@ -10,7 +10,7 @@ example written in one language helps the others. The model loads on first use, 
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, List, Text
+from typing import Any, Callable, Dict, List
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -52,25 +52,25 @@ class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
     """Adds one dense sentence feature (the sentence embedding) to each message's text."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         return {**DenseFeaturizer.get_default_config(), "model": "use"}
 
-    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+    def __init__(self, config: Dict[str, Any], name: str) -> None:
         super().__init__(name, config)
         self.model_name = str(self._config["model"])
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "MultilingualSentenceFeaturizer":
+    ) -> MultilingualSentenceFeaturizer:
         return cls(config, execution_context.node_name)
 
     @classmethod
-    def validate_config(cls, config: Dict[Text, Any]) -> None:
+    def validate_config(cls, config: Dict[str, Any]) -> None:
         if config.get("model", "use") not in ("use", "e5"):
             raise InvalidConfigException("MultilingualSentenceFeaturizer.model must be use or e5")
 
@@ -80,7 +80,7 @@ class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
         for start in range(0, len(todo), BATCH):
             chunk = todo[start : start + BATCH]
             vectors = encode([m.get(TEXT) for m in chunk])
-            for message, vector in zip(chunk, vectors):
+            for message, vector in zip(chunk, vectors, strict=False):
                 sentence = np.asarray(vector, dtype=np.float32).reshape(1, -1)
                 self.add_features_to_message(None, sentence, TEXT, message)
 

@@ -9,7 +9,7 @@ slot that every response variant is conditioned on.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -30,7 +30,7 @@ class LanguageTagger(GraphComponent, EntityExtractorMixin):
     """Adds the ``language`` entity (nl, fr or en) to every parsed message."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         return {}
 
     def __init__(self, settings: Settings, detector: Detector) -> None:
@@ -40,11 +40,11 @@ class LanguageTagger(GraphComponent, EntityExtractorMixin):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "LanguageTagger":
+    ) -> LanguageTagger:
         return cls(Settings.from_env(), default_detector())
 
     def language_for(self, message: Message) -> str | None:

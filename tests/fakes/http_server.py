@@ -44,7 +44,7 @@ class FakeServer:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "FakeServer":
+    def start(self) -> FakeServer:
         fake = self
 
         class RequestHandler(BaseHTTPRequestHandler):
@@ -52,8 +52,11 @@ class FakeServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 parsed = urlparse(self.path)
                 record = Recorded(
-                    self.command, parsed.path, parse_qs(parsed.query),
-                    {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length),
+                    self.command,
+                    parsed.path,
+                    parse_qs(parsed.query),
+                    {k.lower(): v for k, v in self.headers.items()},
+                    self.rfile.read(length),
                 )
                 fake.requests.append(record)
                 handler = fake.routes.get((self.command, parsed.path))

@@ -23,7 +23,11 @@ def fake_rasa(reply: ReplyFn = echo_replies) -> FakeServer:
 
     server.route("POST", "/webhooks/rest/webhook", webhook)
     server.route("GET", "/status", lambda r: (200, {"model_id": "fake", "model_file": "fake.tar.gz"}))
-    server.route("POST", "/model/parse", lambda r: (200, {"text": r.json()["text"], "intent": {"name": "greet", "confidence": 0.9}}))
+    server.route(
+        "POST",
+        "/model/parse",
+        lambda r: (200, {"text": r.json()["text"], "intent": {"name": "greet", "confidence": 0.9}}),
+    )
     server.state = state  # type: ignore[attr-defined]
     return server.start()
 

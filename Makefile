@@ -1,0 +1,37 @@
+# Two commands on a fresh machine: `make run` and `make test`. Everything else is optional.
+SHELL := /bin/bash
+PY := .venv/bin/python
+export RASA_TELEMETRY_ENABLED := false
+
+.PHONY: run test setup train validate lint format bench chat clean
+
+run: setup ## set up, train if the data changed, start Rasa + action server + gateway
+	$(PY) -m bot.run
+
+test: setup ## set up and run the whole test suite (SQLite, then PostgreSQL + Redis)
+	bash scripts/test.sh
+
+setup: ## .venv with Python 3.10 and the pinned dependencies
+	bash scripts/setup.sh
+
+train: setup ## train the model only if config, domain or data changed
+	$(PY) -m bot.training
+
+validate: setup ## rasa data validate
+	$(PY) -m rasa data validate
+
+lint: setup
+	$(PY) -m ruff check . && $(PY) -m ruff format --check .
+
+format: setup
+	$(PY) -m ruff check --fix . && $(PY) -m ruff format .
+
+bench: setup ## held-out NLU accuracy and latency figures
+	$(PY) -m bench.nlu_heldout
+	$(PY) -m bench.latency
+
+chat: setup ## chat with the running assistant in the terminal
+	$(PY) -m bot.cli
+
+clean:
+	rm -rf var results reports .rasa .pytest_cache .ruff_cache

@@ -1,0 +1,182 @@
+"""Latency of a reply through the gateway (POST /api/chat) and directly through Rasa's REST channel.
+
+Side by side in one run, interleaved so both paths see the same machine state:
+  1. one conversation at a time (1 concurrent);
+  2. 20 concurrent conversations;
+  3. growth over one long conversation: turn 2 vs turn 50.
+Prints p50/p95 and throughput, and the router's overhead at p95 (target <= 15%) and the
+turn-50/turn-2 ratio (target <= 1.5). Starts its own stack on free ports (SQLite, a
+temporary folder) unless --gateway-url and --rasa-url point at a running one.
+
+    .venv/bin/python -m bench.latency [--model PATH] [--turns 50] [--requests 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.nlu_heldout import load_heldout  # noqa: E402
+
+Send = Callable[[httpx.Client, str, str], None]
+
+
+def via_gateway(url: str) -> Send:
+    def send(client: httpx.Client, sender: str, text: str) -> None:
+        response = client.post(f"{url}/api/chat", json={"sender": sender, "text": text})
+        response.raise_for_status()
+
+    return send
+
+
+def via_rasa(url: str) -> Send:
+    def send(client: httpx.Client, sender: str, text: str) -> None:
+        response = client.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text})
+        response.raise_for_status()
+
+    return send
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def timed(send: Send, client: httpx.Client, sender: str, text: str) -> float:
+    start = time.perf_counter()
+    send(client, sender, text)
+    return (time.perf_counter() - start) * 1000
+
+
+def sequential(paths: dict[str, Send], texts: list[str], n: int) -> dict[str, list[float]]:
+    """Short conversations (3 turns each), one request at a time, paths interleaved."""
+    out: dict[str, list[float]] = {name: [] for name in paths}
+    run_id = uuid.uuid4().hex[:6]
+    with httpx.Client(timeout=60) as client:
+        for i in range(n):
+            for name, send in paths.items():
+                sender = f"seq-{run_id}-{name}-{i // 3}"
+                out[name].append(timed(send, client, sender, texts[i % len(texts)]))
+    return out
+
+
+def concurrent(send: Send, texts: list[str], conversations: int, turns: int) -> tuple[list[float], float]:
+    latencies: list[float] = []
+    lock = threading.Lock()
+    run_id = uuid.uuid4().hex[:6]
+
+    def worker(k: int) -> None:
+        with httpx.Client(timeout=120) as client:
+            for t in range(turns):
+                ms = timed(send, client, f"conc-{run_id}-{k}", texts[(k * turns + t) % len(texts)])
+                with lock:
+                    latencies.append(ms)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(conversations)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, len(latencies) / (time.perf_counter() - start)
+
+
+def growth(
+    paths: dict[str, Send], texts: list[str], turns: int, repeats: int
+) -> dict[str, list[list[float]]]:
+    """Latency per turn of long conversations: out[path][turn] = samples."""
+    out = {name: [[] for _ in range(turns)] for name in paths}
+    with httpx.Client(timeout=60) as client:
+        for r in range(repeats):
+            senders = {name: f"long-{name}-{r}-{uuid.uuid4().hex[:6]}" for name in paths}
+            for turn in range(turns):
+                for name, send in paths.items():
+                    out[name][turn].append(
+                        timed(send, client, senders[name], texts[(turn * 7 + r) % len(texts)])
+                    )
+    return out
+
+
+def row(label: str, values: list[float], rate: float | None = None) -> str:
+    text = f"  {label:<28} p50 {statistics.median(values):7.1f} ms   p95 {percentile(values, 95):7.1f} ms"
+    return text + (f"   {rate:6.1f} msg/s" if rate is not None else "")
+
+
+@contextlib.contextmanager
+def own_stack(model: Path | None) -> Iterator[tuple[str, str]]:
+    from tests.e2e_stack import running_stack
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        extra = {"RASA_TELEMETRY_ENABLED": "false"}
+        with running_stack(work, f"sqlite:///{work / 'bench.db'}", extra, model=model) as stack:
+            yield stack.settings.gateway_url, stack.settings.rasa_url
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--gateway-url")
+    parser.add_argument("--rasa-url")
+    parser.add_argument("--model", type=Path, help="model to start (default: the project's current model)")
+    parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--turns", type=int, default=50)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    texts = [t for _, _, t in load_heldout()]
+    stack = (
+        contextlib.nullcontext((args.gateway_url, args.rasa_url))
+        if args.gateway_url and args.rasa_url
+        else own_stack(args.model)
+    )
+    with stack as (gateway_url, rasa_url):
+        paths = {"gateway": via_gateway(gateway_url), "rasa": via_rasa(rasa_url)}
+        sequential(paths, texts, 6)  # warm-up
+        print(f"gateway {gateway_url}  rasa {rasa_url}  model {args.model or 'current'}")
+        print("1 conversation at a time:")
+        seq = sequential(paths, texts, args.requests)
+        for name, values in seq.items():
+            print(row(f"{name} (1 concurrent)", values, 1000 / statistics.mean(values)))
+        print(f"{args.concurrency} concurrent conversations:")
+        conc = {}
+        for name, send in paths.items():
+            values, rate = concurrent(send, texts, args.concurrency, 5)
+            conc[name] = values
+            print(row(f"{name} ({args.concurrency} concurrent)", values, rate))
+        print(f"growth over one conversation ({args.turns} turns, {args.repeats} conversations per path):")
+        grown = growth(paths, texts, args.turns, args.repeats)
+        ratios = {}
+        for name, per_turn in grown.items():
+            turn2 = statistics.median(per_turn[1])
+            last = statistics.median(per_turn[-1])
+            ratios[name] = last / turn2
+            print(
+                f"  {name:<8} turn 2 {turn2:6.1f} ms   turn {args.turns} {last:6.1f} ms"
+                f"   ratio {last / turn2:4.2f}"
+            )
+        print("summary:")
+        for label, data in (("1 concurrent", seq), (f"{args.concurrency} concurrent", conc)):
+            overhead = percentile(data["gateway"], 95) / percentile(data["rasa"], 95) - 1
+            print(f"  router overhead at p95, {label}: {100 * overhead:+.1f}%  (target <= +15%)")
+        print(f"  turn {args.turns} / turn 2 through the gateway: {ratios['gateway']:.2f}  (target <= 1.5)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole suite: lint, Rasa data validation, unit tests, Rasa test conversations, end-to-end and
+# browser tests on the embedded defaults (SQLite), then everything that touches a database again on
+# PostgreSQL with Redis as Rasa's lock store.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+export RASA_TELEMETRY_ENABLED=false
+PG_URL=${TEST_POSTGRES_URL:-postgresql://root@127.0.0.1:5432/test}
+REDIS=${TEST_REDIS_URL:-redis://127.0.0.1:6379/1}
+
+bash scripts/ensure_services.sh
+bash scripts/ensure_chromium.sh
+
+echo "== lint (ruff)"
+$PY -m ruff check .
+$PY -m ruff format --check .
+
+echo "== model (trained only when config, domain or data changed)"
+$PY -m bot.training
+
+echo "== suite on SQLite (embedded defaults)"
+env -u DATABASE_URL -u REDIS_URL -u RASA_TRACKER_URL $PY -m pytest -p no:cacheprovider
+
+echo "== suite on PostgreSQL + Redis (everything that touches a database or Rasa's stores)"
+DATABASE_URL="$PG_URL" REDIS_URL="$REDIS" $PY -m pytest -p no:cacheprovider -m "not rasa"

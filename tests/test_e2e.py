@@ -1,0 +1,146 @@
+"""End to end: the real Rasa server, action server and gateway, over POST /api/chat."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from sqlalchemy import insert, select
+
+from bot.db import create_db_engine, init_schema, messages, outages, utcnow
+from bot.language import default_detector
+from bot.run import Stack
+from tests.conftest import drop_postgres_schema, isolated_postgres_url
+from tests.e2e_stack import running_stack
+
+pytestmark = pytest.mark.e2e
+DOMAIN = yaml.safe_load((Path(__file__).parents[1] / "domain.yml").read_text(encoding="utf-8"))
+
+
+def response_text(name: str, language: str) -> str:
+    for variant in DOMAIN["responses"][name]:
+        if variant["condition"][0]["value"] == language:
+            return variant["text"]
+    raise KeyError(name)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    work = tmp_path_factory.mktemp("e2e")
+    base = os.environ.get("DATABASE_URL", "")
+    schema = f"e2e_{uuid.uuid4().hex[:10]}"
+    url = (
+        isolated_postgres_url(base, schema) if base.startswith("postgresql") else f"sqlite:///{work / 'a.db'}"
+    )
+    engine = create_db_engine(url)
+    init_schema(engine)
+    with engine.begin() as conn:
+        now = utcnow()
+        conn.execute(
+            insert(outages).values(
+                region="hasselt",
+                services="4G/5G",
+                started_at=now - timedelta(hours=1),
+                expected_fix_at=now + timedelta(hours=2),
+                resolved_at=None,
+            )
+        )
+    engine.dispose()
+    try:
+        with running_stack(work, url) as running:
+            yield running
+    finally:
+        if base.startswith("postgresql"):
+            drop_postgres_schema(base, schema)
+
+
+@pytest.fixture
+def chat(stack: Stack) -> Iterator:
+    client = httpx.Client(base_url=stack.settings.gateway_url, timeout=30)
+    sender = f"e2e-{uuid.uuid4().hex[:8]}"
+
+    def say(text: str, **extra: str) -> dict:
+        response = client.post("/api/chat", json={"sender": sender, "text": text, **extra})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    yield say
+    client.close()
+
+
+def texts(body: dict) -> list[str]:
+    return [r["text"] for r in body["replies"] if r.get("text")]
+
+
+def test_health_reports_all_components_up(stack: Stack) -> None:
+    body = httpx.get(f"{stack.settings.gateway_url}/health").json()
+    assert body["status"] == "ok"
+    assert set(body["components"].values()) == {"up"}
+
+
+def test_dutch_conversation(chat) -> None:
+    greet = chat("hallo")
+    assert greet["language"] == "nl"
+    assert texts(greet) == [response_text("utter_greet", "nl").format(bot_name="Mila")]
+    due = chat("tegen wanneer moet mijn rekening betaald zijn")
+    assert texts(due) == [response_text("utter_billing_due_date", "nl")]
+    place = chat("is er 5G in Gent?")
+    assert texts(place) == [response_text("utter_coverage_5g_everywhere", "nl").format(place="Gent")]
+
+
+def test_french_conversation_with_place_follow_up(chat) -> None:
+    first = chat("est-ce que votre réseau est bon ?")
+    assert first["language"] == "fr"
+    assert texts(first) == [response_text("utter_ask_place", "fr")]
+    follow = chat("Namur")
+    assert follow["language"] == "fr"
+    assert texts(follow) == [response_text("utter_coverage_5g_everywhere", "fr").format(place="Namur")]
+    pin = chat("j'ai bloqué ma carte sim avec un mauvais code pin")
+    assert texts(pin) == [response_text("utter_sim_pin_puk", "fr")]
+
+
+def test_english_conversation_and_outage(chat) -> None:
+    outage = chat("is there a network outage in Hasselt at the moment?")
+    assert outage["language"] == "en"
+    [text] = texts(outage)
+    assert text.startswith("Yes, there's an outage in Hasselt right now (4G/5G)")
+    bot = chat("am I talking to a robot?")
+    assert texts(bot) == [response_text("utter_bot_challenge", "en").format(bot_name="Mila")]
+
+
+def test_language_switch_mid_chat_and_short_messages_keep_language(chat) -> None:
+    first = chat("hoe kan ik mijn factuur betalen?")
+    assert first["language"] == "nl"
+    assert texts(first) == [response_text("utter_billing_payment_methods", "nl")]
+    switched = chat("sorry, can I get a copy of my invoice in English please")
+    assert switched["language"] == "en"
+    assert texts(switched) == [response_text("utter_billing_invoice_copy", "en")]
+    short = chat("merci")
+    assert short["language"] == "en"
+    assert texts(short) == [response_text("utter_thanks", "en")]
+
+
+def test_locale_seeds_language_of_an_ambiguous_first_message(chat) -> None:
+    body = chat("sim", locale="fr-BE")
+    assert body["language"] == "fr"
+    [first, *_] = texts(body)
+    assert default_detector().detect(first)[0] == "fr"  # answered, whatever the intent, in French
+
+
+def test_transcript_is_stored_for_every_turn(stack: Stack, chat) -> None:
+    body = chat("mijn simkaart wordt niet herkend door mijn gsm")
+    engine = create_db_engine(stack.settings.database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(messages.c.direction, messages.c.author, messages.c.status, messages.c.language)
+            .where(messages.c.conversation_id == body["conversation_id"])
+            .order_by(messages.c.id)
+        ).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("in", "customer", "answered", "nl"), ("out", "bot", "sent", "nl")]

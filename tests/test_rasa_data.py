@@ -1,0 +1,74 @@
+"""Rasa's own checks: `rasa data validate` and the test conversations of each language."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.settings import PROJECT_ROOT, SUPPORTED_LANGUAGES, Settings
+from bot.training import ensure_model
+
+pytestmark = pytest.mark.rasa
+ACTIONS_SOURCE = (PROJECT_ROOT / "actions" / "actions.py").read_text(encoding="utf-8")
+
+
+def rasa(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rasa", *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false", **(env or {})},
+        timeout=900,
+    )
+
+
+def test_rasa_data_validate_is_clean() -> None:
+    result = rasa("data", "validate")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    warnings = re.findall(r"UserWarning: (.*)", output)
+    # Responses sent by custom actions are not in any rule; every other warning is a real problem.
+    unexpected = [
+        w
+        for w in warnings
+        if not (m := re.match(r"The utterance '(\w+)' is not used in any story or rule\.", w))
+        or f'"{m.group(1)}"' not in ACTIONS_SOURCE
+    ]
+    assert unexpected == []
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_conversations_per_language(language: str, tmp_path: Path) -> None:
+    model = ensure_model(Settings.from_env({}).model_dir, quiet=True)
+    stories = PROJECT_ROOT / "tests" / "conversations" / f"{language}.yml"
+    result = rasa(
+        "test",
+        "core",
+        "--model",
+        str(model),
+        "--stories",
+        str(stories),
+        "--out",
+        str(tmp_path),
+        "--fail-on-prediction-errors",
+        "--no-plot",
+        env={"ACTION_ENDPOINT_URL": "http://127.0.0.1:9/webhook"},
+    )
+    failed = tmp_path / "failed_test_stories.yml"
+    details = failed.read_text(encoding="utf-8") if failed.exists() else ""
+    assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}\n{details}"
+    assert "Failed stories" not in details
+
+
+def test_every_response_has_all_three_languages() -> None:
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    for name, variants in domain["responses"].items():
+        languages = sorted(v["condition"][0]["value"] for v in variants if v.get("condition"))
+        assert languages == sorted(SUPPORTED_LANGUAGES), name

@@ -1,0 +1,64 @@
+"""Rasa's tracker and lock stores, configured from Settings, on the real engines."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+
+import redis
+from rasa.core.lock_store import InMemoryLockStore, RedisLockStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.rasa_stores import SettingsLockStore, SettingsTrackerStore, sql_store_arguments
+from bot.settings import Settings
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/1")
+
+
+def test_sql_store_arguments_from_url() -> None:
+    args = sql_store_arguments("postgresql://u:p@db.local:5433/rasa?options=-csearch_path%3Dx")
+    assert args == {
+        "dialect": "postgresql",
+        "host": "db.local",
+        "port": 5433,
+        "db": "rasa",
+        "username": "u",
+        "password": "p",
+        "query": {"options": "-csearch_path=x"},
+    }
+    assert sql_store_arguments("sqlite:////tmp/t.db")["db"] == "/tmp/t.db"
+
+
+def test_tracker_store_persists_on_the_configured_database(settings: Settings) -> None:
+    settings = settings.with_overrides(rasa_tracker_url=settings.database_url)
+    domain = Domain.from_yaml("slots:\n  language:\n    type: text\n    mappings: [{type: custom}]\n")
+    store = SettingsTrackerStore(domain=domain, settings=settings)
+    sender = f"conv-{uuid.uuid4()}"
+    tracker = DialogueStateTracker.from_events(sender, [UserUttered("hallo"), SlotSet("language", "nl")])
+    asyncio.run(store.save(tracker))
+    again = SettingsTrackerStore(domain=domain, settings=settings)
+    restored = asyncio.run(again.retrieve(sender))
+    assert restored is not None and restored.get_slot("language") == "nl"
+    assert again.engine.url.get_backend_name() == settings.database_url.split(":")[0].split("+")[0]
+
+
+def test_lock_store_uses_redis_when_configured(settings: Settings) -> None:
+    store = SettingsLockStore(settings=settings.with_overrides(redis_url=REDIS_URL))
+    assert isinstance(store.inner, RedisLockStore)
+    conversation = f"conv-{uuid.uuid4()}"
+
+    async def hold() -> bool:
+        async with store.lock(conversation):
+            keys = redis.Redis.from_url(REDIS_URL).keys(f"*{conversation}")
+            return len(keys) == 1
+
+    assert asyncio.run(hold())
+    assert redis.Redis.from_url(REDIS_URL).keys(f"*{conversation}") == []
+
+
+def test_lock_store_is_in_memory_by_default(settings: Settings) -> None:
+    store = SettingsLockStore(settings=settings.with_overrides(redis_url=None))
+    assert isinstance(store.inner, InMemoryLockStore)

@@ -1,0 +1,72 @@
+"""The web chat page in headless Chromium (Debian's), driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from bot.run import Stack
+from tests.conftest import drop_postgres_schema, isolated_postgres_url
+from tests.e2e_stack import running_stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    work = tmp_path_factory.mktemp("browser")
+    base = os.environ.get("DATABASE_URL", "")
+    schema = f"br_{uuid.uuid4().hex[:10]}"
+    url = (
+        isolated_postgres_url(base, schema) if base.startswith("postgresql") else f"sqlite:///{work / 'a.db'}"
+    )
+    try:
+        with running_stack(work, url) as running:
+            yield running
+    finally:
+        if base.startswith("postgresql"):
+            drop_postgres_schema(base, schema)
+
+
+@pytest.fixture
+def page(tmp_path: Path) -> Iterator[Page]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure_chromium.sh (make test does)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(locale="fr-BE", viewport={"width": 390, "height": 760})
+        page = context.new_page()
+        yield page
+        context.close()
+        browser.close()
+
+
+def test_customer_chats_in_french_on_a_phone_sized_page(stack: Stack, page: Page, tmp_path: Path) -> None:
+    page.goto(stack.settings.gateway_url + "/")
+    expect(page.locator("#botname")).to_have_text("Mila")
+    expect(page.locator("#text")).to_have_attribute("placeholder", "Écrivez votre message…")
+    page.fill("#text", "Bonjour, comment puis-je payer ma facture ?")
+    page.keyboard.press("Enter")
+    expect(page.locator(".msg.bot").first).to_contain_text("Bancontact", timeout=20000)
+    page.fill("#text", "<img src=x onerror=alert(1)>")
+    page.keyboard.press("Enter")
+    expect(page.locator(".msg.me").last).to_have_text("<img src=x onerror=alert(1)>")
+    expect(page.locator(".msg.bot")).to_have_count(2, timeout=20000)
+    assert page.locator(".msg img").count() == 0  # shown as text, never as markup
+    page.screenshot(path=str(tmp_path / "webchat.png"))
