@@ -125,6 +125,8 @@ class ActionCoverageCheck(Action):
         self._provider = provider
         self._outages = outages
 
+    without_place = "utter_ask_place"
+
     def name(self) -> str:
         return "action_coverage_check"
 
@@ -135,7 +137,7 @@ class ActionCoverageCheck(Action):
         previous = last_bot_response(tracker)
         if place is None:
             if not raw and previous not in PLACE_PROMPTS:
-                dispatcher.utter_message(response="utter_ask_place")
+                dispatcher.utter_message(response=self.without_place)
                 return [SlotSet("place", None)]
             shown = raw or tracker.latest_message.get("text") or ""
             dispatcher.utter_message(response="utter_coverage_unknown_place", place=shown[:60])
@@ -152,6 +154,15 @@ class ActionCoverageCheck(Action):
         elif previous in OUTAGE_PROMPTS:
             dispatcher.utter_message(response="utter_outage_none_place", place=name)
         return [SlotSet("place", place.key)]
+
+
+class ActionCoverage5G(ActionCoverageCheck):
+    """ "Is there 5G?": the coverage at the place when one is named, else how to get 5G."""
+
+    without_place = "utter_coverage_5g"
+
+    def name(self) -> str:
+        return "action_coverage_5g"
 
 
 def coverage_response(place: Place) -> str:

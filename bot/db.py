@@ -70,6 +70,7 @@ conversations = Table(
     Column("sender", String(128), nullable=False),
     Column("owner", String(16), nullable=False, default=OWNER_BOT),
     Column("language", String(2), nullable=False),
+    Column("rasa_language", String(2)),  # the language Rasa's slot last had (set after an answer)
     Column("locale", String(16)),
     Column("created_at", UTCDateTime, nullable=False, default=utcnow),
     Column("updated_at", UTCDateTime, nullable=False, default=utcnow),

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from bot.clients.rasa import RasaClient, RasaUnavailable, action_server_healthy
+from bot.clients.rasa import ActionServerClient, RasaClient, RasaUnavailable
 from bot.db import create_db_engine, init_schema, ping
 from bot.language import Detector, default_detector
 from bot.router import IncomingMessage, InvalidMessage, Router
@@ -31,6 +31,7 @@ MAX_BODY_BYTES = 64 * 1024
 class Services:
     router: Router
     rasa: RasaClient
+    actions: ActionServerClient
     http: httpx.Client
 
 
@@ -47,8 +48,10 @@ def create_app(settings: Settings, *, detector: Detector | None = None) -> FastA
         await run_in_threadpool(init_schema, engine)
         http = httpx.Client(timeout=httpx.Timeout(settings.rasa_timeout_s, connect=2.0))
         rasa = RasaClient(settings.rasa_url, token=settings.rasa_token, http=http)
-        router = Router(settings, ConversationStore(engine), rasa, detector or default_detector())
-        app.state.services = Services(router=router, rasa=rasa, http=http)
+        actions = ActionServerClient(settings.action_server_url, http=http)
+        store = ConversationStore(engine)
+        router = Router(settings, store, rasa, detector or default_detector(), actions)
+        app.state.services = Services(router=router, rasa=rasa, actions=actions, http=http)
         try:
             yield
         finally:
@@ -80,7 +83,7 @@ def create_app(settings: Settings, *, detector: Detector | None = None) -> FastA
     @app.get("/health")
     async def health(request: Request) -> JSONResponse:
         services: Services = request.app.state.services
-        components = await run_in_threadpool(_check_components, services, settings)
+        components = await run_in_threadpool(_check_components, services)
         healthy = all(v == "up" for v in components.values())
         return JSONResponse(
             {"status": "ok" if healthy else "degraded", "components": components},
@@ -116,7 +119,7 @@ async def _read_chat_body(request: Request) -> IncomingMessage | JSONResponse:
     return IncomingMessage(channel="web", sender=sender, text=text, locale=locale)
 
 
-def _check_components(services: Services, settings: Settings) -> dict[str, Any]:
+def _check_components(services: Services) -> dict[str, Any]:
     components: dict[str, Any] = {"gateway": "up"}
     try:
         ping(services.router.store.engine)
@@ -129,8 +132,7 @@ def _check_components(services: Services, settings: Settings) -> dict[str, Any]:
         components["rasa"] = "up"
     except RasaUnavailable:
         components["rasa"] = "down"
-    up = action_server_healthy(settings.action_server_url, services.http)
-    components["action_server"] = "up" if up else "down"
+    components["action_server"] = "up" if services.actions.healthy() else "down"
     return components
 
 

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.clients.rasa import RasaClient, RasaUnavailable
+from bot.clients.rasa import ActionServerClient, RasaClient, RasaUnavailable
 from bot.db import OWNER_BOT
 from bot.language import Detector, LanguageChoice, choose_language
 from bot.settings import Settings
@@ -57,11 +57,13 @@ class Router:
         store: ConversationStore,
         rasa: RasaClient,
         detector: Detector,
+        actions: ActionServerClient | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.rasa = rasa
         self.detector = detector
+        self.actions = actions or ActionServerClient(settings.action_server_url)
 
     def validate(self, message: IncomingMessage) -> IncomingMessage:
         """Normalise and check a message; raises :class:`InvalidMessage` with a clear reason."""
@@ -106,7 +108,7 @@ class Router:
         if conv.owner != OWNER_BOT:
             # Someone else owns it (queue or agent): the message is stored, Rasa stays out.
             return RouterResult(conv.id, conv.language, conv.owner, [], inbound.choice.source)
-        replies, status = self._ask_rasa(conv.id, message, conv.language)
+        replies, status = self._ask_rasa(conv.id, message, conv.language, inbound.needs_language_sync)
         author = "bot" if status == "answered" else "system"
         self.store.record_outbound(
             conv.id,
@@ -119,16 +121,24 @@ class Router:
         return RouterResult(conv.id, conv.language, conv.owner, replies, inbound.choice.source)
 
     def _ask_rasa(
-        self, conversation_id: str, message: IncomingMessage, language: str
+        self, conversation_id: str, message: IncomingMessage, language: str, sync_language: bool
     ) -> tuple[list[dict[str, Any]], str]:
-        metadata = {"language": language, "channel": message.channel, **message.metadata}
+        metadata = {**message.metadata, "language": language, "channel": message.channel}
         try:
+            if sync_language:
+                # Responses are chosen by the `language` slot: switch it before Rasa answers.
+                self.rasa.set_slot_if_tracked(conversation_id, "language", language)
             bot_messages = self.rasa.send_message(conversation_id, message.text, metadata)
         except RasaUnavailable as exc:
             log.error("Rasa unavailable for conversation %s: %s", conversation_id, exc)
             return [{"text": gateway_text("rasa_unavailable", language)}], "failed"
         replies = [m.as_dict() for m in bot_messages if m.text or m.image or m.buttons]
-        if not replies:
-            # Never leave the customer without an answer.
-            return [{"text": gateway_text("no_reply", language)}], "answered"
-        return replies, "answered"
+        if replies:
+            return replies, "answered"
+        # Never leave the customer without an answer. Rasa answers nothing when the action
+        # server is down (every custom action fails): that is a technical problem, not a
+        # misunderstanding.
+        if not self.actions.healthy():
+            log.error("action server down; conversation %s got no answer", conversation_id)
+            return [{"text": gateway_text("rasa_unavailable", language)}], "failed"
+        return [{"text": gateway_text("no_reply", language)}], "answered"

@@ -63,6 +63,8 @@ class Stack:
                 "--port",
                 str(s.gateway_port),
                 "--no-access-log",
+                "--ws",
+                "none",  # rasa pins websockets 10, which uvicorn's websocket protocol cannot use
             ],
         }
 

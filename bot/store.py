@@ -26,6 +26,7 @@ class Conversation:
     language: str
     locale: str | None
     created_at: datetime
+    rasa_language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,17 @@ class Inbound:
     conversation: Conversation
     message_id: int
     choice: LanguageChoice
+    previous_language: str | None  # None for a new conversation
+
+    @property
+    def needs_language_sync(self) -> bool:
+        """True when Rasa's ``language`` slot may differ from the conversation's language.
+
+        A new conversation needs no sync: its first message carries the language in the
+        metadata that ``action_session_start`` reads.
+        """
+        conv = self.conversation
+        return self.previous_language is not None and conv.rasa_language != conv.language
 
 
 def _conversation(row: Any) -> Conversation:
@@ -46,6 +58,7 @@ def _conversation(row: Any) -> Conversation:
         language=row.language,
         locale=row.locale,
         created_at=row.created_at,
+        rasa_language=row.rasa_language,
     )
 
 
@@ -94,6 +107,7 @@ class ConversationStore:
                 conversations.c.owner != OWNER_CLOSED,
             )
         ).first()
+        previous_language = None
         if row is None:
             choice = choose_language(None)
             conv = Conversation(
@@ -119,6 +133,7 @@ class ConversationStore:
             )
         else:
             conv = _conversation(row)
+            previous_language = conv.language
             choice = choose_language(conv.language)
             values: dict[str, Any] = {"updated_at": now, "language": choice.language}
             if locale and not conv.locale:
@@ -136,7 +151,7 @@ class ConversationStore:
                 created_at=now,
             )
         ).inserted_primary_key[0]
-        return Inbound(conversation=conv, message_id=int(message_id), choice=choice)
+        return Inbound(conv, int(message_id), choice, previous_language)
 
     def record_outbound(
         self,
@@ -171,6 +186,12 @@ class ConversationStore:
                     update(messages)
                     .where(messages.c.id == answered_message_id)
                     .values(status=answered_status)
+                )
+            if answered_status == "answered":
+                conn.execute(
+                    update(conversations)
+                    .where(conversations.c.id == conversation_id)
+                    .values(rasa_language=language)
                 )
 
     def get_conversation(self, conversation_id: str) -> Conversation | None:

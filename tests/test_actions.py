@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from actions.actions import (
     ActionClarify,
+    ActionCoverage5G,
     ActionCoverageCheck,
     ActionOutageStatus,
     ActionSessionStart,
@@ -110,6 +111,14 @@ def test_coverage_in_the_netherlands_mentions_the_partner_network(no_outages: Ou
         ("utter_coverage_4g_partial", {"place": "Texel"}),
         ("utter_coverage_partner_nl", {"place": "Texel"}),
     ]
+
+
+def test_5g_question_with_a_place_answers_for_that_place(no_outages: OutageRepository) -> None:
+    action = ActionCoverage5G(outages=no_outages)
+    _, messages = run(action, tracker("is er 5G in Geel?", "coverage_5g"))
+    assert said(messages) == [("utter_coverage_4g", {"place": "Geel"})]
+    _, messages = run(action, tracker("werkt 5G op mijn gsm?", "coverage_5g"))
+    assert said(messages) == [("utter_coverage_5g", {})]
 
 
 def test_coverage_without_a_place_asks_for_one(no_outages: OutageRepository) -> None:

@@ -130,7 +130,7 @@ def test_locale_seeds_language_of_an_ambiguous_first_message(chat) -> None:
     body = chat("sim", locale="fr-BE")
     assert body["language"] == "fr"
     [first, *_] = texts(body)
-    assert default_detector().detect(first)[0] == "fr"  # answered, whatever the intent, in French
+    assert default_detector().detect(first).language == "fr"  # answered, whatever the intent, in French
 
 
 def test_transcript_is_stored_for_every_turn(stack: Stack, chat) -> None:

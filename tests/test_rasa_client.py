@@ -3,7 +3,7 @@ from typing import Iterator
 import httpx
 import pytest
 
-from bot.clients.rasa import BotMessage, RasaClient, RasaUnavailable, action_server_healthy
+from bot.clients.rasa import ActionServerClient, BotMessage, RasaClient, RasaUnavailable
 from tests.fakes.http_server import FakeServer
 from tests.fakes.rasa import fake_action_server, fake_rasa
 
@@ -73,6 +73,22 @@ def test_errors_become_rasa_unavailable() -> None:
 def test_action_server_health() -> None:
     server = fake_action_server()
     with httpx.Client() as http:
-        assert action_server_healthy(server.url, http)
+        client = ActionServerClient(server.url, http=http)
+        assert client.healthy()
         server.stop()
-        assert not action_server_healthy(server.url, http)
+        assert not client.healthy()
+
+
+def test_set_slot_only_in_an_existing_conversation(rasa: FakeServer) -> None:
+    client = RasaClient(rasa.url, token="s3cret")
+    assert client.set_slot_if_tracked("new conv", "language", "fr") is False
+    assert rasa.received("POST", r"/conversations/.*/events") == []
+    client.send_message("conv-1", "hallo")
+    assert client.set_slot_if_tracked("conv-1", "language", "fr") is True
+    [get] = [
+        r for r in rasa.received("GET", r"/conversations/.*") if r.path.startswith("/conversations/conv-1")
+    ]
+    assert get.query == {"token": ["s3cret"], "include_events": ["NONE"]}
+    [post] = rasa.received("POST", r"/conversations/conv-1/tracker/events")
+    assert post.json() == {"event": "slot", "name": "language", "value": "fr"}
+    assert rasa.received("GET", r"/conversations/new%20conv/tracker")

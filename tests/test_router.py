@@ -4,14 +4,14 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
-from bot.clients.rasa import RasaClient
+from bot.clients.rasa import ActionServerClient, RasaClient
 from bot.db import OWNER_AGENT, OWNER_CLOSED, OWNER_QUEUED, conversations, messages
 from bot.language import default_detector
 from bot.router import IncomingMessage, InvalidMessage, Router
 from bot.settings import Settings
 from bot.store import ConversationStore
 from tests.fakes.http_server import FakeServer
-from tests.fakes.rasa import fake_rasa
+from tests.fakes.rasa import fake_action_server, fake_rasa
 
 
 @pytest.fixture
@@ -22,8 +22,22 @@ def rasa() -> Iterator[FakeServer]:
 
 
 @pytest.fixture
-def router(settings: Settings, engine: Engine, rasa: FakeServer) -> Router:
-    return Router(settings, ConversationStore(engine), RasaClient(rasa.url, timeout_s=2), default_detector())
+def actions() -> Iterator[FakeServer]:
+    server = fake_action_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def router(settings: Settings, engine: Engine, rasa: FakeServer, actions: FakeServer) -> Router:
+    return make_router(settings, engine, rasa, actions)
+
+
+def make_router(settings: Settings, engine: Engine, rasa: FakeServer, actions: FakeServer) -> Router:
+    client = RasaClient(rasa.url, timeout_s=2)
+    return Router(
+        settings, ConversationStore(engine), client, default_detector(), ActionServerClient(actions.url)
+    )
 
 
 def all_messages(engine: Engine) -> list[dict[str, Any]]:
@@ -76,12 +90,10 @@ def test_new_conversation_uses_channel_locale_without_clear_signal(router: Route
 
 
 def test_rasa_down_gives_apology_in_language_and_keeps_message(
-    settings: Settings, engine: Engine, rasa: FakeServer
+    settings: Settings, engine: Engine, rasa: FakeServer, actions: FakeServer
 ) -> None:
     rasa.stop()
-    router = Router(
-        settings, ConversationStore(engine), RasaClient(rasa.url, timeout_s=1), default_detector()
-    )
+    router = make_router(settings, engine, rasa, actions)
     result = router.handle(IncomingMessage("web", "u5", "je voudrais une copie de ma facture de mars"))
     assert result.language == "fr"
     assert "problème technique" in result.replies[0]["text"]
@@ -126,6 +138,19 @@ def test_same_sender_on_another_channel_is_another_conversation(router: Router) 
     assert a.conversation_id != b.conversation_id
 
 
+def test_action_server_down_gives_apology_not_a_misunderstanding(
+    router: Router, engine: Engine, rasa: FakeServer, actions: FakeServer
+) -> None:
+    rasa.state["reply"] = lambda body: []  # what Rasa answers when every custom action fails
+    actions.stop()
+    result = router.handle(IncomingMessage("web", "u14", "is er een storing in Gent vandaag"))
+    assert "technisch probleem" in result.replies[0]["text"]
+    assert [(m["author"], m["status"]) for m in all_messages(engine)] == [
+        ("customer", "failed"),
+        ("system", "sent"),
+    ]
+
+
 def test_empty_rasa_answer_still_answers(router: Router, rasa: FakeServer) -> None:
     rasa.state["reply"] = lambda body: []
     result = router.handle(
@@ -157,3 +182,37 @@ def test_emoji_only_and_html_are_stored_verbatim(router: Router, engine: Engine)
     router.handle(IncomingMessage("web", "u10", "<img src=x onerror=alert(1)>"))
     texts = [m["text"] for m in all_messages(engine) if m["direction"] == "in"]
     assert texts == ["😡😡😡", "<img src=x onerror=alert(1)>"]
+
+
+def test_a_language_switch_sets_rasa_language_slot_before_the_message(
+    router: Router, rasa: FakeServer
+) -> None:
+    first = router.handle(IncomingMessage("web", "u11", "hoe kan ik mijn factuur betalen"))
+    router.handle(IncomingMessage("web", "u11", "ok"))
+    assert rasa.received("POST", r"/conversations/.*/tracker/events") == []  # no switch, no call
+    router.handle(IncomingMessage("web", "u11", "and how do I get a copy of my invoice"))
+    [event] = rasa.received("POST", r"/conversations/.*/tracker/events")
+    assert event.path == f"/conversations/{first.conversation_id}/tracker/events"
+    assert event.json() == {"event": "slot", "name": "language", "value": "en"}
+    paths = [r.path for r in rasa.requests if r.method == "POST"]
+    assert paths[-2:] == [event.path, "/webhooks/rest/webhook"]  # slot first, then the message
+    router.handle(IncomingMessage("web", "u11", "thanks a lot for your help"))
+    assert len(rasa.received("POST", r"/conversations/.*/tracker/events")) == 1
+
+
+def test_a_new_conversation_carries_its_language_in_metadata_only(router: Router, rasa: FakeServer) -> None:
+    router.handle(IncomingMessage("web", "u12", "bonjour, j'ai une question sur ma facture"))
+    assert rasa.received("GET", r"/conversations/.*") == []
+    assert rasa.received("POST", "/webhooks/rest/webhook")[0].json()["metadata"]["language"] == "fr"
+
+
+def test_switch_after_rasa_was_down_is_still_synced(router: Router, rasa: FakeServer) -> None:
+    router.handle(IncomingMessage("web", "u13", "hoe kan ik mijn factuur betalen"))
+    rasa.routes[("POST", "/webhooks/rest/webhook")] = lambda r: (503, {})
+    router.handle(IncomingMessage("web", "u13", "je voudrais une copie de ma facture"))  # fails
+    rasa.routes[("POST", "/webhooks/rest/webhook")] = lambda r: (200, [{"text": "ok"}])
+    before = len(rasa.received("POST", r"/conversations/.*/tracker/events"))
+    router.handle(IncomingMessage("web", "u13", "merci beaucoup pour votre aide"))
+    events = rasa.received("POST", r"/conversations/.*/tracker/events")
+    # Rasa never confirmed French, so the slot is set again before the next message.
+    assert len(events) == before + 1 and events[-1].json()["value"] == "fr"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -67,9 +68,13 @@ class RasaClient:
     def close(self) -> None:
         self._http.close()
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _request(
+        self, method: str, path: str, params: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
         try:
-            response = self._http.request(method, f"{self._base}{path}", params=self._params, **kwargs)
+            response = self._http.request(
+                method, f"{self._base}{path}", params={**self._params, **(params or {})}, **kwargs
+            )
         except httpx.HTTPError as exc:
             raise RasaUnavailable(f"{method} {path}: {exc.__class__.__name__}: {exc}") from exc
         if response.status_code >= 400:
@@ -86,6 +91,20 @@ class RasaClient:
             raise RasaUnavailable("REST channel returned something other than a list")
         return [BotMessage.from_rest(item) for item in payload if isinstance(item, dict)]
 
+    def set_slot_if_tracked(self, sender: str, name: str, value: Any) -> bool:
+        """Set a slot in an existing conversation; returns False when Rasa has no tracker yet.
+
+        A brand-new conversation is left alone: its first message starts a session, and
+        ``action_session_start`` reads the message metadata instead.
+        """
+        path = f"/conversations/{quote(sender, safe='')}/tracker"
+        tracker = self._request("GET", path, params={"include_events": "NONE"}).json()
+        if not tracker.get("latest_event_time"):
+            return False
+        event = {"event": "slot", "name": name, "value": value}
+        self._request("POST", f"{path}/events", json=event)
+        return True
+
     def parse(self, text: str, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
         """NLU only: intent, entities and ranking for ``text``."""
         body: dict[str, Any] = {"text": text}
@@ -101,10 +120,17 @@ class RasaClient:
         return data
 
 
-def action_server_healthy(url: str, http: httpx.Client, timeout_s: float = 2.0) -> bool:
-    """True when the Rasa SDK action server answers its /health endpoint."""
-    try:
-        response = http.get(f"{url.rstrip('/')}/health", timeout=timeout_s)
-    except httpx.HTTPError:
-        return False
-    return response.status_code == 200
+class ActionServerClient:
+    """Thin client for the Rasa SDK action server (only its health: Rasa itself calls it)."""
+
+    def __init__(self, base_url: str, http: httpx.Client | None = None, timeout_s: float = 2.0) -> None:
+        self._base = base_url.rstrip("/")
+        self._http = http or httpx.Client(timeout=timeout_s)
+        self._timeout = timeout_s
+
+    def healthy(self) -> bool:
+        try:
+            response = self._http.get(f"{self._base}/health", timeout=self._timeout)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200

@@ -7,6 +7,7 @@ path; every request is recorded so tests can assert what the client sent.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,7 +37,14 @@ class FakeServer:
     _server: ThreadingHTTPServer | None = None
 
     def route(self, method: str, path: str, handler: Handler) -> None:
+        """Register a handler; ``path`` is a regular expression matched against the whole path."""
         self.routes[(method, path)] = handler
+
+    def _handler_for(self, method: str, path: str) -> Handler | None:
+        for (m, pattern), handler in self.routes.items():
+            if m == method and re.fullmatch(pattern, path):
+                return handler
+        return None
 
     @property
     def url(self) -> str:
@@ -59,7 +67,7 @@ class FakeServer:
                     self.rfile.read(length),
                 )
                 fake.requests.append(record)
-                handler = fake.routes.get((self.command, parsed.path))
+                handler = fake._handler_for(self.command, parsed.path)
                 status, body = handler(record) if handler else (404, {"error": "not found"})
                 payload = body if isinstance(body, bytes) else json.dumps(body).encode()
                 self.send_response(status)
@@ -83,4 +91,4 @@ class FakeServer:
             self._server.server_close()
 
     def received(self, method: str, path: str) -> list[Recorded]:
-        return [r for r in self.requests if r.method == method and r.path == path]
+        return [r for r in self.requests if r.method == method and re.fullmatch(path, r.path)]

@@ -15,13 +15,23 @@ def echo_replies(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def fake_rasa(reply: ReplyFn = echo_replies) -> FakeServer:
+    """Answers the REST channel with ``reply``; remembers which conversations it has seen."""
     server = FakeServer()
-    state = {"reply": reply}
+    state: dict[str, Any] = {"reply": reply, "trackers": set()}
 
     def webhook(request: Recorded) -> tuple[int, Any]:
-        return 200, state["reply"](request.json())
+        body = request.json()
+        state["trackers"].add(body["sender"])
+        return 200, state["reply"](body)
+
+    def tracker(request: Recorded) -> tuple[int, Any]:
+        sender = request.path.split("/")[2]
+        known = sender in state["trackers"]
+        return 200, {"sender_id": sender, "latest_event_time": 1.0 if known else None, "events": None}
 
     server.route("POST", "/webhooks/rest/webhook", webhook)
+    server.route("GET", r"/conversations/[^/]+/tracker", tracker)
+    server.route("POST", r"/conversations/[^/]+/tracker/events", lambda r: (200, {"events": []}))
     server.route("GET", "/status", lambda r: (200, {"model_id": "fake", "model_file": "fake.tar.gz"}))
     server.route(
         "POST",
