@@ -33,6 +33,12 @@ sys.path.insert(0, str(ROOT))
 from bench.nlu_heldout import load_heldout  # noqa: E402
 
 Send = Callable[[httpx.Client, str, str], None]
+Texts = dict[str, list[str]]  # language -> messages; each conversation stays in one language
+
+
+def conversation_texts(texts: Texts, conversation: int) -> list[str]:
+    languages = sorted(texts)
+    return texts[languages[conversation % len(languages)]]
 
 
 def via_gateway(url: str) -> Send:
@@ -63,27 +69,29 @@ def timed(send: Send, client: httpx.Client, sender: str, text: str) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def sequential(paths: dict[str, Send], texts: list[str], n: int) -> dict[str, list[float]]:
+def sequential(paths: dict[str, Send], texts: Texts, n: int) -> dict[str, list[float]]:
     """Short conversations (3 turns each), one request at a time, paths interleaved."""
     out: dict[str, list[float]] = {name: [] for name in paths}
     run_id = uuid.uuid4().hex[:6]
     with httpx.Client(timeout=60) as client:
         for i in range(n):
+            pool = conversation_texts(texts, i // 3)
             for name, send in paths.items():
                 sender = f"seq-{run_id}-{name}-{i // 3}"
-                out[name].append(timed(send, client, sender, texts[i % len(texts)]))
+                out[name].append(timed(send, client, sender, pool[i % len(pool)]))
     return out
 
 
-def concurrent(send: Send, texts: list[str], conversations: int, turns: int) -> tuple[list[float], float]:
+def concurrent(send: Send, texts: Texts, conversations: int, turns: int) -> tuple[list[float], float]:
     latencies: list[float] = []
     lock = threading.Lock()
     run_id = uuid.uuid4().hex[:6]
 
     def worker(k: int) -> None:
+        pool = conversation_texts(texts, k)
         with httpx.Client(timeout=120) as client:
             for t in range(turns):
-                ms = timed(send, client, f"conc-{run_id}-{k}", texts[(k * turns + t) % len(texts)])
+                ms = timed(send, client, f"conc-{run_id}-{k}", pool[(k * turns + t) % len(pool)])
                 with lock:
                     latencies.append(ms)
 
@@ -96,19 +104,17 @@ def concurrent(send: Send, texts: list[str], conversations: int, turns: int) -> 
     return latencies, len(latencies) / (time.perf_counter() - start)
 
 
-def growth(
-    paths: dict[str, Send], texts: list[str], turns: int, repeats: int
-) -> dict[str, list[list[float]]]:
+def growth(paths: dict[str, Send], texts: Texts, turns: int, repeats: int) -> dict[str, list[list[float]]]:
     """Latency per turn of long conversations: out[path][turn] = samples."""
     out = {name: [[] for _ in range(turns)] for name in paths}
     with httpx.Client(timeout=60) as client:
         for r in range(repeats):
             senders = {name: f"long-{name}-{r}-{uuid.uuid4().hex[:6]}" for name in paths}
+            pool = conversation_texts(texts, r)
             for turn in range(turns):
+                text = pool[(turn * 7 + r) % len(pool)]
                 for name, send in paths.items():
-                    out[name][turn].append(
-                        timed(send, client, senders[name], texts[(turn * 7 + r) % len(texts)])
-                    )
+                    out[name][turn].append(timed(send, client, senders[name], text))
     return out
 
 
@@ -118,12 +124,12 @@ def row(label: str, values: list[float], rate: float | None = None) -> str:
 
 
 @contextlib.contextmanager
-def own_stack(model: Path | None) -> Iterator[tuple[str, str]]:
+def own_stack(model: Path | None, extra_env: dict[str, str]) -> Iterator[tuple[str, str]]:
     from tests.e2e_stack import running_stack
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        extra = {"RASA_TELEMETRY_ENABLED": "false"}
+        extra = {"RASA_TELEMETRY_ENABLED": "false", **extra_env}
         with running_stack(work, f"sqlite:///{work / 'bench.db'}", extra, model=model) as stack:
             yield stack.settings.gateway_url, stack.settings.rasa_url
 
@@ -133,22 +139,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gateway-url")
     parser.add_argument("--rasa-url")
     parser.add_argument("--model", type=Path, help="model to start (default: the project's current model)")
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="measure the 'before': Rasa's default policies, without bot/rasa_speedups.py",
+    )
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--turns", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
-    texts = [t for _, _, t in load_heldout()]
+    extra_env: dict[str, str] = {}
+    if args.baseline:
+        from bot.settings import Settings
+        from bot.training import ensure_model
+
+        config = "bench/configs/default_policies.yml"
+        args.model = ensure_model(Settings.from_env().model_dir, config=config, prefix="baseline")
+        extra_env["RASA_SPEEDUPS"] = "false"
+    texts: Texts = {}
+    for language, _intent, text in load_heldout():
+        texts.setdefault(language, []).append(text)
     stack = (
         contextlib.nullcontext((args.gateway_url, args.rasa_url))
         if args.gateway_url and args.rasa_url
-        else own_stack(args.model)
+        else own_stack(args.model, extra_env)
     )
     with stack as (gateway_url, rasa_url):
         paths = {"gateway": via_gateway(gateway_url), "rasa": via_rasa(rasa_url)}
         sequential(paths, texts, 6)  # warm-up
-        print(f"gateway {gateway_url}  rasa {rasa_url}  model {args.model or 'current'}")
+        label = "BEFORE: default policies, no speed-ups" if args.baseline else "current config"
+        print(f"gateway {gateway_url}  rasa {rasa_url}  model {args.model or 'current'}  ({label})")
         print("1 conversation at a time:")
         seq = sequential(paths, texts, args.requests)
         for name, values in seq.items():

@@ -27,6 +27,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import QueuePool
 
 OWNER_BOT = "bot"
 OWNER_QUEUED = "queued"
@@ -127,9 +128,19 @@ def create_db_engine(url: str) -> Engine:
     """An engine for ``url``; creates the SQLite file's folder when needed."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 10})
+        if not parsed.database or parsed.database == ":memory:":
+            raise ValueError("use a SQLite file: an in-memory database is not shared between connections")
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # SQLAlchemy 1.4 opens a new SQLite connection per checkout by default (NullPool);
+        # a pool keeps them, so a message costs no connect and no PRAGMAs.
+        engine = create_engine(
+            url,
+            future=True,
+            poolclass=QueuePool,
+            pool_size=8,
+            max_overflow=16,
+            connect_args={"check_same_thread": False, "timeout": 10},
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, future=True, pool_pre_ping=True, pool_size=10, max_overflow=20)

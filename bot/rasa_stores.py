@@ -7,6 +7,7 @@ Redis lock store so several Rasa replicas can serve the same conversations safel
 
 from __future__ import annotations
 
+import json
 from typing import Any, Optional
 
 from rasa.core.brokers.broker import EventBroker
@@ -14,8 +15,10 @@ from rasa.core.lock import TicketLock
 from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
 
+from bot import rasa_speedups
 from bot.settings import Settings
 
 
@@ -34,7 +37,11 @@ def sql_store_arguments(url: str) -> dict[str, Any]:
 
 
 class SettingsTrackerStore(SQLTrackerStore):
-    """Rasa's SQL tracker store on ``Settings.rasa_tracker_url``."""
+    """Rasa's SQL tracker store on ``Settings.rasa_tracker_url``.
+
+    Reading a conversation fetches only the events' JSON column: Rasa's own query builds an
+    ORM object per event, which made every reply slower as the conversation grew.
+    """
 
     def __init__(
         self,
@@ -46,11 +53,21 @@ class SettingsTrackerStore(SQLTrackerStore):
     ) -> None:
         settings = settings or Settings.from_env()
         settings.var_dir.mkdir(parents=True, exist_ok=True)
+        self._fast_reads = settings.rasa_speedups
+        if settings.rasa_speedups:
+            rasa_speedups.install()
         super().__init__(
             domain=domain,
             event_broker=event_broker,
             **sql_store_arguments(settings.rasa_tracker_url),
         )
+
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> Optional[DialogueStateTracker]:
+        if not self._fast_reads:
+            return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+        return await _retrieve_events_only(self, sender_id, fetch_events_from_all_sessions)
 
 
 def redis_lock_store(url: str) -> RedisLockStore:
@@ -82,3 +99,15 @@ class SettingsLockStore(LockStore):
 
     def save_lock(self, lock: TicketLock) -> None:
         self.inner.save_lock(lock)
+
+
+async def _retrieve_events_only(
+    store: SQLTrackerStore, sender_id: str, fetch_events_from_all_sessions: bool
+) -> Optional[DialogueStateTracker]:
+    with store.session_scope() as session:
+        query = store._event_query(session, sender_id, fetch_events_from_all_sessions)
+        rows = query.with_entities(store.SQLEvent.data).all()
+    events = [json.loads(row.data) for row in rows]
+    if store.domain and events:
+        return DialogueStateTracker.from_dict(sender_id, events, store.domain.slots)
+    return None

@@ -18,7 +18,7 @@ from bot.clients.rasa import ActionServerClient, RasaClient, RasaUnavailable
 from bot.db import OWNER_BOT
 from bot.language import Detector, LanguageChoice, choose_language
 from bot.settings import Settings
-from bot.store import ConversationStore
+from bot.store import ConversationStore, Inbound
 from bot.texts import text as gateway_text
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ class Router:
         if conv.owner != OWNER_BOT:
             # Someone else owns it (queue or agent): the message is stored, Rasa stays out.
             return RouterResult(conv.id, conv.language, conv.owner, [], inbound.choice.source)
-        replies, status = self._ask_rasa(conv.id, message, conv.language, inbound.needs_language_sync)
+        replies, status = self._ask_rasa(conv.id, message, conv.language, inbound)
         author = "bot" if status == "answered" else "system"
         self.store.record_outbound(
             conv.id,
@@ -121,13 +121,15 @@ class Router:
         return RouterResult(conv.id, conv.language, conv.owner, replies, inbound.choice.source)
 
     def _ask_rasa(
-        self, conversation_id: str, message: IncomingMessage, language: str, sync_language: bool
+        self, conversation_id: str, message: IncomingMessage, language: str, inbound: Inbound
     ) -> tuple[list[dict[str, Any]], str]:
         metadata = {**message.metadata, "language": language, "channel": message.channel}
         try:
-            if sync_language:
+            if inbound.needs_language_sync:
                 # Responses are chosen by the `language` slot: switch it before Rasa answers.
-                self.rasa.set_slot_if_tracked(conversation_id, "language", language)
+                # Without a confirmed earlier answer Rasa may have no tracker yet: check first.
+                unconfirmed = inbound.conversation.rasa_language is None
+                self.rasa.set_slot(conversation_id, "language", language, only_if_tracked=unconfirmed)
             bot_messages = self.rasa.send_message(conversation_id, message.text, metadata)
         except RasaUnavailable as exc:
             log.error("Rasa unavailable for conversation %s: %s", conversation_id, exc)

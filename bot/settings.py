@@ -76,6 +76,7 @@ class Settings:
     bot_name: str
     bot_avatar_url: str
     max_message_chars: int
+    rasa_speedups: bool
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -107,6 +108,7 @@ class Settings:
             bot_name=(env.get("BOT_NAME") or "Mila").strip(),
             bot_avatar_url=env.get("BOT_AVATAR_URL") or "/static/avatar.svg",
             max_message_chars=_int(env, "MAX_MESSAGE_CHARS", 2000),
+            rasa_speedups=(env.get("RASA_SPEEDUPS") or "true").lower() not in ("0", "false", "no"),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

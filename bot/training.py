@@ -14,12 +14,13 @@ from pathlib import Path
 
 from bot.settings import PROJECT_ROOT
 
-MODEL_INPUTS = ("config.yml", "domain.yml", "data", "bot/nlu")
+MODEL_INPUTS = ("domain.yml", "data", "bot/nlu", "bot/policies.py")
+DEFAULT_CONFIG = "config.yml"
 
 
-def _files(root: Path) -> list[Path]:
+def _files(root: Path, config: str) -> list[Path]:
     found: list[Path] = []
-    for name in MODEL_INPUTS:
+    for name in (config, *MODEL_INPUTS):
         path = root / name
         if path.is_file():
             found.append(path)
@@ -30,23 +31,33 @@ def _files(root: Path) -> list[Path]:
     return found
 
 
-def fingerprint(root: Path = PROJECT_ROOT) -> str:
+def fingerprint(root: Path = PROJECT_ROOT, config: str = DEFAULT_CONFIG) -> str:
     import rasa
 
     digest = hashlib.sha256(f"rasa={rasa.__version__}\n".encode())
-    for path in _files(root):
+    for path in _files(root, config):
         digest.update(str(path.relative_to(root)).encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 
-def model_path(model_dir: Path, root: Path = PROJECT_ROOT) -> Path:
-    return model_dir / f"assistant-{fingerprint(root)}.tar.gz"
+def model_path(
+    model_dir: Path, root: Path = PROJECT_ROOT, config: str = DEFAULT_CONFIG, prefix: str = "assistant"
+) -> Path:
+    return model_dir / f"{prefix}-{fingerprint(root, config)}.tar.gz"
 
 
-def ensure_model(model_dir: Path, root: Path = PROJECT_ROOT, *, quiet: bool = False) -> Path:
-    """Path of an up-to-date model, training one first if needed."""
-    target = model_path(model_dir, root)
+def ensure_model(
+    model_dir: Path,
+    root: Path = PROJECT_ROOT,
+    *,
+    quiet: bool = False,
+    config: str = DEFAULT_CONFIG,
+    prefix: str = "assistant",
+    keep: int = 3,
+) -> Path:
+    """Path of an up-to-date model, training one first if needed (older ones are pruned)."""
+    target = model_path(model_dir, root, config, prefix)
     if target.exists():
         if not quiet:
             print(f"Model up to date: {target.relative_to(root) if target.is_relative_to(root) else target}")
@@ -59,7 +70,7 @@ def ensure_model(model_dir: Path, root: Path = PROJECT_ROOT, *, quiet: bool = Fa
         "rasa",
         "train",
         "--config",
-        "config.yml",
+        config,
         "--domain",
         "domain.yml",
         "--data",
@@ -70,7 +81,15 @@ def ensure_model(model_dir: Path, root: Path = PROJECT_ROOT, *, quiet: bool = Fa
         target.name[: -len(".tar.gz")],
     ]
     subprocess.run(command, cwd=root, check=True)
+    prune(model_dir, prefix, keep)
     return target
+
+
+def prune(model_dir: Path, prefix: str, keep: int) -> None:
+    """Delete all but the ``keep`` newest models of this kind."""
+    models = sorted(model_dir.glob(f"{prefix}-*.tar.gz"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in models[keep:]:
+        old.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

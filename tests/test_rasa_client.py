@@ -81,14 +81,21 @@ def test_action_server_health() -> None:
 
 def test_set_slot_only_in_an_existing_conversation(rasa: FakeServer) -> None:
     client = RasaClient(rasa.url, token="s3cret")
-    assert client.set_slot_if_tracked("new conv", "language", "fr") is False
+    assert client.set_slot("new conv", "language", "fr", only_if_tracked=True) is False
     assert rasa.received("POST", r"/conversations/.*/events") == []
     client.send_message("conv-1", "hallo")
-    assert client.set_slot_if_tracked("conv-1", "language", "fr") is True
+    assert client.set_slot("conv-1", "language", "fr", only_if_tracked=True) is True
     [get] = [
         r for r in rasa.received("GET", r"/conversations/.*") if r.path.startswith("/conversations/conv-1")
     ]
     assert get.query == {"token": ["s3cret"], "include_events": ["NONE"]}
     [post] = rasa.received("POST", r"/conversations/conv-1/tracker/events")
     assert post.json() == {"event": "slot", "name": "language", "value": "fr"}
+    assert post.query == {"token": ["s3cret"], "include_events": ["NONE"]}
     assert rasa.received("GET", r"/conversations/new%20conv/tracker")
+
+
+def test_set_slot_directly_when_the_conversation_is_known(rasa: FakeServer) -> None:
+    client = RasaClient(rasa.url)
+    assert client.set_slot("conv-2", "language", "en") is True
+    assert rasa.received("GET", r"/conversations/.*") == []

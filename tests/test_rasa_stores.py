@@ -62,3 +62,22 @@ def test_lock_store_uses_redis_when_configured(settings: Settings) -> None:
 def test_lock_store_is_in_memory_by_default(settings: Settings) -> None:
     store = SettingsLockStore(settings=settings.with_overrides(redis_url=None))
     assert isinstance(store.inner, InMemoryLockStore)
+
+
+def test_fast_reads_return_the_same_tracker_as_rasa(settings: Settings) -> None:
+    from rasa.shared.core.events import ActionExecuted, SessionStarted
+
+    settings = settings.with_overrides(rasa_tracker_url=settings.database_url)
+    domain = Domain.from_yaml("slots:\n  language:\n    type: text\n    mappings: [{type: custom}]\n")
+    fast = SettingsTrackerStore(domain=domain, settings=settings)
+    plain = SettingsTrackerStore(domain=domain, settings=settings.with_overrides(rasa_speedups=False))
+    sender = f"conv-{uuid.uuid4()}"
+    events = [UserUttered("old session"), SessionStarted(), ActionExecuted("action_listen")]
+    events += [UserUttered(f"m{i}") for i in range(30)] + [SlotSet("language", "fr")]
+    asyncio.run(fast.save(DialogueStateTracker.from_events(sender, events)))
+    for method in ("retrieve", "retrieve_full_tracker"):
+        a = asyncio.run(getattr(fast, method)(sender))
+        b = asyncio.run(getattr(plain, method)(sender))
+        assert a is not None and b is not None
+        assert [e.as_dict() for e in a.events] == [e.as_dict() for e in b.events]
+    assert asyncio.run(fast.retrieve("nobody")) is None

@@ -91,18 +91,21 @@ class RasaClient:
             raise RasaUnavailable("REST channel returned something other than a list")
         return [BotMessage.from_rest(item) for item in payload if isinstance(item, dict)]
 
-    def set_slot_if_tracked(self, sender: str, name: str, value: Any) -> bool:
-        """Set a slot in an existing conversation; returns False when Rasa has no tracker yet.
+    def set_slot(self, sender: str, name: str, value: Any, *, only_if_tracked: bool = False) -> bool:
+        """Append a slot event to a conversation; returns False when nothing was set.
 
-        A brand-new conversation is left alone: its first message starts a session, and
-        ``action_session_start`` reads the message metadata instead.
+        With ``only_if_tracked`` a conversation Rasa has never seen is left alone: its first
+        message starts a session, and ``action_session_start`` reads the message metadata.
+        (An event appended to an empty tracker would stop that session from starting.)
         """
         path = f"/conversations/{quote(sender, safe='')}/tracker"
-        tracker = self._request("GET", path, params={"include_events": "NONE"}).json()
-        if not tracker.get("latest_event_time"):
-            return False
+        brief = {"include_events": "NONE"}
+        if only_if_tracked:
+            tracker = self._request("GET", path, params=brief).json()
+            if not tracker.get("latest_event_time"):
+                return False
         event = {"event": "slot", "name": name, "value": value}
-        self._request("POST", f"{path}/events", json=event)
+        self._request("POST", f"{path}/events", params=brief, json=event)
         return True
 
     def parse(self, text: str, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
