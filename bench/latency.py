@@ -105,14 +105,19 @@ def concurrent(send: Send, texts: Texts, conversations: int, turns: int) -> tupl
 
 
 def growth(paths: dict[str, Send], texts: Texts, turns: int, repeats: int) -> dict[str, list[list[float]]]:
-    """Latency per turn of long conversations: out[path][turn] = samples."""
+    """Latency per turn of long conversations: out[path][turn] = samples.
+
+    ``turns`` should be 8k+2 so that the last turn repeats the text of turn 2.
+    """
     out = {name: [[] for _ in range(turns)] for name in paths}
     with httpx.Client(timeout=60) as client:
         for r in range(repeats):
             senders = {name: f"long-{name}-{r}-{uuid.uuid4().hex[:6]}" for name in paths}
+            # A cycle of 8 messages, so turn 2 and turn 50 (indexes 1 and 49) send the same text.
             pool = conversation_texts(texts, r)
+            cycle = [pool[(r * 8 + i) % len(pool)] for i in range(8)]
             for turn in range(turns):
-                text = pool[(turn * 7 + r) % len(pool)]
+                text = cycle[turn % len(cycle)]
                 for name, send in paths.items():
                     out[name][turn].append(timed(send, client, senders[name], text))
     return out
@@ -144,10 +149,10 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="measure the 'before': Rasa's default policies, without bot/rasa_speedups.py",
     )
-    parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument("--requests", type=int, default=150)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--turns", type=int, default=50)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=6)
     args = parser.parse_args(argv)
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     extra_env: dict[str, str] = {}
@@ -168,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     with stack as (gateway_url, rasa_url):
         paths = {"gateway": via_gateway(gateway_url), "rasa": via_rasa(rasa_url)}
-        sequential(paths, texts, 6)  # warm-up
+        sequential(paths, texts, 30)  # warm-up: first calls load models and caches lazily
         label = "BEFORE: default policies, no speed-ups" if args.baseline else "current config"
         print(f"gateway {gateway_url}  rasa {rasa_url}  model {args.model or 'current'}  ({label})")
         print("1 conversation at a time:")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,17 +68,20 @@ def create_app(settings: Settings, *, detector: Detector | None = None) -> FastA
         if isinstance(parsed, JSONResponse):
             return parsed
         services: Services = request.app.state.services
+        started = time.perf_counter()
         try:
             result = await run_in_threadpool(services.router.handle, parsed)
         except InvalidMessage as exc:
             return error(413 if exc.too_large else 422, "invalid_message", str(exc))
+        timings = {**result.timings_ms, "router": 1000 * (time.perf_counter() - started)}
         return JSONResponse(
             {
                 "replies": result.replies,
                 "language": result.language,
                 "owner": result.owner,
                 "conversation_id": result.conversation_id,
-            }
+            },
+            headers={"Server-Timing": ", ".join(f"{k};dur={v:.1f}" for k, v in timings.items())},
         )
 
     @app.get("/health")

@@ -67,6 +67,7 @@ class SettingsTrackerStore(SQLTrackerStore):
     ) -> Optional[DialogueStateTracker]:
         if not self._fast_reads:
             return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+        rasa_speedups.freeze_heap_once()
         return await _retrieve_events_only(self, sender_id, fetch_events_from_all_sessions)
 
 

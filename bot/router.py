@@ -11,6 +11,7 @@ message stays stored (status ``failed``) so nothing is lost.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,7 @@ class RouterResult:
     owner: str
     replies: list[dict[str, Any]]
     language_source: str = "conversation"
+    timings_ms: dict[str, float] = field(default_factory=dict)  # store, rasa: for Server-Timing
 
 
 class Router:
@@ -97,6 +99,7 @@ class Router:
 
     def handle(self, message: IncomingMessage) -> RouterResult:
         message = self.validate(message)
+        started = time.perf_counter()
         inbound = self.store.record_inbound(
             channel=message.channel,
             sender=message.sender,
@@ -108,7 +111,9 @@ class Router:
         if conv.owner != OWNER_BOT:
             # Someone else owns it (queue or agent): the message is stored, Rasa stays out.
             return RouterResult(conv.id, conv.language, conv.owner, [], inbound.choice.source)
+        stored = time.perf_counter()
         replies, status = self._ask_rasa(conv.id, message, conv.language, inbound)
+        answered = time.perf_counter()
         author = "bot" if status == "answered" else "system"
         self.store.record_outbound(
             conv.id,
@@ -117,8 +122,13 @@ class Router:
             language=conv.language,
             answered_message_id=inbound.message_id,
             answered_status=status,
+            rasa_had_language=conv.rasa_language,
         )
-        return RouterResult(conv.id, conv.language, conv.owner, replies, inbound.choice.source)
+        timings = {
+            "store": 1000 * (stored - started + time.perf_counter() - answered),
+            "rasa": 1000 * (answered - stored),
+        }
+        return RouterResult(conv.id, conv.language, conv.owner, replies, inbound.choice.source, timings)
 
     def _ask_rasa(
         self, conversation_id: str, message: IncomingMessage, language: str, inbound: Inbound

@@ -162,6 +162,7 @@ class ConversationStore:
         language: str,
         answered_message_id: int | None = None,
         answered_status: str = "answered",
+        rasa_had_language: str | None = None,
     ) -> None:
         """Store the replies and mark the inbound message they answer, in one transaction."""
         now = utcnow()
@@ -187,7 +188,7 @@ class ConversationStore:
                     .where(messages.c.id == answered_message_id)
                     .values(status=answered_status)
                 )
-            if answered_status == "answered":
+            if answered_status == "answered" and rasa_had_language != language:
                 conn.execute(
                     update(conversations)
                     .where(conversations.c.id == conversation_id)

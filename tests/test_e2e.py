@@ -144,3 +144,20 @@ def test_transcript_is_stored_for_every_turn(stack: Stack, chat) -> None:
         ).all()
     engine.dispose()
     assert [tuple(r) for r in rows] == [("in", "customer", "answered", "nl"), ("out", "bot", "sent", "nl")]
+
+
+def test_gibberish_gets_no_confident_answer_in_the_conversation_language(chat) -> None:
+    chat("bonjour, j'ai une question")
+    body = chat("zxqv plorf")
+    assert body["language"] == "fr"
+    [reply] = body["replies"]
+    honest = ("utter_clarify", "utter_clarify_topics", "utter_out_of_scope")
+    assert reply["text"] in {response_text(n, "fr") for n in honest}
+
+
+def test_bad_requests_are_refused_by_the_running_gateway(stack: Stack) -> None:
+    url = f"{stack.settings.gateway_url}/api/chat"
+    assert httpx.post(url, content=b"{oops").status_code == 400
+    assert httpx.post(url, json={"sender": "x", "text": ""}).status_code == 422
+    assert httpx.post(url, json={"sender": "x", "text": "a" * 10_000}).status_code == 413
+    assert httpx.post(url, json={"text": "hallo"}).status_code == 422

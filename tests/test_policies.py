@@ -83,3 +83,18 @@ def test_event_type_cache_resolves_exactly_like_rasa() -> None:
     assert {name: Event.resolve_by_type(name) for name in names} == expected
     assert Event.resolve_by_type("topic") is None
     assert Event.resolve_by_type("nope", default=SlotSet) is SlotSet
+
+
+def test_action_calls_carry_only_recent_events() -> None:
+    from rasa.core.actions.action import RemoteAction
+    from rasa.utils.endpoints import EndpointConfig
+
+    rasa_speedups.install()
+    tracker = conversation(60)
+    action = RemoteAction("action_coverage_check", EndpointConfig("http://127.0.0.1:9/webhook"))
+    payload = action._action_call_format(tracker, DOMAIN)
+    events = payload["tracker"]["events"]
+    assert len(events) == rasa_speedups.ACTION_EVENTS
+    assert events == [e.as_dict() for e in tracker.events][-rasa_speedups.ACTION_EVENTS :]
+    assert payload["tracker"]["slots"]["language"] == "fr"
+    assert payload["tracker"]["latest_message"]["intent"]["name"] == "greet"
