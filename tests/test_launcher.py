@@ -1,0 +1,76 @@
+"""`python -m bot.run` (what `make run` starts): URLs printed, clean stop on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.settings import PROJECT_ROOT
+from tests.e2e_stack import free_port
+
+pytestmark = pytest.mark.e2e
+
+
+def children_of(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    state = Path(f"/proc/{pid}/stat").read_text().split()[2] if Path(f"/proc/{pid}").exists() else "X"
+    return state != "Z"
+
+
+def test_run_starts_everything_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "VAR_DIR": str(tmp_path / "var"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}",
+        "GATEWAY_PORT": str(free_port()),
+        "RASA_PORT": str(free_port()),
+        "ACTION_PORT": str(free_port()),
+        "RASA_TELEMETRY_ENABLED": "false",
+    }
+    env.pop("REDIS_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.run"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    deadline = time.monotonic() + 300
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "Stop: Ctrl-C" in line:
+            break
+    output = "".join(lines)
+    assert "The assistant is running" in output, output[-3000:]
+    gateway = f"http://127.0.0.1:{env['GATEWAY_PORT']}"
+    assert f"web chat        {gateway}/" in output
+    assert httpx.get(f"{gateway}/health").status_code == 200
+    children = children_of(process.pid)
+    assert len(children) == 3
+
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 0
+    assert not any(alive(pid) for pid in children)
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{gateway}/health", timeout=2)
