@@ -15,8 +15,8 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.coverage import CoverageProvider, Place, demo_provider
-from actions.outages import Outage, OutageRepository
 from bot.db import create_db_engine
+from bot.outages import Outage, OutageRepository
 from bot.settings import SUPPORTED_LANGUAGES, Settings
 
 LOCAL_TZ = ZoneInfo("Europe/Brussels")

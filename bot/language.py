@@ -218,13 +218,15 @@ def _signal(
             return LanguageChoice(marker, "marker", 1.0)
         if all(w in AMBIGUOUS for w in words):
             return None
+    return _detected(words, detector, threshold, CLEAR_MARGIN, "detected")
+
+
+def _detected(
+    words: list[str], detector: Detector, confidence: float, margin: float, source: str
+) -> LanguageChoice | None:
     found = detector.detect(" ".join(words))
-    if (
-        found.language in SUPPORTED_LANGUAGES
-        and found.confidence >= threshold
-        and found.margin >= CLEAR_MARGIN
-    ):
-        return LanguageChoice(found.language, "detected", found.confidence)
+    if found.language in SUPPORTED_LANGUAGES and found.confidence >= confidence and found.margin >= margin:
+        return LanguageChoice(found.language, source, found.confidence)
     return None
 
 
@@ -236,11 +238,4 @@ def _guess(words: list[str], detector: Detector) -> LanguageChoice | None:
     ranked = sorted(votes.items(), key=lambda kv: -kv[1])
     if ranked[0][1] > ranked[1][1]:
         return LanguageChoice(ranked[0][0], "guess", 0.0)
-    found = detector.detect(" ".join(words))
-    if (
-        found.language in SUPPORTED_LANGUAGES
-        and found.confidence >= GUESS_CONFIDENCE
-        and found.margin >= GUESS_MARGIN
-    ):
-        return LanguageChoice(found.language, "guess", found.confidence)
-    return None
+    return _detected(words, detector, GUESS_CONFIDENCE, GUESS_MARGIN, "guess")

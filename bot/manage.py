@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 from datetime import timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from bot.db import create_db_engine, init_schema, outages, utcnow
+from bot.outages import OutageRepository
 from bot.settings import Settings
 
 
@@ -20,15 +21,8 @@ def seed_demo_outages(engine: Engine) -> bool:
         ).scalar_one()
         if open_count:
             return False
-        now = utcnow()
-        conn.execute(
-            insert(outages).values(
-                region="hasselt",
-                services="4G/5G",
-                started_at=now - timedelta(hours=2),
-                expected_fix_at=now + timedelta(hours=3),
-            )
-        )
+    now = utcnow()
+    OutageRepository(engine).add("hasselt", "4G/5G", now - timedelta(hours=2), now + timedelta(hours=3))
     return True
 
 

@@ -10,34 +10,33 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping, TypeVar
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SUPPORTED_LANGUAGES: tuple[str, ...] = ("nl", "fr", "en")
+T = TypeVar("T", int, float)
 
 
 class SettingsError(ValueError):
     """A configuration value is missing or malformed."""
 
 
-def _int(env: Mapping[str, str], key: str, default: int) -> int:
+def _number(env: Mapping[str, str], key: str, default: T, cast: Callable[[str], T], kind: str) -> T:
     raw = env.get(key)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        return cast(raw)
     except ValueError as exc:
-        raise SettingsError(f"{key} must be an integer, got {raw!r}") from exc
+        raise SettingsError(f"{key} must be {kind}, got {raw!r}") from exc
+
+
+def _int(env: Mapping[str, str], key: str, default: int) -> int:
+    return _number(env, key, default, int, "an integer")
 
 
 def _float(env: Mapping[str, str], key: str, default: float) -> float:
-    raw = env.get(key)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{key} must be a number, got {raw!r}") from exc
+    return _number(env, key, default, float, "a number")
 
 
 def _language(env: Mapping[str, str], key: str, default: str) -> str:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
+
+from bot.db import create_db_engine, init_schema
 from bot.run import Stack
 from bot.settings import PROJECT_ROOT, Settings
 from bot.training import ensure_model
+from tests.databases import fresh_database
 
 
 def free_port() -> int:
@@ -51,3 +55,18 @@ def running_stack(
         raise
     finally:
         stack.stop()
+
+
+@contextmanager
+def stack_on_fresh_database(
+    work_dir: Path, prefix: str, prepare: Callable[[Engine], None] | None = None
+) -> Iterator[Stack]:
+    """A running stack on an empty database (SQLite, or a PostgreSQL schema of its own)."""
+    with fresh_database(work_dir, prefix) as url:
+        engine = create_db_engine(url)
+        init_schema(engine)
+        if prepare is not None:
+            prepare(engine)
+        engine.dispose()
+        with running_stack(work_dir, url) as running:
+            yield running

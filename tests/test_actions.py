@@ -23,8 +23,8 @@ from actions.actions import (
     last_bot_response,
 )
 from actions.coverage import demo_provider
-from actions.outages import OutageRepository
 from bot.db import outages
+from bot.outages import OutageRepository
 from bot.settings import Settings
 
 

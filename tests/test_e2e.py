@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -11,13 +10,14 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from sqlalchemy import insert, select
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
 
-from bot.db import create_db_engine, init_schema, messages, outages, utcnow
+from bot.db import create_db_engine, messages, utcnow
 from bot.language import default_detector
+from bot.outages import OutageRepository
 from bot.run import Stack
-from tests.conftest import drop_postgres_schema, isolated_postgres_url
-from tests.e2e_stack import running_stack
+from tests.e2e_stack import stack_on_fresh_database
 
 pytestmark = pytest.mark.e2e
 DOMAIN = yaml.safe_load((Path(__file__).parents[1] / "domain.yml").read_text(encoding="utf-8"))
@@ -30,34 +30,15 @@ def response_text(name: str, language: str) -> str:
     raise KeyError(name)
 
 
+def seed_outage(engine: Engine) -> None:
+    now = utcnow()
+    OutageRepository(engine).add("hasselt", "4G/5G", now - timedelta(hours=1), now + timedelta(hours=2))
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    work = tmp_path_factory.mktemp("e2e")
-    base = os.environ.get("DATABASE_URL", "")
-    schema = f"e2e_{uuid.uuid4().hex[:10]}"
-    url = (
-        isolated_postgres_url(base, schema) if base.startswith("postgresql") else f"sqlite:///{work / 'a.db'}"
-    )
-    engine = create_db_engine(url)
-    init_schema(engine)
-    with engine.begin() as conn:
-        now = utcnow()
-        conn.execute(
-            insert(outages).values(
-                region="hasselt",
-                services="4G/5G",
-                started_at=now - timedelta(hours=1),
-                expected_fix_at=now + timedelta(hours=2),
-                resolved_at=None,
-            )
-        )
-    engine.dispose()
-    try:
-        with running_stack(work, url) as running:
-            yield running
-    finally:
-        if base.startswith("postgresql"):
-            drop_postgres_schema(base, schema)
+    with stack_on_fresh_database(tmp_path_factory.mktemp("e2e"), "e2e", seed_outage) as running:
+        yield running
 
 
 @pytest.fixture

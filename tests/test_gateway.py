@@ -9,21 +9,6 @@ from bot.db import create_db_engine, messages
 from bot.gateway import create_app
 from bot.settings import Settings
 from tests.fakes.http_server import FakeServer
-from tests.fakes.rasa import fake_action_server, fake_rasa
-
-
-@pytest.fixture
-def rasa() -> Iterator[FakeServer]:
-    server = fake_rasa()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def actions() -> Iterator[FakeServer]:
-    server = fake_action_server()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

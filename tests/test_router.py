@@ -1,4 +1,4 @@
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -11,21 +11,6 @@ from bot.router import IncomingMessage, InvalidMessage, Router
 from bot.settings import Settings
 from bot.store import ConversationStore
 from tests.fakes.http_server import FakeServer
-from tests.fakes.rasa import fake_action_server, fake_rasa
-
-
-@pytest.fixture
-def rasa() -> Iterator[FakeServer]:
-    server = fake_rasa()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def actions() -> Iterator[FakeServer]:
-    server = fake_action_server()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,8 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from bot.run import Stack
-from tests.conftest import drop_postgres_schema, isolated_postgres_url
-from tests.e2e_stack import running_stack
+from tests.e2e_stack import stack_on_fresh_database
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 CHROMIUM = "/usr/bin/chromium"
@@ -30,18 +27,8 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    work = tmp_path_factory.mktemp("browser")
-    base = os.environ.get("DATABASE_URL", "")
-    schema = f"br_{uuid.uuid4().hex[:10]}"
-    url = (
-        isolated_postgres_url(base, schema) if base.startswith("postgresql") else f"sqlite:///{work / 'a.db'}"
-    )
-    try:
-        with running_stack(work, url) as running:
-            yield running
-    finally:
-        if base.startswith("postgresql"):
-            drop_postgres_schema(base, schema)
+    with stack_on_fresh_database(tmp_path_factory.mktemp("browser"), "br") as running:
+        yield running
 
 
 @pytest.fixture

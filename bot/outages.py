@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 
 from bot.db import outages, utcnow
@@ -33,3 +33,22 @@ class OutageRepository:
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(outages.c.started_at)).all()
         return [Outage(r.region, r.services, r.started_at, r.expected_fix_at) for r in rows]
+
+    def add(
+        self,
+        region: str,
+        services: str,
+        started_at: datetime,
+        expected_fix_at: datetime | None = None,
+    ) -> None:
+        """Record an ongoing outage (``region``: a place key, a province or ``*``)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(outages).values(
+                    region=region,
+                    services=services,
+                    started_at=started_at,
+                    expected_fix_at=expected_fix_at,
+                    resolved_at=None,
+                )
+            )

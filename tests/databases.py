@@ -1,0 +1,52 @@
+"""Test databases: SQLite files, or PostgreSQL schemas of their own when DATABASE_URL says so."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from bot.db import create_db_engine
+
+
+def postgres_url() -> str | None:
+    """The PostgreSQL server the suite runs on, or None for SQLite."""
+    url = os.environ.get("DATABASE_URL")
+    return url if url and url.startswith("postgresql") else None
+
+
+def isolated_postgres_url(base_url: str, schema: str) -> str:
+    """The same database, with every table in a schema of its own (dropped afterwards)."""
+    engine = create_db_engine(base_url)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    engine.dispose()
+    url = make_url(base_url)
+    return str(url.update_query_dict({"options": f"-csearch_path={schema}"}))
+
+
+def drop_postgres_schema(base_url: str, schema: str) -> None:
+    engine = create_db_engine(base_url)
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+@contextmanager
+def fresh_database(work_dir: Path, prefix: str = "t") -> Iterator[str]:
+    """URL of an empty database: a SQLite file in ``work_dir`` or a new PostgreSQL schema."""
+    base = postgres_url()
+    if base is None:
+        yield f"sqlite:///{work_dir / 'assistant.db'}"
+        return
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    url = isolated_postgres_url(base, schema)
+    try:
+        yield url
+    finally:
+        drop_postgres_schema(base, schema)
