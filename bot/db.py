@@ -102,6 +102,30 @@ messages = Table(
 )
 Index("ix_messages_conversation", messages.c.conversation_id, messages.c.id)
 
+# One row per escalation. The conversation's `owner` says who may answer; this row says why
+# it left the bot, how urgent it is and which agent has it.
+handoffs = Table(
+    "handoffs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conversation_id", String(36), ForeignKey("conversations.id"), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("priority", String(16), nullable=False),
+    Column("priority_rank", Integer, nullable=False),  # 0 = most urgent
+    Column("language", String(2), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("summary", Text),
+    Column("intents", JSON),
+    Column("slots", JSON),
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("claimed_by", String(64)),
+    Column("claimed_at", UTCDateTime),
+    Column("first_reply_at", UTCDateTime),
+    Column("ended_at", UTCDateTime),
+    Column("outcome", String(16)),  # closed | handed_back
+)
+Index("ix_handoffs_open", handoffs.c.ended_at, handoffs.c.priority_rank, handoffs.c.created_at)
+
 outages = Table(
     "outages",
     metadata,

@@ -1,0 +1,1 @@
+"""Human handoff: escalation rules, the agent queue and who owns each conversation."""

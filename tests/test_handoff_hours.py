@@ -1,0 +1,43 @@
+from datetime import datetime, timezone
+
+import pytest
+
+from handoff.hours import default_hours, describe_opening
+
+UTC = timezone.utc
+
+
+@pytest.mark.parametrize(
+    "moment, open_",
+    [
+        (datetime(2026, 11, 23, 9, 0, tzinfo=UTC), True),  # Monday 10:00 in Brussels
+        (datetime(2026, 11, 23, 6, 59, tzinfo=UTC), False),  # Monday 07:59
+        (datetime(2026, 11, 23, 19, 0, tzinfo=UTC), False),  # Monday 20:00: closed
+        (datetime(2026, 11, 28, 15, 59, tzinfo=UTC), True),  # Saturday 16:59
+        (datetime(2026, 11, 29, 12, 0, tzinfo=UTC), False),  # Sunday
+        (datetime(2026, 11, 11, 10, 0, tzinfo=UTC), False),  # Armistice, a Wednesday
+        (datetime(2026, 7, 1, 6, 30, tzinfo=UTC), True),  # summer time: 08:30 in Brussels
+    ],
+)
+def test_is_open(moment: datetime, open_: bool) -> None:
+    assert default_hours().is_open(moment) is open_
+
+
+def test_next_opening_skips_sundays_and_holidays() -> None:
+    hours = default_hours()
+    saturday_evening = datetime(2026, 12, 19, 18, 0, tzinfo=UTC)
+    assert hours.next_opening(saturday_evening).isoformat() == "2026-12-21T08:00:00+01:00"
+    christmas_eve_late = datetime(2026, 12, 24, 21, 0, tzinfo=UTC)
+    assert hours.next_opening(christmas_eve_late).isoformat() == "2026-12-26T09:00:00+01:00"
+
+
+@pytest.mark.parametrize(
+    "language, expected",
+    [("nl", "maandag om 08:00"), ("fr", "lundi à 08:00"), ("en", "Monday at 08:00")],
+)
+def test_opening_described_in_each_language(language: str, expected: str) -> None:
+    now = datetime(2026, 11, 21, 18, 0, tzinfo=UTC)  # Saturday 19:00
+    opening = default_hours().next_opening(now)
+    assert describe_opening(opening, now, language) == expected
+    evening = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)  # Monday 21:00
+    assert describe_opening(default_hours().next_opening(evening), evening, "nl") == "morgen om 08:00"
