@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -18,6 +18,9 @@ from actions.coverage import CoverageProvider, Place, demo_provider
 from bot.db import create_db_engine
 from bot.outages import Outage, OutageRepository
 from bot.settings import SUPPORTED_LANGUAGES, Settings
+from handoff.hours import BusinessHours, default_hours, describe_opening
+from handoff.queue import HandoffQueue
+from handoff.rules import Rule, default_rules, reason_for_intent
 
 LOCAL_TZ = ZoneInfo("Europe/Brussels")
 LABELS_FILE = Path(__file__).with_name("intent_labels.yml")
@@ -260,3 +263,76 @@ def clarify_buttons(ranking: List[Dict[str, Any]], language: str, limit: int = 3
         if len(buttons) == limit:
             break
     return buttons
+
+
+@lru_cache(maxsize=1)
+def _handoff_queue() -> HandoffQueue:
+    return HandoffQueue(create_db_engine(_settings().database_url))
+
+
+class ActionEscalate(Action):
+    """Hands the conversation to the agent queue, with the reason the rules give the intent.
+
+    The customer hears, in their language, why a colleague is better placed, and either
+    their place in the queue (during business hours) or when the team is back.
+    """
+
+    def __init__(
+        self,
+        queue: HandoffQueue | None = None,
+        rules: Dict[str, Rule] | None = None,
+        hours: BusinessHours | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._queue = queue
+        self._rules = rules
+        self._hours = hours
+        self._now = now or (lambda: datetime.now(LOCAL_TZ))
+
+    def name(self) -> str:
+        return "action_escalate"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        rules = self._rules or default_rules()
+        reason = reason_for_intent(tracker.latest_message.get("intent", {}).get("name")) or "request_human"
+        rule = rules.get(reason) or rules["request_human"]
+        queue = self._queue or _handoff_queue()
+        handoff = queue.escalate(
+            tracker.sender_id,
+            rule,
+            summary=(tracker.latest_message.get("text") or "")[:500],
+            intents=recent_intents(tracker),
+            slots={
+                k: v for k, v in tracker.slots.items() if v is not None and k != "session_started_metadata"
+            },
+        )
+        dispatcher.utter_message(response=f"utter_escalate_{rule.reason}")
+        if handoff is None:
+            dispatcher.utter_message(response="utter_handoff_already_waiting")
+            return []
+        self._tell_the_wait(dispatcher, queue, tracker, conversation_language(tracker, "nl"))
+        return []
+
+    def _tell_the_wait(
+        self, dispatcher: CollectingDispatcher, queue: HandoffQueue, tracker: Tracker, language: str
+    ) -> None:
+        hours = self._hours or default_hours()
+        now = self._now()
+        if hours.is_open(now):
+            position = queue.position(tracker.sender_id) or 1
+            dispatcher.utter_message(response="utter_handoff_waiting_open", position=position)
+        else:
+            reopens = describe_opening(hours.next_opening(now), now, language)
+            dispatcher.utter_message(response="utter_handoff_waiting_closed", reopens=reopens)
+
+
+def recent_intents(tracker: Tracker, limit: int = 10) -> List[str]:
+    """The customer's intents in this conversation, oldest first (for the agent's packet)."""
+    names = [
+        (e.get("parse_data") or {}).get("intent", {}).get("name")
+        for e in tracker.events
+        if e.get("event") == "user"
+    ]
+    return [n for n in names if n][-limit:]

@@ -73,6 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         s["fallback"] += predicted == "nlu_fallback"
         s["wrong"] += predicted not in (intent, "nlu_fallback")
         s["top1_ok"] += best == intent
+        if escalates(intent):
+            s["sensitive"] += 1
+            s["escalated"] += escalates(predicted)
+        elif intent.split("_")[0] in ("billing", "coverage", "sim"):
+            s["ordinary"] += 1
+            s["false_escalation"] += escalates(predicted)
         chosen = choose_language(
             text,
             current=None,
@@ -95,6 +101,14 @@ def main(argv: list[str] | None = None) -> int:
             total[k] += v
         print(_row(language, s))
     print(_row("all", total))
+    print(f"\n{'lang':<5}{'sensitive':>10}{'escalated':>11}{'ordinary':>10}{'false esc.':>12}")
+    for language in [*SUPPORTED_LANGUAGES, "all"]:
+        s = total if language == "all" else stats[language]
+        recall = 100 * s["escalated"] / max(s["sensitive"], 1)
+        false = 100 * s["false_escalation"] / max(s["ordinary"], 1)
+        print(f"{language:<5}{s['sensitive']:>10}{recall:>10.1f}%{s['ordinary']:>10}{false:>11.1f}%")
+    print("escalated: sensitive or request-for-a-person messages handed to a person (target 100%);")
+    print("false esc.: ordinary billing/coverage/SIM questions handed over (target <= 2%)\n")
     print("intent acc: right intent; clarified: low confidence, asked to rephrase; wrong: confident and")
     print("wrong; top-1: best intent ignoring the fallback threshold. targets: intent accuracy >= 95%,")
     print("reply language >= 98%")
@@ -102,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nerrors ({len(errors)}):")
         print("\n".join(errors[: args.show_errors]))
     return 0
+
+
+def escalates(intent: str) -> bool:
+    return intent == "request_human" or intent.startswith("sensitive_")
 
 
 def _row(label: str, s: dict[str, int]) -> str:

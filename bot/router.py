@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.clients.rasa import ActionServerClient, RasaClient, RasaUnavailable
-from bot.db import OWNER_BOT
+from bot.db import OWNER_BOT, OWNER_QUEUED
 from bot.language import Detector, LanguageChoice, choose_language
 from bot.settings import Settings
 from bot.store import ConversationStore, Inbound
@@ -110,12 +110,13 @@ class Router:
         conv = inbound.conversation
         if conv.owner != OWNER_BOT:
             # Someone else owns it (queue or agent): the message is stored, Rasa stays out.
-            return RouterResult(conv.id, conv.language, conv.owner, [], inbound.choice.source)
+            replies = self._acknowledge_while_queued(inbound)
+            return RouterResult(conv.id, conv.language, conv.owner, replies, inbound.choice.source)
         stored = time.perf_counter()
         replies, status = self._ask_rasa(conv.id, message, conv.language, inbound)
         answered = time.perf_counter()
         author = "bot" if status == "answered" else "system"
-        self.store.record_outbound(
+        owner = self.store.record_outbound(
             conv.id,
             author=author,
             replies=replies,
@@ -128,7 +129,22 @@ class Router:
             "store": 1000 * (stored - started + time.perf_counter() - answered),
             "rasa": 1000 * (answered - stored),
         }
-        return RouterResult(conv.id, conv.language, conv.owner, replies, inbound.choice.source, timings)
+        return RouterResult(conv.id, conv.language, owner, replies, inbound.choice.source, timings)
+
+    def _acknowledge_while_queued(self, inbound: Inbound) -> list[dict[str, Any]]:
+        """While waiting for a person, confirm a message was passed on (once in a row).
+
+        With an agent in the conversation nobody else answers: the agent does.
+        """
+        conv = inbound.conversation
+        if conv.owner != OWNER_QUEUED:
+            return []
+        ack = gateway_text("handoff_message_passed", conv.language)
+        if self.store.last_outbound_text(conv.id) == ack:
+            return []
+        replies = [{"text": ack}]
+        self.store.record_outbound(conv.id, author="system", replies=replies, language=conv.language)
+        return replies
 
     def _ask_rasa(
         self, conversation_id: str, message: IncomingMessage, language: str, inbound: Inbound

@@ -163,8 +163,11 @@ class ConversationStore:
         answered_message_id: int | None = None,
         answered_status: str = "answered",
         rasa_had_language: str | None = None,
-    ) -> None:
-        """Store the replies and mark the inbound message they answer, in one transaction."""
+    ) -> str:
+        """Store the replies and mark the inbound message they answer, in one transaction.
+
+        Returns who owns the conversation now: a custom action may just have handed it over.
+        """
         now = utcnow()
         rows = [
             {
@@ -194,6 +197,18 @@ class ConversationStore:
                     .where(conversations.c.id == conversation_id)
                     .values(rasa_language=language)
                 )
+            return conn.execute(
+                select(conversations.c.owner).where(conversations.c.id == conversation_id)
+            ).scalar_one()
+
+    def last_outbound_text(self, conversation_id: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(messages.c.text)
+                .where(messages.c.conversation_id == conversation_id, messages.c.direction == "out")
+                .order_by(messages.c.id.desc())
+                .limit(1)
+            ).scalar()
 
     def get_conversation(self, conversation_id: str) -> Conversation | None:
         with self.engine.connect() as conn:

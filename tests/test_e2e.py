@@ -17,6 +17,7 @@ from bot.db import create_db_engine, messages, utcnow
 from bot.language import default_detector
 from bot.outages import OutageRepository
 from bot.run import Stack
+from bot.texts import text as gateway_text
 from tests.e2e_stack import stack_on_fresh_database
 
 pytestmark = pytest.mark.e2e
@@ -142,3 +143,31 @@ def test_bad_requests_are_refused_by_the_running_gateway(stack: Stack) -> None:
     assert httpx.post(url, json={"sender": "x", "text": ""}).status_code == 422
     assert httpx.post(url, json={"sender": "x", "text": "a" * 10_000}).status_code == 413
     assert httpx.post(url, json={"text": "hallo"}).status_code == 422
+
+
+def waiting_prefixes(language: str) -> tuple[str, ...]:
+    """The fixed start of the two 'a colleague takes over' messages (before the first {slot})."""
+    names = ("utter_handoff_waiting_open", "utter_handoff_waiting_closed")
+    return tuple(response_text(n, language).split("{")[0] for n in names)
+
+
+@pytest.mark.parametrize(
+    "language, message, reason",
+    [
+        ("nl", "ik wil nu een echte medewerker spreken", "request_human"),
+        ("fr", "quelqu'un utilise ma carte sim volée pour appeler l'étranger, je n'ai rien fait", "fraud"),
+        ("en", "I want to file a formal complaint about how you treated me", "complaint"),
+    ],
+)
+def test_escalation_hands_the_chat_to_the_queue_in_each_language(
+    stack: Stack, chat, language: str, message: str, reason: str
+) -> None:
+    body = chat(message)
+    assert (body["language"], body["owner"]) == (language, "queued")
+    first, second = texts(body)
+    assert first == response_text(f"utter_escalate_{reason}", language)
+    assert second.startswith(waiting_prefixes(language))
+    follow = chat("???")
+    assert follow["owner"] == "queued"
+    assert texts(follow) == [gateway_text("handoff_message_passed", language)]
+    assert chat("hallo?")["replies"] == []  # acknowledged once in a row; the bot stays out

@@ -10,6 +10,7 @@ from bot.language import default_detector
 from bot.router import IncomingMessage, InvalidMessage, Router
 from bot.settings import Settings
 from bot.store import ConversationStore
+from bot.texts import text as gateway_text
 from tests.fakes.http_server import FakeServer
 
 
@@ -100,9 +101,16 @@ def test_conversations_owned_by_people_never_reach_rasa(
             update(conversations).where(conversations.c.id == first.conversation_id).values(owner=owner)
         )
     result = router.handle(IncomingMessage("web", "u6", "is er al iemand?"))
-    assert (result.owner, result.replies) == (owner, [])
+    again = router.handle(IncomingMessage("web", "u6", "hallo??"))
     assert len(rasa.received("POST", "/webhooks/rest/webhook")) == 1
-    assert all_messages(engine)[-1]["text"] == "is er al iemand?"
+    inbound = [m["text"] for m in all_messages(engine) if m["direction"] == "in"]
+    assert inbound[-2:] == ["is er al iemand?", "hallo??"]
+    if owner == OWNER_QUEUED:  # the customer hears the message was passed on, once in a row
+        assert result.replies == [{"text": gateway_text("handoff_message_passed", "nl")}]
+        assert again.replies == []
+    else:  # the agent answers; nobody else does
+        assert result.replies == again.replies == []
+    assert result.owner == again.owner == owner
 
 
 def test_after_close_the_next_message_starts_a_new_conversation(router: Router, engine: Engine) -> None:

@@ -18,9 +18,15 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.utils.tensorflow.constants import RANKING_LENGTH
 from scipy.sparse import csr_matrix, hstack, vstack
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
+
+
+def is_escalation(intent: str) -> bool:
+    """Intents the bot hands to a person (see handoff/rules.yml)."""
+    return intent == "request_human" or intent.startswith("sensitive_")
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -34,6 +40,10 @@ class MultilingualIntentClassifier(LogisticRegressionClassifier):
             "C": 30.0,
             "max_iter": 5000,
             "sparse_weight": 0.6,
+            # Missing a fraud report or a request for a person costs more than a needless
+            # handoff: when the escalation intents together reach this probability, the most
+            # likely of them wins even if an ordinary intent scores higher. 1.0 turns it off.
+            "escalation_threshold": 1.0,
         }
 
     def __init__(
@@ -58,6 +68,31 @@ class MultilingualIntentClassifier(LogisticRegressionClassifier):
         execution_context: ExecutionContext,
     ) -> GraphComponent:
         return cls(config, execution_context.node_name, model_storage, resource)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Intent and ranking per message, with the escalation guard (see the config)."""
+        if not messages:
+            return messages
+        probabilities = self.clf.predict_proba(self._create_X(messages))
+        names = list(self.clf.classes_)
+        escalation = [i for i, name in enumerate(names) if is_escalation(name)]
+        for message, row in zip(messages, probabilities, strict=False):
+            ranking = sorted(
+                ({"name": n, "confidence": float(p)} for n, p in zip(names, row, strict=False)),
+                key=lambda e: -e["confidence"],
+            )
+            intent = dict(ranking[0])
+            guarded = sum(row[i] for i in escalation)
+            if escalation and not is_escalation(intent["name"]) and guarded >= self._threshold():
+                best = max(escalation, key=lambda i: row[i])
+                intent = {"name": names[best], "confidence": float(guarded)}
+            limit = self.config[RANKING_LENGTH]
+            message.set("intent", intent, add_to_output=True)
+            message.set("intent_ranking", ranking[:limit] if limit > 0 else ranking, add_to_output=True)
+        return messages
+
+    def _threshold(self) -> float:
+        return float(self.config["escalation_threshold"])
 
     def _create_X(self, messages: List[Message]) -> csr_matrix:  # noqa: N802 - Rasa's name
         rows = []

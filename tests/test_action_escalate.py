@@ -1,0 +1,130 @@
+"""action_escalate on real Trackers: every reason, in every language, open and closed hours."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Engine
+
+from actions.actions import ActionEscalate
+from bot.db import conversations, utcnow
+from handoff.hours import default_hours
+from handoff.queue import HandoffQueue
+from handoff.rules import default_rules
+
+OPEN = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # Monday 10:00 in Brussels
+CLOSED = datetime(2026, 11, 21, 18, 0, tzinfo=timezone.utc)  # Saturday 19:00
+INTENTS = {
+    "sensitive_fraud": "fraud",
+    "sensitive_abuse": "abuse",
+    "sensitive_legal": "legal",
+    "sensitive_complaint": "complaint",
+    "sensitive_payment_difficulty": "payment_difficulty",
+    "sensitive_cancellation": "cancellation",
+    "sensitive_privacy": "privacy",
+    "request_human": "request_human",
+}
+
+
+def new_conversation(engine: Engine, language: str) -> str:
+    cid = str(uuid.uuid4())
+    now = utcnow()
+    with engine.begin() as conn:
+        conn.execute(
+            insert(conversations).values(
+                id=cid,
+                channel="web",
+                sender=cid,
+                owner="bot",
+                language=language,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    return cid
+
+
+def tracker(cid: str, intent: str, language: str, text: str = "...") -> Tracker:
+    events = [
+        {"event": "user", "text": "hallo", "parse_data": {"intent": {"name": "greet"}}},
+        {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}},
+    ]
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
+    return Tracker(
+        cid, {"language": language, "bot_name": "Mila"}, latest, events, False, None, {}, "action_listen"
+    )
+
+
+def run(action: ActionEscalate, t: Tracker) -> tuple[list[Any], list[dict[str, Any]]]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, t, {}))
+    return events, [{k: v for k, v in m.items() if v not in (None, [], {})} for m in dispatcher.messages]
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+@pytest.mark.parametrize("intent", sorted(INTENTS))
+def test_every_rule_escalates_with_its_reason_and_priority(
+    engine: Engine, intent: str, language: str
+) -> None:
+    queue = HandoffQueue(engine)
+    action = ActionEscalate(queue, default_rules(), default_hours(), now=lambda: OPEN)
+    cid = new_conversation(engine, language)
+    events, messages = run(action, tracker(cid, intent, language, text="help"))
+    reason = INTENTS[intent]
+    assert events == []
+    assert messages == [
+        {"response": f"utter_escalate_{reason}", "template": f"utter_escalate_{reason}"},
+        {"response": "utter_handoff_waiting_open", "template": "utter_handoff_waiting_open", "position": 1},
+    ]
+    [handoff] = queue.waiting()
+    rule = default_rules()[reason]
+    assert (handoff.conversation_id, handoff.reason, handoff.priority) == (cid, reason, rule.priority)
+    assert handoff.language == language and handoff.summary == "help"
+    assert handoff.intents == ["greet", intent]
+    assert handoff.slots == {"language": language, "bot_name": "Mila"}
+
+
+@pytest.mark.parametrize(
+    "language, reopens", [("nl", "maandag om 08:00"), ("fr", "lundi à 08:00"), ("en", "Monday at 08:00")]
+)
+def test_outside_business_hours_the_customer_hears_when_the_team_is_back(
+    engine: Engine, language: str, reopens: str
+) -> None:
+    action = ActionEscalate(HandoffQueue(engine), now=lambda: CLOSED)
+    _, messages = run(action, tracker(new_conversation(engine, language), "request_human", language))
+    assert messages[-1] == {
+        "response": "utter_handoff_waiting_closed",
+        "template": "utter_handoff_waiting_closed",
+        "reopens": reopens,
+    }
+
+
+def test_queue_position_counts_earlier_chats_in_the_same_language(engine: Engine) -> None:
+    action = ActionEscalate(HandoffQueue(engine), now=lambda: OPEN)
+    for _ in range(2):
+        run(action, tracker(new_conversation(engine, "fr"), "request_human", "fr"))
+    run(action, tracker(new_conversation(engine, "nl"), "request_human", "nl"))
+    _, messages = run(action, tracker(new_conversation(engine, "fr"), "sensitive_privacy", "fr"))
+    assert messages[-1]["position"] == 3
+
+
+def test_a_second_escalation_of_a_waiting_chat_is_not_queued_twice(engine: Engine) -> None:
+    queue = HandoffQueue(engine)
+    action = ActionEscalate(queue, now=lambda: OPEN)
+    cid = new_conversation(engine, "en")
+    run(action, tracker(cid, "request_human", "en"))
+    _, messages = run(action, tracker(cid, "sensitive_complaint", "en"))
+    assert [m["response"] for m in messages] == ["utter_escalate_complaint", "utter_handoff_already_waiting"]
+    assert len(queue.waiting()) == 1
+    with engine.connect() as conn:
+        assert (
+            conn.execute(select(conversations.c.owner).where(conversations.c.id == cid)).scalar_one()
+            == "queued"
+        )
