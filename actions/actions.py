@@ -234,8 +234,17 @@ def _region_name(region: str, language: str) -> str:
     return place.name(language) if place else region
 
 
+CLARIFICATIONS = {"utter_clarify", "utter_clarify_topics"}
+
+
 class ActionClarify(Action):
-    """Low-confidence message: ask to rephrase, offering the likeliest topics as buttons."""
+    """Low-confidence message: ask to rephrase, offering the likeliest topics as buttons.
+
+    The second misunderstanding in a row goes to a person instead (reason ``misunderstood``).
+    """
+
+    def __init__(self, escalate: ActionEscalate | None = None) -> None:
+        self._escalate = escalate
 
     def name(self) -> str:
         return "action_clarify"
@@ -243,6 +252,9 @@ class ActionClarify(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
+        if last_bot_response(tracker) in CLARIFICATIONS:
+            escalate = self._escalate or ActionEscalate()
+            return await escalate.run(dispatcher, tracker, domain, reason="misunderstood")
         language = conversation_language(tracker, "nl")
         buttons = clarify_buttons(tracker.latest_message.get("intent_ranking") or [], language)
         if buttons:
@@ -293,10 +305,15 @@ class ActionEscalate(Action):
         return "action_escalate"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: Dict[str, Any],
+        reason: str | None = None,
     ) -> List[EventType]:
         rules = self._rules or default_rules()
-        reason = reason_for_intent(tracker.latest_message.get("intent", {}).get("name")) or "request_human"
+        intent = tracker.latest_message.get("intent", {}).get("name")
+        reason = reason or reason_for_intent(intent) or "request_human"
         rule = rules.get(reason) or rules["request_human"]
         queue = self._queue or _handoff_queue()
         handoff = queue.escalate(

@@ -128,3 +128,39 @@ def test_a_second_escalation_of_a_waiting_chat_is_not_queued_twice(engine: Engin
             conn.execute(select(conversations.c.owner).where(conversations.c.id == cid)).scalar_one()
             == "queued"
         )
+
+
+def test_every_reason_in_the_rules_has_its_message_in_three_languages() -> None:
+    import yaml
+
+    from bot.settings import PROJECT_ROOT
+
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    for reason in default_rules():
+        variants = domain["responses"][f"utter_escalate_{reason}"]
+        assert sorted(v["condition"][0]["value"] for v in variants) == ["en", "fr", "nl"], reason
+
+
+def clarified_before(cid: str, language: str) -> Tracker:
+    t = tracker(cid, "nlu_fallback", language, text="euh")
+    t.events = [
+        {"event": "user", "text": "blub", "parse_data": {"intent": {"name": "nlu_fallback"}}},
+        {"event": "bot", "text": "?", "metadata": {"utter_action": "utter_clarify_topics"}},
+        {"event": "user", "text": "euh", "parse_data": {"intent": {"name": "nlu_fallback"}}},
+    ]
+    return t
+
+
+def test_second_misunderstanding_in_a_row_goes_to_a_person(engine: Engine) -> None:
+    from actions.actions import ActionClarify
+
+    queue = HandoffQueue(engine)
+    clarify = ActionClarify(ActionEscalate(queue, now=lambda: OPEN))
+    cid = new_conversation(engine, "fr")
+    _, first = run(clarify, tracker(cid, "nlu_fallback", "fr", text="blub"))
+    assert [m["response"] for m in first] == ["utter_clarify_topics"]
+    assert queue.waiting() == []
+    _, second = run(clarify, clarified_before(cid, "fr"))
+    assert [m["response"] for m in second] == ["utter_escalate_misunderstood", "utter_handoff_waiting_open"]
+    [handoff] = queue.waiting()
+    assert (handoff.conversation_id, handoff.reason, handoff.priority) == (cid, "misunderstood", "normal")
