@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: run test setup train validate lint format bench chat clean
+.PHONY: run test setup train validate lint format bench chat admin clean
 
 run: setup ## set up, train if the data changed, start Rasa + action server + gateway
 	$(PY) -m bot.run
@@ -32,6 +32,9 @@ bench: setup ## held-out NLU accuracy and latency figures
 
 chat: setup ## chat with the running assistant in the terminal
 	$(PY) -m bot.cli
+
+admin: setup ## create the first admin of the agent console (asks for a password)
+	$(PY) -m bot.manage create-admin $${ADMIN:-admin} --name "$${ADMIN_NAME:-Admin}"
 
 clean:
 	rm -rf var results reports .rasa .pytest_cache .ruff_cache

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -77,6 +78,8 @@ conversations = Table(
     Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
     Column("closed_at", UTCDateTime),
 )
+# The live feeds (agent console, web chat push) watch max(updated_at) to notice ownership changes.
+Index("ix_conversations_updated", conversations.c.updated_at)
 # At most one open conversation per customer and channel: the database enforces it.
 Index(
     "uq_conversations_open",
@@ -125,6 +128,46 @@ handoffs = Table(
     Column("outcome", String(16)),  # closed | handed_back
 )
 Index("ix_handoffs_open", handoffs.c.ended_at, handoffs.c.priority_rank, handoffs.c.created_at)
+
+# Webcare agents. `languages` is a comma-separated list of the languages the agent answers in;
+# `presence` (online | away | offline) decides whether the queue offers them chats.
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(128), nullable=False),
+    Column("password_hash", String(256), nullable=False),
+    Column("role", String(16), nullable=False),  # agent | admin
+    Column("languages", String(32), nullable=False),
+    Column("presence", String(16), nullable=False, default="offline"),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("last_seen_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+)
+
+# Console log-ins. The cookie holds a random token; only its SHA-256 is stored, so a leaked
+# database does not leak sessions. Each session has its own CSRF token.
+agent_sessions = Table(
+    "agent_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("agent_id", Integer, ForeignKey("agents.id"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# Customer satisfaction after a chat with a person: asked on close, answered 1-5.
+csat = Table(
+    "csat",
+    metadata,
+    Column("conversation_id", String(36), ForeignKey("conversations.id"), primary_key=True),
+    Column("language", String(2), nullable=False),
+    Column("asked_at", UTCDateTime, nullable=False),
+    Column("score", Integer),
+    Column("answered_at", UTCDateTime),
+)
 
 outages = Table(
     "outages",

@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, AsyncIterator
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from bot.clients.rasa import ActionServerClient, RasaClient, RasaUnavailable
 from bot.db import create_db_engine, init_schema, ping
+from bot.feed import ChangeFeed
 from bot.language import Detector, default_detector
+from bot.outages import OutageRepository
 from bot.router import IncomingMessage, InvalidMessage, Router
 from bot.settings import Settings
 from bot.store import ConversationStore
+from handoff.agents import AgentDirectory
+from handoff.console import Console
+from handoff.console_api import ConsoleServices, build_router, install_error_handlers
+from handoff.delivery import Delivery
+from handoff.queue import HandoffQueue
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).with_name("static")
@@ -34,13 +44,20 @@ class Services:
     rasa: RasaClient
     actions: ActionServerClient
     http: httpx.Client
+    feed: ChangeFeed
+    store: ConversationStore
 
 
 def error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
-def create_app(settings: Settings, *, detector: Detector | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    detector: Detector | None = None,
+    delivery_factory: Any = None,
+) -> FastAPI:
     """Build the gateway app; connections are opened on startup, not at import."""
 
     @asynccontextmanager
@@ -51,16 +68,30 @@ def create_app(settings: Settings, *, detector: Detector | None = None) -> FastA
         rasa = RasaClient(settings.rasa_url, token=settings.rasa_token, http=http)
         actions = ActionServerClient(settings.action_server_url, http=http)
         store = ConversationStore(engine)
-        router = Router(settings, store, rasa, detector or default_detector(), actions)
-        app.state.services = Services(router=router, rasa=rasa, actions=actions, http=http)
+        feed = ChangeFeed(engine, settings.feed_interval_s)
+        router = Router(settings, store, rasa, detector or default_detector(), actions, notify=feed.notify)
+        app.state.services = Services(router, rasa, actions, http, feed, store)
+        queue = HandoffQueue(engine)
+        delivery = delivery_factory(settings) if delivery_factory else Delivery()
+        console = Console(settings, engine, store, queue, delivery, notify=feed.notify)
+        app.state.console = ConsoleServices(
+            settings, AgentDirectory(engine), console, store, OutageRepository(engine), feed
+        )
+        tasks = [asyncio.create_task(feed.run()), asyncio.create_task(_requeue_loop(queue, settings, feed))]
         try:
             yield
         finally:
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             http.close()
             engine.dispose()
 
     app = FastAPI(title="Customer-care assistant gateway", lifespan=lifespan)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(build_router())
+    install_error_handlers(app)
 
     @app.post("/api/chat")
     async def chat(request: Request) -> JSONResponse:
@@ -82,6 +113,30 @@ def create_app(settings: Settings, *, detector: Detector | None = None) -> FastA
                 "conversation_id": result.conversation_id,
             },
             headers={"Server-Timing": ", ".join(f"{k};dur={v:.1f}" for k, v in timings.items())},
+        )
+
+    @app.get("/api/chat/history")
+    async def history(request: Request) -> JSONResponse:
+        """The customer's current (or just closed) conversation, to restore the page on reload."""
+        sender = (request.query_params.get("sender") or "").strip()
+        if not sender or len(sender) > 128:
+            return error(422, "invalid_message", "sender is required")
+        services: Services = request.app.state.services
+        return JSONResponse(await run_in_threadpool(_history, services.store, sender))
+
+    @app.get("/api/chat/stream")
+    async def stream(request: Request) -> Any:
+        """Server-sent events: messages that reach the customer outside a request (an agent's
+        replies, notices, the satisfaction question) and changes of who answers."""
+        sender = (request.query_params.get("sender") or "").strip()
+        if not sender or len(sender) > 128:
+            return error(422, "invalid_message", "sender is required")
+        after = _int(request.query_params.get("after") or request.headers.get("last-event-id"))
+        services: Services = request.app.state.services
+        return StreamingResponse(
+            _customer_events(request, services, sender, after),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
     @app.get("/health")
@@ -121,6 +176,85 @@ async def _read_chat_body(request: Request) -> IncomingMessage | JSONResponse:
     if locale is not None and not isinstance(locale, str):
         return error(422, "invalid_message", "locale must be a string")
     return IncomingMessage(channel="web", sender=sender, text=text, locale=locale)
+
+
+PUSHED_EVENTS = {"agent_reply", "agent_joined", "handed_back", "csat_question"}
+
+
+def _int(raw: str | None) -> int:
+    try:
+        return max(0, int(raw)) if raw else 0
+    except ValueError:
+        return 0
+
+
+def _public_message(message: dict[str, Any]) -> dict[str, Any]:
+    payload = message.get("payload") or {}
+    return {
+        "id": message["id"],
+        "author": message["author"],
+        "text": message["text"],
+        "buttons": payload.get("buttons") or [],
+        "event": payload.get("event"),
+        "agent": payload.get("agent"),
+        "at": message["created_at"].isoformat(),
+    }
+
+
+def _history(store: ConversationStore, sender: str) -> dict[str, Any]:
+    conv = store.latest_conversation("web", sender)
+    if conv is None:
+        return {"conversation_id": None, "owner": None, "language": None, "messages": [], "last_id": 0}
+    rows = store.messages_after([conv.id])
+    return {
+        "conversation_id": conv.id,
+        "owner": conv.owner,
+        "language": conv.language,
+        "messages": [_public_message(m) for m in rows],
+        "last_id": rows[-1]["id"] if rows else 0,
+    }
+
+
+def _pushed_since(
+    store: ConversationStore, sender: str, after: int
+) -> tuple[list[dict[str, Any]], int, str | None]:
+    """Pushed messages after ``after``, the newest message id seen, and who answers now."""
+    conv = store.latest_conversation("web", sender)
+    if conv is None:
+        return [], after, None
+    rows = store.messages_after([conv.id], after)
+    pushed = [_public_message(m) for m in rows if (m.get("payload") or {}).get("event") in PUSHED_EVENTS]
+    return pushed, max([after, *(m["id"] for m in rows)]), conv.owner
+
+
+async def _customer_events(
+    request: Request, services: Services, sender: str, after: int
+) -> AsyncIterator[str]:
+    version, last_owner = -1, None
+    yield "retry: 2000\n\n"
+    while not await request.is_disconnected():
+        pushed, after, owner = await run_in_threadpool(_pushed_since, services.store, sender, after)
+        for message in pushed:
+            yield f"id: {message['id']}\nevent: message\ndata: {json.dumps(message)}\n\n"
+        changed = owner is not None and owner != last_owner
+        if changed:
+            last_owner = owner
+            yield f"event: owner\ndata: {json.dumps({'owner': owner})}\n\n"
+        if not pushed and not changed:
+            yield ": keep-alive\n\n"
+        version = await services.feed.wait(version, 15.0)
+
+
+async def _requeue_loop(queue: HandoffQueue, settings: Settings, feed: ChangeFeed) -> None:
+    """Chats whose agent has not replied in time go back to the queue."""
+    timeout = timedelta(seconds=settings.agent_reply_timeout_s)
+    while True:
+        await asyncio.sleep(min(30.0, max(1.0, settings.agent_reply_timeout_s / 4)))
+        try:
+            if await run_in_threadpool(queue.requeue_unanswered, timeout):
+                feed.notify()
+        except Exception as exc:
+            log.warning("re-queueing unanswered chats failed: %s", exc)
 
 
 def _check_components(services: Services) -> dict[str, Any]:

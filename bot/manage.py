@@ -1,8 +1,20 @@
-"""Maintenance commands: ``python -m bot.manage init-db | seed-demo``."""
+"""Maintenance commands.
+
+    python -m bot.manage init-db
+    python -m bot.manage seed-demo
+    python -m bot.manage create-admin USERNAME [--languages nl,fr,en] [--name "Display Name"]
+    python -m bot.manage create-agent USERNAME --languages nl,fr [--name "Display Name"]
+
+The password is read from the terminal (twice), or from the environment variable
+AGENT_PASSWORD when there is no terminal (scripts, containers).
+"""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
+import sys
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -11,6 +23,7 @@ from sqlalchemy.engine import Engine
 from bot.db import create_db_engine, init_schema, outages, utcnow
 from bot.outages import OutageRepository
 from bot.settings import Settings
+from handoff.agents import AgentDirectory, AgentError
 
 
 def seed_demo_outages(engine: Engine) -> bool:
@@ -26,16 +39,54 @@ def seed_demo_outages(engine: Engine) -> bool:
     return True
 
 
-def main(argv: list[str] | None = None) -> None:
+def read_password(env: dict[str, str] | os._Environ[str] = os.environ) -> str:
+    if env.get("AGENT_PASSWORD"):
+        return env["AGENT_PASSWORD"]
+    if not sys.stdin.isatty():
+        raise AgentError("no terminal: set AGENT_PASSWORD to give the password")
+    first = getpass.getpass("Password (at least 10 characters): ")
+    if first != getpass.getpass("Password again: "):
+        raise AgentError("the two passwords differ")
+    return first
+
+
+def create_account(engine: Engine, args: argparse.Namespace, role: str) -> str:
+    agent = AgentDirectory(engine).create(
+        args.username, read_password(), display_name=args.name, role=role, languages=args.languages
+    )
+    return f"{role} {agent.username!r} created (languages: {', '.join(agent.languages)})"
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.manage")
-    parser.add_argument("command", choices=["init-db", "seed-demo"])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("init-db", help="create missing tables")
+    commands.add_parser("seed-demo", help="add a demo outage when none is open")
+    for name in ("create-admin", "create-agent"):
+        sub = commands.add_parser(name, help=f"add an {name.split('-')[1]} account for the console")
+        sub.add_argument("username")
+        sub.add_argument(
+            "--languages",
+            default="nl,fr,en" if name == "create-admin" else None,
+            required=name == "create-agent",
+            help="comma-separated: nl,fr,en",
+        )
+        sub.add_argument("--name", default=None, help="display name shown to customers")
     args = parser.parse_args(argv)
     engine = create_db_engine(Settings.from_env().database_url)
-    init_schema(engine)
-    if args.command == "seed-demo":
-        print("demo outage added" if seed_demo_outages(engine) else "open outages exist; nothing added")
-    engine.dispose()
+    try:
+        init_schema(engine)
+        if args.command == "seed-demo":
+            print("demo outage added" if seed_demo_outages(engine) else "open outages exist; nothing added")
+        elif args.command in ("create-admin", "create-agent"):
+            print(create_account(engine, args, "admin" if args.command == "create-admin" else "agent"))
+    except AgentError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from bot.db import outages, utcnow
@@ -52,3 +52,29 @@ class OutageRepository:
                     resolved_at=None,
                 )
             )
+
+    def open_outages(self) -> list[dict[str, object]]:
+        """Unresolved outages with their ids, for the admin screen."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(outages).where(outages.c.resolved_at.is_(None)).order_by(outages.c.started_at)
+            ).all()
+        return [
+            {
+                "id": r.id,
+                "region": r.region,
+                "services": r.services,
+                "started_at": r.started_at.isoformat(),
+                "expected_fix_at": r.expected_fix_at.isoformat() if r.expected_fix_at else None,
+            }
+            for r in rows
+        ]
+
+    def resolve(self, outage_id: int, now: datetime | None = None) -> bool:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(outages)
+                .where(outages.c.id == outage_id, outages.c.resolved_at.is_(None))
+                .values(resolved_at=now or utcnow())
+            )
+        return result.rowcount == 1

@@ -13,10 +13,11 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import timedelta
+from typing import Any, Callable
 
 from bot.clients.rasa import ActionServerClient, RasaClient, RasaUnavailable
-from bot.db import OWNER_BOT, OWNER_QUEUED
+from bot.db import OWNER_BOT, OWNER_CLOSED, OWNER_QUEUED
 from bot.language import Detector, LanguageChoice, choose_language
 from bot.settings import Settings
 from bot.store import ConversationStore, Inbound
@@ -60,12 +61,14 @@ class Router:
         rasa: RasaClient,
         detector: Detector,
         actions: ActionServerClient | None = None,
+        notify: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.rasa = rasa
         self.detector = detector
         self.actions = actions or ActionServerClient(settings.action_server_url)
+        self.notify = notify or (lambda: None)
 
     def validate(self, message: IncomingMessage) -> IncomingMessage:
         """Normalise and check a message; raises :class:`InvalidMessage` with a clear reason."""
@@ -98,8 +101,17 @@ class Router:
         return choose
 
     def handle(self, message: IncomingMessage) -> RouterResult:
-        message = self.validate(message)
+        """Validate, store, route and answer one customer message (live views are notified)."""
+        try:
+            return self._handle(self.validate(message))
+        finally:
+            self.notify()
+
+    def _handle(self, message: IncomingMessage) -> RouterResult:
         started = time.perf_counter()
+        rated = self._csat_answer(message)
+        if rated is not None:
+            return rated
         inbound = self.store.record_inbound(
             channel=message.channel,
             sender=message.sender,
@@ -130,6 +142,21 @@ class Router:
             "rasa": 1000 * (answered - stored),
         }
         return RouterResult(conv.id, conv.language, owner, replies, inbound.choice.source, timings)
+
+    def _csat_answer(self, message: IncomingMessage) -> RouterResult | None:
+        """A 1-5 answer to the satisfaction question of a just-closed chat is stored there."""
+        answered = self.store.record_csat_answer(
+            channel=message.channel,
+            sender=message.sender,
+            text=message.text,
+            window=timedelta(hours=self.settings.csat_window_h),
+        )
+        if answered is None:
+            return None
+        conv, _message_id, _score = answered
+        replies = [{"text": gateway_text("csat_thanks", conv.language)}]
+        self.store.record_outbound(conv.id, author="system", replies=replies, language=conv.language)
+        return RouterResult(conv.id, conv.language, OWNER_CLOSED, replies)
 
     def _acknowledge_while_queued(self, inbound: Inbound) -> list[dict[str, Any]]:
         """While waiting for a person, confirm a message was passed on (once in a row).

@@ -63,6 +63,8 @@ class Stack:
                 "--port",
                 str(s.gateway_port),
                 "--no-access-log",
+                "--timeout-graceful-shutdown",
+                "3",  # open live streams (console, web chat) must not hold up a stop
                 "--ws",
                 "none",  # rasa pins websockets 10, which uvicorn's websocket protocol cannot use
             ],
@@ -131,6 +133,20 @@ def prepare(settings: Settings) -> Path:
     return ensure_model(settings.model_dir)
 
 
+def admin_hint(settings: Settings) -> str:
+    """How to get into the console when nobody can log in yet."""
+    from bot.db import create_db_engine
+    from handoff.agents import AgentDirectory
+
+    engine = create_db_engine(settings.database_url)
+    try:
+        if AgentDirectory(engine).count_admins():
+            return ""
+    finally:
+        engine.dispose()
+    return "(first create an admin: make admin  or  .venv/bin/python -m bot.manage create-admin NAME)"
+
+
 def main() -> int:
     settings = Settings.from_env()
     model = prepare(settings)
@@ -149,6 +165,7 @@ def main() -> int:
         print(
             f"\nThe assistant is running:\n"
             f"  web chat        {settings.gateway_url}/\n"
+            f"  agent console   {settings.gateway_url}/agent/  {admin_hint(settings)}\n"
             f"  chat API        POST {settings.gateway_url}/api/chat\n"
             f"  health          {settings.gateway_url}/health\n"
             f"  Rasa HTTP API   {settings.rasa_url}\n"

@@ -39,6 +39,17 @@ def _float(env: Mapping[str, str], key: str, default: float) -> float:
     return _number(env, key, default, float, "a number")
 
 
+def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
+    raw = (env.get(key) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{key} must be true or false, got {raw!r}")
+
+
 def _language(env: Mapping[str, str], key: str, default: str) -> str:
     value = (env.get(key) or default).strip().lower()
     if value not in SUPPORTED_LANGUAGES:
@@ -76,6 +87,11 @@ class Settings:
     bot_avatar_url: str
     max_message_chars: int
     rasa_speedups: bool
+    agent_reply_timeout_s: float
+    presence_timeout_s: float
+    secure_cookies: bool
+    csat_window_h: float
+    feed_interval_s: float
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -107,7 +123,12 @@ class Settings:
             bot_name=(env.get("BOT_NAME") or "Mila").strip(),
             bot_avatar_url=env.get("BOT_AVATAR_URL") or "/static/avatar.svg",
             max_message_chars=_int(env, "MAX_MESSAGE_CHARS", 2000),
-            rasa_speedups=(env.get("RASA_SPEEDUPS") or "true").lower() not in ("0", "false", "no"),
+            rasa_speedups=_bool(env, "RASA_SPEEDUPS", True),
+            agent_reply_timeout_s=_float(env, "AGENT_REPLY_TIMEOUT", 600.0),
+            presence_timeout_s=_float(env, "PRESENCE_TIMEOUT", 90.0),
+            secure_cookies=_bool(env, "SECURE_COOKIES", False),
+            csat_window_h=_float(env, "CSAT_WINDOW_HOURS", 24.0),
+            feed_interval_s=_float(env, "FEED_INTERVAL", 0.2),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

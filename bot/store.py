@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import OWNER_BOT, OWNER_CLOSED, conversations, messages, utcnow
+from bot.db import OWNER_BOT, OWNER_CLOSED, conversations, csat, messages, utcnow
 from bot.language import LanguageChoice
 
 ChooseLanguage = Callable[[str | None], LanguageChoice]
@@ -222,3 +223,121 @@ class ConversationStore:
                 select(messages).where(messages.c.conversation_id == conversation_id).order_by(messages.c.id)
             ).all()
         return [dict(row._mapping) for row in rows]
+
+    def messages_after(
+        self, conversation_ids: list[str], after_id: int = 0, *, limit: int = 500
+    ) -> list[dict[str, Any]]:
+        """Messages of these conversations with an id above ``after_id``, oldest first."""
+        if not conversation_ids:
+            return []
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(messages)
+                .where(messages.c.conversation_id.in_(conversation_ids), messages.c.id > after_id)
+                .order_by(messages.c.id)
+                .limit(limit)
+            ).all()
+        return [dict(row._mapping) for row in rows]
+
+    def latest_conversation(self, channel: str, sender: str) -> Conversation | None:
+        """The customer's open conversation, else the one closed most recently."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(conversations)
+                .where(conversations.c.channel == channel, conversations.c.sender == sender)
+                .order_by((conversations.c.owner == OWNER_CLOSED).asc(), conversations.c.updated_at.desc())
+                .limit(1)
+            ).first()
+        return _conversation(row) if row else None
+
+    def add_system_message(
+        self, conversation_id: str, *, author: str, text: str, language: str, payload: dict[str, Any]
+    ) -> int:
+        """Store a message that reaches the customer outside a request (agent reply, CSAT...)."""
+        with self.engine.begin() as conn:
+            return int(
+                conn.execute(
+                    insert(messages).values(
+                        conversation_id=conversation_id,
+                        direction="out",
+                        author=author,
+                        text=text,
+                        language=language,
+                        status="sent",
+                        payload=payload,
+                        created_at=utcnow(),
+                    )
+                ).inserted_primary_key[0]
+            )
+
+    def record_csat_answer(
+        self, *, channel: str, sender: str, text: str, window: timedelta
+    ) -> tuple[Conversation, int, int] | None:
+        """Store a 1-5 answer to a pending CSAT question of the customer's last closed chat.
+
+        Returns (conversation, message id, score), or None when the message is not such an
+        answer (then nothing is stored here and the message starts or continues a chat).
+        """
+        score = parse_rating(text)
+        if score is None:
+            return None
+        now = utcnow()
+        with self.engine.begin() as conn:
+            if conn.execute(
+                select(conversations.c.id).where(
+                    conversations.c.channel == channel,
+                    conversations.c.sender == sender,
+                    conversations.c.owner != OWNER_CLOSED,
+                )
+            ).first():
+                return None
+            row = conn.execute(
+                select(conversations)
+                .join(csat, csat.c.conversation_id == conversations.c.id)
+                .where(
+                    conversations.c.channel == channel,
+                    conversations.c.sender == sender,
+                    csat.c.score.is_(None),
+                    csat.c.asked_at > now - window,
+                )
+                .order_by(csat.c.asked_at.desc())
+                .limit(1)
+            ).first()
+            if row is None:
+                return None
+            conv = _conversation(row)
+            answered = conn.execute(
+                update(csat)
+                .where(csat.c.conversation_id == conv.id, csat.c.score.is_(None))
+                .values(score=score, answered_at=now)
+            )
+            if answered.rowcount != 1:
+                return None
+            message_id = conn.execute(
+                insert(messages).values(
+                    conversation_id=conv.id,
+                    direction="in",
+                    author="customer",
+                    text=text,
+                    language=conv.language,
+                    status="answered",
+                    payload={"event": "csat_answer", "score": score},
+                    created_at=now,
+                )
+            ).inserted_primary_key[0]
+        return conv, int(message_id), score
+
+
+RATING_WORDS = re.compile(
+    r"^\s*([1-5])\s*(?:/\s*5|sur\s*5|op\s*5|out of\s*5|⭐|★)?\s*[.!]?\s*$", re.IGNORECASE
+)
+
+
+def parse_rating(text: str) -> int | None:
+    """'4', '4/5', '4 sur 5', '⭐⭐⭐⭐' -> 4; anything else -> None."""
+    stripped = text.strip()
+    stars = stripped.replace("\ufe0f", "")
+    if stars and set(stars) <= {"⭐", "★"} and len(stars) <= 5:
+        return len(stars)
+    match = RATING_WORDS.match(stripped)
+    return int(match.group(1)) if match else None

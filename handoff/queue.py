@@ -40,6 +40,10 @@ class Handoff:
     summary: str | None
     intents: list[str]
     slots: dict[str, Any]
+    claimed_at: datetime | None = None
+    first_reply_at: datetime | None = None
+    ended_at: datetime | None = None
+    outcome: str | None = None
 
 
 def _handoff(row: Any) -> Handoff:
@@ -55,6 +59,10 @@ def _handoff(row: Any) -> Handoff:
         summary=row.summary,
         intents=list(row.intents or []),
         slots=dict(row.slots or {}),
+        claimed_at=row.claimed_at,
+        first_reply_at=row.first_reply_at,
+        ended_at=row.ended_at,
+        outcome=row.outcome,
     )
 
 
@@ -122,6 +130,32 @@ class HandoffQueue:
             query = query.where(handoffs.c.language.in_(languages))
         with self.engine.connect() as conn:
             return [_handoff(row) for row in conn.execute(query)]
+
+    def claimed_by(self, agent: str) -> list[Handoff]:
+        """The open chats this agent has taken, oldest claim first."""
+        query = (
+            select(handoffs)
+            .join(conversations, conversations.c.id == handoffs.c.conversation_id)
+            .where(
+                handoffs.c.ended_at.is_(None),
+                handoffs.c.claimed_by == agent,
+                conversations.c.owner == OWNER_AGENT,
+            )
+            .order_by(handoffs.c.claimed_at, handoffs.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [_handoff(row) for row in conn.execute(query)]
+
+    def latest_handoff(self, conversation_id: str) -> Handoff | None:
+        """The conversation's most recent handoff, open or ended."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(handoffs)
+                .where(handoffs.c.conversation_id == conversation_id)
+                .order_by(handoffs.c.id.desc())
+                .limit(1)
+            ).first()
+        return _handoff(row) if row else None
 
     def position(self, conversation_id: str) -> int | None:
         """1-based place in the queue of a waiting conversation (among its language)."""

@@ -1,0 +1,411 @@
+"""HTTP API and pages of the agent console, mounted by the gateway under ``/agent``.
+
+Security: the session cookie is HttpOnly, SameSite=Strict, ``Secure`` when SECURE_COOKIES is
+set, and scoped to ``/agent``. Every state-changing request must be JSON (a cross-site form
+cannot send that without a CORS preflight, which is never granted) and, once logged in, carry
+the session's CSRF token in ``X-CSRF-Token``. Customer text only ever reaches the page as JSON
+that the page renders with ``textContent``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import time
+from collections import defaultdict, deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from bot.feed import ChangeFeed
+from bot.outages import OutageRepository
+from bot.settings import Settings
+from bot.store import ConversationStore
+from handoff.agents import Agent, AgentDirectory, AgentError, Session
+from handoff.console import Console, ConsoleError, transcript_entry
+from handoff.masking import mask_transcript
+from handoff.metrics import compute_metrics
+
+STATIC_DIR = Path(__file__).with_name("static")
+COOKIE = "cc_agent"
+CSRF_HEADER = "x-csrf-token"
+MAX_BODY_BYTES = 16 * 1024
+LOGIN_WINDOW_S, LOGIN_MAX_FAILURES = 15 * 60, 5
+
+
+@dataclass
+class ConsoleServices:
+    settings: Settings
+    directory: AgentDirectory
+    console: Console
+    store: ConversationStore
+    outages: OutageRepository
+    feed: ChangeFeed
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+class LoginThrottle:
+    """At most LOGIN_MAX_FAILURES failed log-ins per username in LOGIN_WINDOW_S (per process)."""
+
+    def __init__(self) -> None:
+        self.failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def blocked(self, username: str) -> bool:
+        recent = self.failures[username.lower()]
+        while recent and recent[0] < time.monotonic() - LOGIN_WINDOW_S:
+            recent.popleft()
+        return len(recent) >= LOGIN_MAX_FAILURES
+
+    def failed(self, username: str) -> None:
+        self.failures[username.lower()].append(time.monotonic())
+
+    def succeeded(self, username: str) -> None:
+        self.failures.pop(username.lower(), None)
+
+
+def services_of(request: Request) -> ConsoleServices:
+    return request.app.state.console
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    if not (request.headers.get("content-type") or "").startswith("application/json"):
+        raise ApiError(415, "json_required", "send a JSON body (Content-Type: application/json)")
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(413, "too_large", f"request body must be at most {MAX_BODY_BYTES} bytes")
+    try:
+        body = json.loads(raw or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "invalid_json", "request body must be a JSON object") from exc
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "request body must be a JSON object")
+    return body
+
+
+async def current_session(request: Request, *, write: bool = False, admin: bool = False) -> Session:
+    services = services_of(request)
+    session = await run_in_threadpool(services.directory.session, request.cookies.get(COOKIE))
+    if session is None:
+        raise ApiError(401, "not_logged_in", "log in first")
+    if write:
+        sent = request.headers.get(CSRF_HEADER) or ""
+        if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
+            raise ApiError(403, "csrf", "missing or wrong CSRF token")
+    if admin and not session.agent.is_admin:
+        raise ApiError(403, "admin_only", "only an admin can do this")
+    return session
+
+
+def me(session: Session, console: Console) -> dict[str, Any]:
+    available = console.is_available(session.agent)
+    return {**session.agent.public(), "available": available, "csrf": session.csrf_token}
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(prefix="/agent")
+    throttle = LoginThrottle()
+
+    @router.get("", include_in_schema=False)
+    @router.get("/", response_class=HTMLResponse)
+    async def console_page() -> HTMLResponse:
+        page = (STATIC_DIR / "console.html").read_text(encoding="utf-8")
+        return HTMLResponse(page, headers=_page_headers())
+
+    @router.post("/api/login")
+    async def login(request: Request) -> Response:
+        body = await json_body(request)
+        username, password = str(body.get("username") or ""), str(body.get("password") or "")
+        if throttle.blocked(username):
+            return _error(429, "too_many_attempts", "too many failed log-ins; wait 15 minutes")
+        services = services_of(request)
+        agent = await run_in_threadpool(services.directory.authenticate, username, password)
+        if agent is None:
+            throttle.failed(username)
+            return _error(401, "bad_credentials", "wrong username or password")
+        throttle.succeeded(username)
+        token, session = await run_in_threadpool(services.directory.open_session, agent)
+        response = JSONResponse(me(session, services.console))
+        response.set_cookie(
+            COOKIE,
+            token,
+            max_age=int(services.directory.session_ttl.total_seconds()),
+            path="/agent",
+            httponly=True,
+            samesite="strict",
+            secure=services.settings.secure_cookies,
+        )
+        return response
+
+    @router.post("/api/logout")
+    async def logout(request: Request) -> Response:
+        session = await current_session(request, write=True)
+        services = services_of(request)
+        await run_in_threadpool(services.directory.set_presence, session.agent.id, "offline")
+        await run_in_threadpool(services.directory.close_session, request.cookies.get(COOKIE) or "")
+        response = JSONResponse({"ok": True})
+        response.delete_cookie(COOKIE, path="/agent")
+        return response
+
+    @router.get("/api/me")
+    async def whoami(request: Request) -> Response:
+        session = await current_session(request)
+        return JSONResponse(me(session, services_of(request).console))
+
+    @router.post("/api/presence")
+    async def presence(request: Request) -> Response:
+        session = await current_session(request, write=True)
+        body = await json_body(request)
+        services = services_of(request)
+        try:
+            await run_in_threadpool(services.directory.set_presence, session.agent.id, body.get("presence"))
+        except AgentError as exc:
+            return _error(422, "invalid_presence", str(exc))
+        services.feed.notify()
+        fresh = await current_session(request)
+        return JSONResponse(me(fresh, services.console))
+
+    @router.get("/api/queue")
+    async def queue(request: Request) -> Response:
+        session = await current_session(request)
+        services = services_of(request)
+        return JSONResponse(await run_in_threadpool(services.console.queue_view, session.agent))
+
+    @router.get("/api/conversations/{conversation_id}")
+    async def packet(conversation_id: str, request: Request) -> Response:
+        session = await current_session(request)
+        console = services_of(request).console
+        return JSONResponse(await run_in_threadpool(console.packet, conversation_id, session.agent))
+
+    @router.get("/api/conversations/{conversation_id}/export")
+    async def export(conversation_id: str, request: Request) -> Response:
+        """The transcript as it may leave the console: personal data masked."""
+        session = await current_session(request)
+        console = services_of(request).console
+        data = await run_in_threadpool(console.packet, conversation_id, session.agent)
+        lines = [
+            f"conversation {conversation_id}  reason={data['handoff']['reason']}  "
+            f"language={data['conversation']['language']}  channel={data['conversation']['channel']}"
+        ]
+        for entry in mask_transcript(data["transcript"]):
+            who = entry["agent"] or entry["author"]
+            lines.append(f"[{entry['at']}] {who}: {entry['text']}")
+        return PlainTextResponse(
+            "\n".join(lines) + "\n",
+            headers={"Content-Disposition": f'attachment; filename="transcript-{conversation_id}.txt"'},
+        )
+
+    async def act(request: Request, conversation_id: str, action: str) -> Response:
+        session = await current_session(request, write=True)
+        body = await json_body(request)
+        console = services_of(request).console
+        if action == "reply":
+            message_id = await run_in_threadpool(
+                console.reply, conversation_id, session.agent, str(body.get("text") or "")
+            )
+            return JSONResponse({"ok": True, "message_id": message_id})
+        method = {"claim": console.claim, "handback": console.hand_back, "close": console.close}[action]
+        await run_in_threadpool(method, conversation_id, session.agent)
+        return JSONResponse({"ok": True})
+
+    @router.post("/api/conversations/{conversation_id}/{action}")
+    async def conversation_action(conversation_id: str, action: str, request: Request) -> Response:
+        if action not in ("claim", "reply", "handback", "close"):
+            return _error(404, "not_found", "unknown action")
+        return await act(request, conversation_id, action)
+
+    @router.get("/api/stream")
+    async def stream(request: Request) -> Response:
+        session = await current_session(request)
+        conversation = request.query_params.get("conversation") or None
+        after = _int(request.query_params.get("after") or request.headers.get("last-event-id"), 0)
+        services = services_of(request)
+        if conversation is not None:  # the same permission check as opening the chat
+            await run_in_threadpool(services.console.packet, conversation, session.agent)
+        return StreamingResponse(
+            console_events(request, services, session.agent, conversation, after),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    @router.get("/api/metrics")
+    async def metrics(request: Request) -> Response:
+        await current_session(request)
+        days = max(1, min(_int(request.query_params.get("days"), 30), 366))
+        since = datetime.now(timezone.utc) - timedelta(days=days)
+        engine = services_of(request).console.engine
+        return JSONResponse(await run_in_threadpool(lambda: compute_metrics(engine, since=since)))
+
+    # -- admin ----------------------------------------------------------------------------
+
+    @router.get("/api/agents")
+    async def list_agents(request: Request) -> Response:
+        await current_session(request, admin=True)
+        agents = await run_in_threadpool(services_of(request).directory.all)
+        return JSONResponse([a.public() for a in agents])
+
+    @router.post("/api/agents")
+    async def create_agent(request: Request) -> Response:
+        await current_session(request, write=True, admin=True)
+        body = await json_body(request)
+        directory = services_of(request).directory
+        try:
+            agent = await run_in_threadpool(
+                lambda: directory.create(
+                    str(body.get("username") or ""),
+                    str(body.get("password") or ""),
+                    display_name=body.get("display_name") or None,
+                    role=str(body.get("role") or "agent"),
+                    languages=body.get("languages") or [],
+                )
+            )
+        except AgentError as exc:
+            return _error(422, "invalid_agent", str(exc))
+        return JSONResponse(agent.public(), status_code=201)
+
+    @router.post("/api/agents/{agent_id}")
+    async def update_agent(agent_id: int, request: Request) -> Response:
+        session = await current_session(request, write=True, admin=True)
+        body = await json_body(request)
+        fields = ("display_name", "role", "languages", "active", "password")
+        allowed = {k: body[k] for k in fields if k in body}
+        demoting = allowed.get("active") is False or allowed.get("role") == "agent"
+        if agent_id == session.agent.id and demoting:
+            return _error(409, "self_lockout", "an admin cannot deactivate or demote themselves")
+        directory = services_of(request).directory
+        try:
+            agent = await run_in_threadpool(lambda: directory.update(agent_id, **allowed))
+        except AgentError as exc:
+            return _error(422, "invalid_agent", str(exc))
+        return JSONResponse(agent.public())
+
+    @router.get("/api/outages")
+    async def list_outages(request: Request) -> Response:
+        await current_session(request)
+        return JSONResponse(await run_in_threadpool(services_of(request).outages.open_outages))
+
+    @router.post("/api/outages")
+    async def add_outage(request: Request) -> Response:
+        await current_session(request, write=True, admin=True)
+        body = await json_body(request)
+        region, services_text = str(body.get("region") or "").strip(), str(body.get("services") or "").strip()
+        hours = body.get("expected_fix_hours")
+        if not region or not services_text or len(region) > 64 or len(services_text) > 64:
+            return _error(422, "invalid_outage", "region and services are required (at most 64 characters)")
+        if hours is not None and (not isinstance(hours, (int, float)) or not 0 < hours <= 24 * 30):
+            return _error(422, "invalid_outage", "expected_fix_hours must be a number of hours up to 720")
+        now = datetime.now(timezone.utc)
+        fix = now + timedelta(hours=hours) if hours else None
+        repository = services_of(request).outages
+        await run_in_threadpool(repository.add, region.lower(), services_text, now, fix)
+        return JSONResponse({"ok": True}, status_code=201)
+
+    @router.post("/api/outages/{outage_id}/resolve")
+    async def resolve_outage(outage_id: int, request: Request) -> Response:
+        await current_session(request, write=True, admin=True)
+        await json_body(request)
+        resolved = await run_in_threadpool(services_of(request).outages.resolve, outage_id)
+        return JSONResponse({"ok": resolved}, status_code=200 if resolved else 404)
+
+    return router
+
+
+def _int(raw: str | None, default: int) -> int:
+    try:
+        return int(raw) if raw else default
+    except ValueError:
+        return default
+
+
+def _page_headers() -> dict[str, str]:
+    return {
+        "Content-Security-Policy": (
+            "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+            "form-action 'self'"
+        ),
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+    }
+
+
+def _sse(event: str, data: Any, event_id: int | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, default=str)}\n\n"
+
+
+async def console_events(
+    request: Request, services: ConsoleServices, agent: Agent, conversation: str | None, after: int
+) -> AsyncIterator[str]:
+    """Queue snapshots when the queue changes, new messages and owner changes of the open chat."""
+    version, last_queue, last_owner = -1, None, None
+    yield "retry: 2000\n\n"
+    while not await request.is_disconnected():
+        snapshot = await run_in_threadpool(_console_snapshot, services, agent, conversation, after)
+        if snapshot is None:  # logged out or deactivated meanwhile
+            yield _sse("logout", {})
+            return
+        queue_view, new_messages, owner = snapshot
+        comparable = json.dumps(_without_waiting(queue_view), sort_keys=True)
+        sent = False
+        if comparable != last_queue:
+            last_queue, sent = comparable, True
+            yield _sse("queue", queue_view)
+        for message in new_messages:
+            after, sent = message["id"], True
+            yield _sse("message", message, message["id"])
+        if owner is not None and owner != last_owner:
+            last_owner, sent = owner, True
+            yield _sse("owner", {"owner": owner})
+        if not sent:
+            yield ": keep-alive\n\n"
+        version = await services.feed.wait(version, 15.0)
+        await asyncio.sleep(0)
+
+
+def _without_waiting(view: dict[str, Any]) -> dict[str, Any]:
+    strip = lambda entries: [{k: v for k, v in e.items() if k != "waiting_s"} for e in entries]  # noqa: E731
+    return {**view, "offered": strip(view["offered"]), "mine": strip(view["mine"])}
+
+
+def _console_snapshot(
+    services: ConsoleServices, agent: Agent, conversation: str | None, after: int
+) -> tuple[dict[str, Any], list[dict[str, Any]], str | None] | None:
+    services.directory.seen(agent.id)
+    fresh = services.directory.get(agent.id)
+    if fresh is None or not fresh.active:
+        return None
+    view = services.console.queue_view(fresh)
+    if conversation is None:
+        return view, [], None
+    messages = [transcript_entry(m) for m in services.store.messages_after([conversation], after)]
+    conv = services.store.get_conversation(conversation)
+    return view, messages, conv.owner if conv else None
+
+
+def install_error_handlers(app: Any) -> None:
+    """Turn console and API errors into JSON errors with their status."""
+
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, exc.code, str(exc))
+
+    @app.exception_handler(ConsoleError)
+    async def console_error(_request: Request, exc: ConsoleError) -> JSONResponse:
+        return _error(exc.status, "not_possible", str(exc))

@@ -1,0 +1,109 @@
+"""A full handoff in two real browsers (Debian's Chromium, Playwright): the customer in the web
+chat, the agent in the console, both against the real Rasa, action server and gateway."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from bot.db import create_db_engine, csat
+from bot.run import Stack
+from bot.texts import text as customer_text
+from handoff.agents import AgentDirectory
+from tests.e2e_stack import stack_on_fresh_database
+from tests.test_webchat_browser import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+PASSWORD = "correct horse battery"
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def add_agent(engine: Engine) -> None:
+    AgentDirectory(engine).create("sophie", PASSWORD, display_name="Sophie", languages="fr,nl")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with stack_on_fresh_database(tmp_path_factory.mktemp("handoff-browser"), "hb", add_agent) as running:
+        yield running
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure_chromium.sh (make test does)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def new_page(browser: Browser, locale: str, width: int, dialogs: list[str]) -> Page:
+    context = browser.new_context(locale=locale, viewport={"width": width, "height": 800})
+    page = context.new_page()
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    return page
+
+
+def test_customer_escalates_agent_answers_closes_and_customer_rates(
+    stack: Stack, browser: Browser, tmp_path: Path
+) -> None:
+    base, dialogs = stack.settings.gateway_url, []
+    customer = new_page(browser, "fr-BE", 390, dialogs)
+    agent = new_page(browser, "fr-BE", 1280, dialogs)
+
+    customer.goto(base + "/")
+    customer.fill("#text", "je veux parler à un conseiller s'il vous plaît")
+    customer.keyboard.press("Enter")
+    expect(customer.locator("#status")).to_have_text("Un collègue va vous répondre", timeout=20000)
+    customer.fill("#text", XSS)
+    customer.keyboard.press("Enter")
+    expect(customer.locator(".msg.bot").last).to_have_text(customer_text("handoff_message_passed", "fr"))
+
+    agent.goto(base + "/agent/")
+    agent.fill("#username", "sophie")
+    agent.fill("#password", PASSWORD)
+    agent.click("#login-btn")
+    expect(agent.locator("#availability")).to_contain_text("not online")
+    agent.select_option("#presence", "online")
+    item = agent.locator("#offered .queue-item")
+    expect(item).to_have_count(1, timeout=5000)  # appears live, without a reload
+    expect(item).to_contain_text("request_human")
+    item.click()
+    expect(agent.locator("#p-language")).to_have_text("Français")
+    expect(agent.locator("#transcript .entry.customer").last.locator(".text")).to_have_text(XSS)
+    assert agent.locator("#transcript img").count() == 0
+
+    agent.click("#claim")
+    expect(customer.locator(".msg.notice").last).to_contain_text("Sophie", timeout=5000)
+    expect(customer.locator("#status")).to_contain_text("Un collègue vous aide")
+    agent.fill("#reply-text", "Bonjour, je regarde votre dossier tout de suite.")
+    agent.click("#send-reply")
+    expect(customer.locator(".msg.agent").last).to_contain_text("je regarde votre dossier", timeout=5000)
+
+    customer.fill("#text", "merci, j'attends")
+    customer.keyboard.press("Enter")
+    last_customer = agent.locator("#transcript .entry.customer").last
+    expect(last_customer).to_contain_text("merci, j'attends", timeout=5000)
+
+    agent.click("#close")
+    question = customer_text("csat_question", "fr")
+    expect(customer.locator(".msg.notice").last).to_have_text(question, timeout=5000)
+    customer.locator(".buttons button", has_text="4").click()
+    expect(customer.locator(".msg.bot").last).to_have_text(customer_text("csat_thanks", "fr"), timeout=10000)
+
+    customer.reload()  # the conversation survives a reload
+    expect(customer.locator(".msg.agent")).to_contain_text("je regarde votre dossier")
+    customer.screenshot(path=str(tmp_path / "customer.png"))
+    agent.screenshot(path=str(tmp_path / "agent.png"))
+    assert dialogs == []  # no script from a message ever ran
+
+    engine = create_db_engine(stack.settings.database_url)
+    with engine.connect() as conn:
+        assert conn.execute(select(csat.c.score)).scalars().all() == [4]
+    engine.dispose()
