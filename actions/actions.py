@@ -18,8 +18,9 @@ from actions.coverage import CoverageProvider, Place, demo_provider
 from bot.db import create_db_engine
 from bot.outages import Outage, OutageRepository
 from bot.settings import SUPPORTED_LANGUAGES, Settings
-from handoff.hours import BusinessHours, default_hours, describe_opening
+from handoff.hours import BusinessHours, HoursRepository, describe_opening
 from handoff.queue import HandoffQueue
+from handoff.repetition import Turn, is_angry_repetition
 from handoff.rules import Rule, default_rules, reason_for_intent
 
 LOCAL_TZ = ZoneInfo("Europe/Brussels")
@@ -278,6 +279,11 @@ def clarify_buttons(ranking: List[Dict[str, Any]], language: str, limit: int = 3
 
 
 @lru_cache(maxsize=1)
+def _hours_repository() -> HoursRepository:
+    return HoursRepository(create_db_engine(_settings().database_url))
+
+
+@lru_cache(maxsize=1)
 def _handoff_queue() -> HandoffQueue:
     return HandoffQueue(create_db_engine(_settings().database_url))
 
@@ -313,7 +319,7 @@ class ActionEscalate(Action):
     ) -> List[EventType]:
         rules = self._rules or default_rules()
         intent = tracker.latest_message.get("intent", {}).get("name")
-        reason = reason or reason_for_intent(intent) or "request_human"
+        reason = reason or reason_for_intent(intent) or contextual_reason(tracker, intent)
         rule = rules.get(reason) or rules["request_human"]
         queue = self._queue or _handoff_queue()
         handoff = queue.escalate(
@@ -335,7 +341,7 @@ class ActionEscalate(Action):
     def _tell_the_wait(
         self, dispatcher: CollectingDispatcher, queue: HandoffQueue, tracker: Tracker, language: str
     ) -> None:
-        hours = self._hours or default_hours()
+        hours = self._hours or _hours_repository().current()
         now = self._now()
         if hours.is_open(now):
             position = queue.position(tracker.sender_id) or 1
@@ -343,6 +349,27 @@ class ActionEscalate(Action):
         else:
             reopens = describe_opening(hours.next_opening(now), now, language)
             dispatcher.utter_message(response="utter_handoff_waiting_closed", reopens=reopens)
+
+
+def contextual_reason(tracker: Tracker, intent: str | None) -> str:
+    """Why an ordinary turn was handed over: a "no" to "did this help?", or an angry repetition."""
+    if intent == "deny" and last_bot_response(tracker) == "utter_did_this_help":
+        return "not_helped"
+    if is_angry_repetition(customer_turns(tracker)):
+        return "angry_repetition"
+    return "request_human"
+
+
+def customer_turns(tracker: Tracker, limit: int = 5) -> List[Turn]:
+    """The customer's latest messages in this session as (intent, text), oldest first."""
+    turns: List[Turn] = []
+    for event in reversed(tracker.events):
+        if event.get("event") in ("session_started", "restart") or len(turns) == limit:
+            break
+        if event.get("event") == "user":
+            intent = (event.get("parse_data") or {}).get("intent", {}).get("name")
+            turns.append((intent, event.get("text") or ""))
+    return turns[::-1]
 
 
 def recent_intents(tracker: Tracker, limit: int = 10) -> List[str]:

@@ -169,6 +169,17 @@ csat = Table(
     Column("answered_at", UTCDateTime),
 )
 
+# The webcare team's hours as last changed by an admin (one row, id 1); without it the
+# hours come from handoff/hours.yml.
+business_hours = Table(
+    "business_hours",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("spec", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(64), nullable=False),
+)
+
 outages = Table(
     "outages",
     metadata,

@@ -31,6 +31,8 @@ from handoff.agents import AgentDirectory
 from handoff.console import Console
 from handoff.console_api import ConsoleServices, build_router, install_error_handlers
 from handoff.delivery import Delivery
+from handoff.hours import HoursRepository
+from handoff.masking import install_log_masking
 from handoff.queue import HandoffQueue
 
 log = logging.getLogger(__name__)
@@ -75,7 +77,13 @@ def create_app(
         delivery = delivery_factory(settings) if delivery_factory else Delivery()
         console = Console(settings, engine, store, queue, delivery, notify=feed.notify)
         app.state.console = ConsoleServices(
-            settings, AgentDirectory(engine), console, store, OutageRepository(engine), feed
+            settings,
+            AgentDirectory(engine),
+            console,
+            store,
+            OutageRepository(engine),
+            feed,
+            HoursRepository(engine),
         )
         tasks = [asyncio.create_task(feed.run()), asyncio.create_task(_requeue_loop(queue, settings, feed))]
         try:
@@ -277,4 +285,5 @@ def _check_components(services: Services) -> dict[str, Any]:
 def app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory bot.gateway:app_from_env``."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    install_log_masking()  # personal data never reaches the logs
     return create_app(Settings.from_env())

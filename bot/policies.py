@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
+from rasa.core.policies.policy import PolicyPrediction
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -23,12 +24,16 @@ from rasa.shared.core.events import (
     Restarted,
     SessionStarted,
     SlotSet,
+    UserUttered,
 )
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import InvalidConfigException
 
+from handoff.repetition import Turn, is_angry_repetition
+
 WINDOW_KEY = "max_history_turns"
+ESCALATE_ACTION = "action_escalate"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
@@ -51,6 +56,25 @@ class RecentTurnsRulePolicy(RulePolicy):
                 )
         return super().train(training_trackers, domain, **kwargs)
 
+    def predict_action_probabilities(
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        rule_only_data: Optional[Dict[str, Any]] = None,
+        **kwargs: Any,
+    ) -> PolicyPrediction:
+        """Rules decide, except that an angry repetition goes to a person (see
+        :mod:`handoff.repetition`) instead of getting the same answer a second time."""
+        if (
+            tracker.latest_action_name == ACTION_LISTEN_NAME
+            and ESCALATE_ACTION in domain.action_names_or_texts
+            and is_angry_repetition(customer_turns(tracker, int(self.config[WINDOW_KEY])))
+        ):
+            probabilities = self._default_predictions(domain)
+            probabilities[domain.index_for_action(ESCALATE_ACTION)] = 1.0
+            return self._rule_prediction(probabilities, "angry_repetition")
+        return super().predict_action_probabilities(tracker, domain, rule_only_data, **kwargs)
+
     def _prediction_states(
         self,
         tracker: DialogueStateTracker,
@@ -62,6 +86,17 @@ class RecentTurnsRulePolicy(RulePolicy):
         return super()._prediction_states(
             recent, domain, use_text_for_last_user_input, rule_only_data=rule_only_data
         )
+
+
+def customer_turns(tracker: DialogueStateTracker, limit: int) -> List[Turn]:
+    """The last ``limit`` customer messages as (intent, text), oldest first."""
+    turns: List[Turn] = []
+    for event in reversed(tracker.events):
+        if isinstance(event, (Restarted, SessionStarted)) or len(turns) == limit:
+            break
+        if isinstance(event, UserUttered):
+            turns.append((event.intent_name, event.text or ""))
+    return turns[::-1]
 
 
 def user_turns(events: List[Event]) -> int:

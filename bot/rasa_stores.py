@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from bot import rasa_speedups
 from bot.settings import Settings
+from handoff.masking import install_log_masking
 
 
 def sql_store_arguments(url: str) -> dict[str, Any]:
@@ -53,6 +54,7 @@ class SettingsTrackerStore(SQLTrackerStore):
     ) -> None:
         settings = settings or Settings.from_env()
         settings.var_dir.mkdir(parents=True, exist_ok=True)
+        install_log_masking()  # Rasa logs message texts at debug level: mask personal data
         self._fast_reads = settings.rasa_speedups
         if settings.rasa_speedups:
             rasa_speedups.install()

@@ -12,6 +12,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -27,8 +28,12 @@ ROLES = ("agent", "admin")
 PRESENCES = ("online", "away", "offline")
 MIN_PASSWORD_CHARS = 10
 _hasher = PasswordHasher()
-# Verifying against this keeps a log-in for an unknown user as slow as one with a wrong password.
-_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Verifying against this keeps a log-in for an unknown user as slow as a wrong password."""
+    return _hasher.hash("not a real password, only for timing")
 
 
 class AgentError(ValueError):
@@ -196,7 +201,7 @@ class AgentDirectory:
         """The agent when the password is right and the account active; None otherwise."""
         with self.engine.connect() as conn:
             row = conn.execute(select(agents).where(agents.c.username == username.strip().lower())).first()
-        stored = row.password_hash if row else _DUMMY_HASH
+        stored = row.password_hash if row else _dummy_hash()
         try:
             _hasher.verify(stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):

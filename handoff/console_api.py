@@ -30,6 +30,7 @@ from bot.settings import Settings
 from bot.store import ConversationStore
 from handoff.agents import Agent, AgentDirectory, AgentError, Session
 from handoff.console import Console, ConsoleError, transcript_entry
+from handoff.hours import HoursError, HoursRepository, hours_spec
 from handoff.masking import mask_transcript
 from handoff.metrics import compute_metrics
 
@@ -48,6 +49,7 @@ class ConsoleServices:
     store: ConversationStore
     outages: OutageRepository
     feed: ChangeFeed
+    hours: HoursRepository
 
 
 class ApiError(Exception):
@@ -293,6 +295,23 @@ def build_router() -> APIRouter:
         except AgentError as exc:
             return _error(422, "invalid_agent", str(exc))
         return JSONResponse(agent.public())
+
+    @router.get("/api/hours")
+    async def get_hours(request: Request) -> Response:
+        await current_session(request)
+        hours = await run_in_threadpool(services_of(request).hours.current)
+        return JSONResponse({**hours_spec(hours), "open_now": hours.is_open(datetime.now(timezone.utc))})
+
+    @router.post("/api/hours")
+    async def set_hours(request: Request) -> Response:
+        session = await current_session(request, write=True, admin=True)
+        body = await json_body(request)
+        repository = services_of(request).hours
+        try:
+            hours = await run_in_threadpool(repository.save, body, session.agent.username)
+        except HoursError as exc:
+            return _error(422, "invalid_hours", str(exc))
+        return JSONResponse({**hours_spec(hours), "open_now": hours.is_open(datetime.now(timezone.utc))})
 
     @router.get("/api/outages")
     async def list_outages(request: Request) -> Response:

@@ -97,7 +97,7 @@ def test_every_rule_escalates_with_its_reason_and_priority(
 def test_outside_business_hours_the_customer_hears_when_the_team_is_back(
     engine: Engine, language: str, reopens: str
 ) -> None:
-    action = ActionEscalate(HandoffQueue(engine), now=lambda: CLOSED)
+    action = ActionEscalate(HandoffQueue(engine), hours=default_hours(), now=lambda: CLOSED)
     _, messages = run(action, tracker(new_conversation(engine, language), "request_human", language))
     assert messages[-1] == {
         "response": "utter_handoff_waiting_closed",
@@ -107,7 +107,7 @@ def test_outside_business_hours_the_customer_hears_when_the_team_is_back(
 
 
 def test_queue_position_counts_earlier_chats_in_the_same_language(engine: Engine) -> None:
-    action = ActionEscalate(HandoffQueue(engine), now=lambda: OPEN)
+    action = ActionEscalate(HandoffQueue(engine), hours=default_hours(), now=lambda: OPEN)
     for _ in range(2):
         run(action, tracker(new_conversation(engine, "fr"), "request_human", "fr"))
     run(action, tracker(new_conversation(engine, "nl"), "request_human", "nl"))
@@ -117,7 +117,7 @@ def test_queue_position_counts_earlier_chats_in_the_same_language(engine: Engine
 
 def test_a_second_escalation_of_a_waiting_chat_is_not_queued_twice(engine: Engine) -> None:
     queue = HandoffQueue(engine)
-    action = ActionEscalate(queue, now=lambda: OPEN)
+    action = ActionEscalate(queue, hours=default_hours(), now=lambda: OPEN)
     cid = new_conversation(engine, "en")
     run(action, tracker(cid, "request_human", "en"))
     _, messages = run(action, tracker(cid, "sensitive_complaint", "en"))
@@ -155,7 +155,7 @@ def test_second_misunderstanding_in_a_row_goes_to_a_person(engine: Engine) -> No
     from actions.actions import ActionClarify
 
     queue = HandoffQueue(engine)
-    clarify = ActionClarify(ActionEscalate(queue, now=lambda: OPEN))
+    clarify = ActionClarify(ActionEscalate(queue, hours=default_hours(), now=lambda: OPEN))
     cid = new_conversation(engine, "fr")
     _, first = run(clarify, tracker(cid, "nlu_fallback", "fr", text="blub"))
     assert [m["response"] for m in first] == ["utter_clarify_topics"]
@@ -164,3 +164,53 @@ def test_second_misunderstanding_in_a_row_goes_to_a_person(engine: Engine) -> No
     assert [m["response"] for m in second] == ["utter_escalate_misunderstood", "utter_handoff_waiting_open"]
     [handoff] = queue.waiting()
     assert (handoff.conversation_id, handoff.reason, handoff.priority) == (cid, "misunderstood", "normal")
+
+
+CONTEXTUAL = {
+    # language: (a "no" to "did this help?", an angry repetition of the same question)
+    "nl": ("nee, werkt nog steeds niet", "WAAROM IS MIJN FACTUUR ZO HOOG, dat vroeg ik toch!!"),
+    "fr": ("non, toujours pas", "je vous ai déjà dit que ma facture est trop élevée, c'est ridicule"),
+    "en": ("no, still broken", "why is my bill so high again?! I already told you"),
+}
+
+
+def after_answer(cid: str, language: str, intent: str, text: str) -> Tracker:
+    """The customer got the bill answer and "did this help?", then wrote ``text``."""
+    t = tracker(cid, intent, language, text=text)
+    t.events = [
+        {"event": "user", "text": "bill?", "parse_data": {"intent": {"name": "billing_higher_than_usual"}}},
+        {"event": "bot", "text": "...", "metadata": {"utter_action": "utter_billing_higher_than_usual"}},
+        {"event": "bot", "text": "?", "metadata": {"utter_action": "utter_did_this_help"}},
+        {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}},
+    ]
+    return t
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_a_no_to_did_this_help_goes_to_a_person_as_not_helped(engine: Engine, language: str) -> None:
+    queue = HandoffQueue(engine)
+    cid = new_conversation(engine, language)
+    text = CONTEXTUAL[language][0]
+    _, messages = run(
+        ActionEscalate(queue, hours=default_hours(), now=lambda: OPEN),
+        after_answer(cid, language, "deny", text),
+    )
+    assert [m["response"] for m in messages] == ["utter_escalate_not_helped", "utter_handoff_waiting_open"]
+    [handoff] = queue.waiting()
+    assert (handoff.reason, handoff.priority, handoff.summary) == ("not_helped", "normal", text)
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_an_angry_repetition_goes_to_a_person_with_high_priority(engine: Engine, language: str) -> None:
+    queue = HandoffQueue(engine)
+    cid = new_conversation(engine, language)
+    text = CONTEXTUAL[language][1]
+    t = after_answer(cid, language, "billing_higher_than_usual", text)
+    _, messages = run(ActionEscalate(queue, hours=default_hours(), now=lambda: OPEN), t)
+    assert [m["response"] for m in messages] == [
+        "utter_escalate_angry_repetition",
+        "utter_handoff_waiting_open",
+    ]
+    [handoff] = queue.waiting()
+    assert (handoff.reason, handoff.priority) == ("angry_repetition", "high")
+    assert handoff.intents == ["billing_higher_than_usual", "billing_higher_than_usual"]

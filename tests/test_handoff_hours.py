@@ -1,10 +1,13 @@
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from handoff.hours import default_hours, describe_opening
 
 UTC = timezone.utc
+BRUSSELS = ZoneInfo("Europe/Brussels")
 
 
 @pytest.mark.parametrize(
@@ -41,3 +44,26 @@ def test_opening_described_in_each_language(language: str, expected: str) -> Non
     assert describe_opening(opening, now, language) == expected
     evening = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)  # Monday 21:00
     assert describe_opening(default_hours().next_opening(evening), evening, "nl") == "morgen om 08:00"
+
+
+def test_admin_hours_override_the_file_and_bad_hours_change_nothing(engine: Engine) -> None:
+    from handoff.hours import HoursError, HoursRepository, hours_spec
+
+    repository = HoursRepository(engine, ttl_s=0)
+    assert hours_spec(repository.current()) == hours_spec(default_hours())
+    spec = {"weekly": {"sunday": ["10:00", "14:00"]}, "holidays": ["2026-12-27"]}
+    saved = repository.save(spec, by="admin")
+    assert hours_spec(repository.current()) == hours_spec(saved)
+    sunday = datetime(2026, 11, 29, 11, 0, tzinfo=BRUSSELS)
+    assert repository.current().is_open(sunday)
+    assert not repository.current().is_open(datetime(2026, 11, 23, 11, 0, tzinfo=BRUSSELS))  # a Monday
+    for bad in (
+        {"weekly": {"sunday": ["14:00", "10:00"]}},
+        {"weekly": {"funday": ["10:00", "14:00"]}},
+        {"weekly": {"sunday": ["10h", "14:00"]}},
+        {"weekly": {}},
+        {"weekly": {"sunday": ["10:00", "14:00"]}, "holidays": ["27/12/2026"]},
+    ):
+        with pytest.raises(HoursError):
+            repository.save(bad, by="admin")
+    assert repository.current().is_open(sunday)  # unchanged
