@@ -236,6 +236,8 @@ class SseReader:
             with self.client.stream("GET", self.path) as response:
                 response.raise_for_status()
                 self._read(response)
+            if not self.stopping.is_set():
+                raise EOFError("the server closed the stream")
         except Exception as exc:  # reported by wait_for; a closed stream at the end is fine
             if not self.stopping.is_set():
                 self.error = exc
@@ -405,11 +407,16 @@ def measure(title: str, lanes: list[Lane], probe: Probe, samples: int) -> dict[s
     return out
 
 
-def warm_up(lanes: list[Lane], probes: list[Probe], rounds: int = 5) -> None:
-    """The first messages load the language detector and fill caches and connection pools."""
-    for probe in probes:
-        for i in range(rounds):
-            probe(lanes[0], f"warm-up {i}", 60.0)
+def warm_up(lanes: list[Lane], probes: list[Probe], rounds: int = 3) -> None:
+    """The first messages load the language detector and fill caches and connection pools.
+
+    Every claimed chat also gets an agent reply here, so that a long run is not re-queued by
+    the gateway's "no reply within AGENT_REPLY_TIMEOUT" rule.
+    """
+    for lane in lanes:
+        for probe in probes:
+            for i in range(rounds):
+                probe(lane, f"warm-up {lane.index}-{i}", 60.0)
 
 
 # -- putting it together ----------------------------------------------------------------------------
@@ -478,6 +485,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.samples < 1 or args.conversations < 1:
         parser.error("--samples and --conversations must be at least 1")
+    if args.database_url and not args.database_url.startswith("postgresql"):
+        parser.error("--database-url must be a postgresql:// URL (SQLite is the default)")
     with tempfile.TemporaryDirectory() as tmp, database(Path(tmp), args.database_url) as url:
         work = Path(tmp)
         fixture = prepare_database(url, args.conversations)

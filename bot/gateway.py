@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.clients.rasa import ActionServerClient, RasaClient, RasaUnavailable
 from bot.db import create_db_engine, init_schema, ping
-from bot.feed import ChangeFeed
+from bot.feed import ChangeFeed, Event
 from bot.language import Detector, default_detector
 from bot.outages import OutageRepository
 from bot.router import IncomingMessage, InvalidMessage, Router
@@ -235,22 +235,51 @@ def _pushed_since(
     return pushed, max([after, *(m["id"] for m in rows)]), conv.owner
 
 
+KEEPALIVE_S = 15.0
+
+
 async def _customer_events(
     request: Request, services: Services, sender: str, after: int
 ) -> AsyncIterator[str]:
-    version, last_owner = -1, None
+    """Pushed messages and owner changes of this web customer, from the change feed's memory;
+    the database is read at the start and only again if the feed dropped events meanwhile."""
+    feed = services.feed
+    seq, version, last_owner = feed.seq, feed.version, None
     yield "retry: 2000\n\n"
+    resync, changes = True, []
     while not await request.is_disconnected():
-        pushed, after, owner = await run_in_threadpool(_pushed_since, services.store, sender, after)
-        for message in pushed:
-            yield f"id: {message['id']}\nevent: message\ndata: {json.dumps(message)}\n\n"
-        changed = owner is not None and owner != last_owner
-        if changed:
+        if resync:
+            pushed, after, owner = await run_in_threadpool(_pushed_since, services.store, sender, after)
+        else:
+            pushed, owner = _pushed_from_feed(changes, sender, after)
+            after = max([after, *(m["id"] for m in pushed)])
+        chunks = [f"id: {m['id']}\nevent: message\ndata: {json.dumps(m)}\n\n" for m in pushed]
+        if owner is not None and owner != last_owner:
             last_owner = owner
-            yield f"event: owner\ndata: {json.dumps({'owner': owner})}\n\n"
-        if not pushed and not changed:
+            chunks.append(f"event: owner\ndata: {json.dumps({'owner': owner})}\n\n")
+        for chunk in chunks:
+            yield chunk
+        previous = version
+        version = await feed.wait(version, KEEPALIVE_S)
+        if version == previous:
             yield ": keep-alive\n\n"
-        version = await services.feed.wait(version, 15.0)
+        changes, complete = feed.since(seq)
+        seq, resync = feed.seq, not complete
+
+
+def _pushed_from_feed(
+    changes: list[Event], sender: str, after: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    mine = [c for c in changes if c.channel == "web" and c.sender == sender]
+    pushed = [
+        _public_message(c.data)
+        for c in mine
+        if c.kind == "message"
+        and c.data["id"] > after
+        and (c.data.get("payload") or {}).get("event") in PUSHED_EVENTS
+    ]
+    owners = [c.data["owner"] for c in mine if c.kind == "owner"]
+    return pushed, owners[-1] if owners else None
 
 
 async def _requeue_loop(queue: HandoffQueue, settings: Settings, feed: ChangeFeed) -> None:

@@ -9,7 +9,6 @@ that the page renders with ``textContent``.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 import time
@@ -24,7 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from bot.feed import ChangeFeed
+from bot.feed import ChangeFeed, Event
 from bot.outages import OutageRepository
 from bot.settings import Settings
 from bot.store import ConversationStore
@@ -69,16 +68,21 @@ class LoginThrottle:
         self.failures: dict[str, deque[float]] = defaultdict(deque)
 
     def blocked(self, username: str) -> bool:
-        recent = self.failures[username.lower()]
+        recent = self.failures[_key(username)]
         while recent and recent[0] < time.monotonic() - LOGIN_WINDOW_S:
             recent.popleft()
         return len(recent) >= LOGIN_MAX_FAILURES
 
     def failed(self, username: str) -> None:
-        self.failures[username.lower()].append(time.monotonic())
+        self.failures[_key(username)].append(time.monotonic())
 
     def succeeded(self, username: str) -> None:
-        self.failures.pop(username.lower(), None)
+        self.failures.pop(_key(username), None)
+
+
+def _key(username: str) -> str:
+    """The throttle counts per account, however the username is spelled (as authenticate does)."""
+    return username.strip().lower()
 
 
 def services_of(request: Request) -> ConsoleServices:
@@ -178,7 +182,7 @@ def build_router() -> APIRouter:
             await run_in_threadpool(services.directory.set_presence, session.agent.id, body.get("presence"))
         except AgentError as exc:
             return _error(422, "invalid_presence", str(exc))
-        services.feed.notify()
+        services.feed.touch()  # the agent's own streams recompute what they are offered
         fresh = await current_session(request)
         return JSONResponse(me(fresh, services.console))
 
@@ -240,7 +244,7 @@ def build_router() -> APIRouter:
         if conversation is not None:  # the same permission check as opening the chat
             await run_in_threadpool(services.console.packet, conversation, session.agent)
         return StreamingResponse(
-            console_events(request, services, session.agent, conversation, after),
+            ConsoleStream(services, session.agent, conversation, after).events(request),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
@@ -369,33 +373,89 @@ def _sse(event: str, data: Any, event_id: int | None = None) -> str:
     return f"{head}event: {event}\ndata: {json.dumps(data, default=str)}\n\n"
 
 
-async def console_events(
-    request: Request, services: ConsoleServices, agent: Agent, conversation: str | None, after: int
-) -> AsyncIterator[str]:
-    """Queue snapshots when the queue changes, new messages and owner changes of the open chat."""
-    version, last_queue, last_owner = -1, None, None
-    yield "retry: 2000\n\n"
-    while not await request.is_disconnected():
-        snapshot = await run_in_threadpool(_console_snapshot, services, agent, conversation, after)
-        if snapshot is None:  # logged out or deactivated meanwhile
-            yield _sse("logout", {})
-            return
-        queue_view, new_messages, owner = snapshot
-        comparable = json.dumps(_without_waiting(queue_view), sort_keys=True)
-        sent = False
-        if comparable != last_queue:
-            last_queue, sent = comparable, True
-            yield _sse("queue", queue_view)
-        for message in new_messages:
-            after, sent = message["id"], True
-            yield _sse("message", message, message["id"])
-        if owner is not None and owner != last_owner:
-            last_owner, sent = owner, True
-            yield _sse("owner", {"owner": owner})
-        if not sent:
-            yield ": keep-alive\n\n"
-        version = await services.feed.wait(version, 15.0)
-        await asyncio.sleep(0)
+SEEN_EVERY_S = 20.0  # how often an open console refreshes the agent's "last seen" (a write)
+KEEPALIVE_S = 15.0
+
+
+class ConsoleStream:
+    """One agent's live view: the queue when it changes, and the open chat's new messages and
+    owner. Messages come from the change feed's memory; the database is read for the queue only
+    when an owner changed (an escalation, claim, hand-back or close), or for a full resync."""
+
+    def __init__(self, services: ConsoleServices, agent: Agent, conversation: str | None, after: int) -> None:
+        self.services, self.agent, self.conversation = services, agent, conversation
+        self.after = after
+        self.sent: set[int] = set()
+        self.last_queue: str | None = None
+        self.last_owner: str | None = None
+        self.last_seen = 0.0
+
+    async def events(self, request: Request) -> AsyncIterator[str]:
+        feed = self.services.feed
+        seq, version = feed.seq, feed.version
+        yield "retry: 2000\n\n"
+        for chunk in await self.resync():
+            yield chunk
+        while not await request.is_disconnected():
+            previous = version
+            version = await feed.wait(version, KEEPALIVE_S)
+            changes, complete = feed.since(seq)
+            seq = feed.seq
+            if not complete or time.monotonic() - self.last_seen >= SEEN_EVERY_S:
+                chunks = await self.resync()
+            else:
+                chunks = self.from_feed(changes)
+                if any(c.kind == "owner" for c in changes) or (version != previous and not changes):
+                    queue = await self.queue_chunks()
+                    chunks = None if queue is None else chunks + queue
+            if chunks is None:
+                yield _sse("logout", {})
+                return
+            for chunk in chunks or [": keep-alive\n\n"]:
+                yield chunk
+
+    def from_feed(self, changes: list[Event]) -> list[str]:
+        mine = [c for c in changes if c.conversation_id == self.conversation]
+        chunks = self.message_chunks([c.data for c in mine if c.kind == "message"])
+        owners = [c.data["owner"] for c in mine if c.kind == "owner"]
+        return chunks + (self.owner_chunks(owners[-1]) if owners else [])
+
+    async def resync(self) -> list[str] | None:
+        """Everything from the database: used at the start and when the feed cannot tell."""
+        snapshot = await run_in_threadpool(
+            _console_snapshot, self.services, self.agent, self.conversation, max([self.after, *self.sent])
+        )
+        if snapshot is None:
+            return None
+        self.last_seen = time.monotonic()
+        view, rows, owner = snapshot
+        return self.view_chunks(view) + self.message_chunks(rows) + self.owner_chunks(owner)
+
+    async def queue_chunks(self) -> list[str] | None:
+        view = await run_in_threadpool(_queue_view, self.services, self.agent)
+        return None if view is None else self.view_chunks(view)
+
+    def view_chunks(self, view: dict[str, Any]) -> list[str]:
+        comparable = json.dumps(_without_waiting(view), sort_keys=True)
+        if comparable == self.last_queue:
+            return []
+        self.last_queue = comparable
+        return [_sse("queue", view)]
+
+    def message_chunks(self, rows: list[dict[str, Any]]) -> list[str]:
+        chunks = []
+        for row in rows:
+            if row["id"] > self.after and row["id"] not in self.sent:
+                self.sent.add(row["id"])
+                entry = transcript_entry(row)
+                chunks.append(_sse("message", entry, entry["id"]))
+        return chunks
+
+    def owner_chunks(self, owner: str | None) -> list[str]:
+        if owner is None or owner == self.last_owner:
+            return []
+        self.last_owner = owner
+        return [_sse("owner", {"owner": owner})]
 
 
 def _without_waiting(view: dict[str, Any]) -> dict[str, Any]:
@@ -403,19 +463,23 @@ def _without_waiting(view: dict[str, Any]) -> dict[str, Any]:
     return {**view, "offered": strip(view["offered"]), "mine": strip(view["mine"])}
 
 
+def _queue_view(services: ConsoleServices, agent: Agent) -> dict[str, Any] | None:
+    fresh = services.directory.get(agent.id)  # presence or languages may have changed
+    return services.console.queue_view(fresh) if fresh is not None and fresh.active else None
+
+
 def _console_snapshot(
     services: ConsoleServices, agent: Agent, conversation: str | None, after: int
 ) -> tuple[dict[str, Any], list[dict[str, Any]], str | None] | None:
     services.directory.seen(agent.id)
-    fresh = services.directory.get(agent.id)
-    if fresh is None or not fresh.active:
+    view = _queue_view(services, agent)
+    if view is None:
         return None
-    view = services.console.queue_view(fresh)
     if conversation is None:
         return view, [], None
-    messages = [transcript_entry(m) for m in services.store.messages_after([conversation], after)]
+    rows = services.store.messages_after([conversation], after)
     conv = services.store.get_conversation(conversation)
-    return view, messages, conv.owner if conv else None
+    return view, rows, conv.owner if conv else None
 
 
 def install_error_handlers(app: Any) -> None:

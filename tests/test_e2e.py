@@ -125,7 +125,11 @@ def test_transcript_is_stored_for_every_turn(stack: Stack, chat) -> None:
             .order_by(messages.c.id)
         ).all()
     engine.dispose()
-    assert [tuple(r) for r in rows] == [("in", "customer", "answered", "nl"), ("out", "bot", "sent", "nl")]
+    assert [tuple(r) for r in rows] == [
+        ("in", "customer", "answered", "nl"),
+        ("out", "bot", "sent", "nl"),  # the answer
+        ("out", "bot", "sent", "nl"),  # "did this help?"
+    ]
 
 
 def test_gibberish_gets_no_confident_answer_in_the_conversation_language(chat) -> None:
