@@ -98,7 +98,12 @@ def _token_hash(token: str) -> str:
 
 
 def normalise_languages(languages: list[str] | tuple[str, ...] | str) -> tuple[str, ...]:
-    items = languages.split(",") if isinstance(languages, str) else list(languages)
+    if isinstance(languages, str):
+        items = languages.split(",")
+    elif isinstance(languages, (list, tuple)) and all(isinstance(x, str) for x in languages):
+        items = list(languages)
+    else:
+        raise AgentError("languages must be text like 'nl,fr' or a list of language codes")
     cleaned = tuple(dict.fromkeys(x.strip().lower() for x in items if x.strip()))
     unknown = [x for x in cleaned if x not in SUPPORTED_LANGUAGES]
     if unknown or not cleaned:
@@ -107,7 +112,7 @@ def normalise_languages(languages: list[str] | tuple[str, ...] | str) -> tuple[s
 
 
 def check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_CHARS:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_CHARS:
         raise AgentError(f"the password must have at least {MIN_PASSWORD_CHARS} characters")
 
 
@@ -133,6 +138,8 @@ class AgentDirectory:
         if role not in ROLES:
             raise AgentError(f"role must be one of {', '.join(ROLES)}")
         check_password(password)
+        if display_name is not None and not isinstance(display_name, str):
+            raise AgentError("display_name must be text")
         values = {
             "username": username,
             "display_name": (display_name or username).strip()[:128],
@@ -173,7 +180,9 @@ class AgentDirectory:
         """Change display_name, role, languages, active or password (admin screens)."""
         values: dict[str, Any] = {}
         if "display_name" in changes:
-            values["display_name"] = str(changes["display_name"]).strip()[:128]
+            if not isinstance(changes["display_name"], str) or not changes["display_name"].strip():
+                raise AgentError("display_name must be non-empty text")
+            values["display_name"] = changes["display_name"].strip()[:128]
         if "role" in changes:
             if changes["role"] not in ROLES:
                 raise AgentError(f"role must be one of {', '.join(ROLES)}")
@@ -259,6 +268,6 @@ class AgentDirectory:
             )
 
     def seen(self, agent_id: int, now: datetime | None = None) -> None:
-        """The agent's console is alive (called on requests and by the live feed)."""
+        """The agent's console is alive (called by its live stream, at most every 20 s)."""
         with self.engine.begin() as conn:
             conn.execute(update(agents).where(agents.c.id == agent_id).values(last_seen_at=now or utcnow()))

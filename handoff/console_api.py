@@ -27,7 +27,7 @@ from bot.feed import ChangeFeed, Event
 from bot.outages import OutageRepository
 from bot.settings import Settings
 from bot.store import ConversationStore
-from handoff.agents import Agent, AgentDirectory, AgentError, Session
+from handoff.agents import AgentDirectory, AgentError, Session
 from handoff.console import Console, ConsoleError, transcript_entry
 from handoff.hours import HoursError, HoursRepository, hours_spec
 from handoff.masking import mask_transcript
@@ -164,6 +164,7 @@ def build_router() -> APIRouter:
         services = services_of(request)
         await run_in_threadpool(services.directory.set_presence, session.agent.id, "offline")
         await run_in_threadpool(services.directory.close_session, request.cookies.get(COOKIE) or "")
+        services.feed.touch()  # open streams of this session check it and stop
         response = JSONResponse({"ok": True})
         response.delete_cookie(COOKIE, path="/agent")
         return response
@@ -244,7 +245,7 @@ def build_router() -> APIRouter:
         if conversation is not None:  # the same permission check as opening the chat
             await run_in_threadpool(services.console.packet, conversation, session.agent)
         return StreamingResponse(
-            ConsoleStream(services, session.agent, conversation, after).events(request),
+            ConsoleStream(services, request.cookies.get(COOKIE) or "", conversation, after).events(request),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
@@ -290,7 +291,9 @@ def build_router() -> APIRouter:
         body = await json_body(request)
         fields = ("display_name", "role", "languages", "active", "password")
         allowed = {k: body[k] for k in fields if k in body}
-        demoting = allowed.get("active") is False or allowed.get("role") == "agent"
+        if "active" in allowed and not isinstance(allowed["active"], bool):
+            return _error(422, "invalid_agent", "active must be true or false")
+        demoting = allowed.get("active") is False or allowed.get("role", "admin") != "admin"
         if agent_id == session.agent.id and demoting:
             return _error(409, "self_lockout", "an admin cannot deactivate or demote themselves")
         directory = services_of(request).directory
@@ -298,6 +301,7 @@ def build_router() -> APIRouter:
             agent = await run_in_threadpool(lambda: directory.update(agent_id, **allowed))
         except AgentError as exc:
             return _error(422, "invalid_agent", str(exc))
+        services_of(request).feed.touch()  # a deactivated agent's open streams stop now
         return JSONResponse(agent.public())
 
     @router.get("/api/hours")
@@ -380,10 +384,11 @@ KEEPALIVE_S = 15.0
 class ConsoleStream:
     """One agent's live view: the queue when it changes, and the open chat's new messages and
     owner. Messages come from the change feed's memory; the database is read for the queue only
-    when an owner changed (an escalation, claim, hand-back or close), or for a full resync."""
+    when an owner changed (an escalation, claim, hand-back or close), for a full resync, and to
+    check that the session still holds before customer text is sent."""
 
-    def __init__(self, services: ConsoleServices, agent: Agent, conversation: str | None, after: int) -> None:
-        self.services, self.agent, self.conversation = services, agent, conversation
+    def __init__(self, services: ConsoleServices, token: str, conversation: str | None, after: int) -> None:
+        self.services, self.token, self.conversation = services, token, conversation
         self.after = after
         self.sent: set[int] = set()
         self.last_queue: str | None = None
@@ -394,25 +399,32 @@ class ConsoleStream:
         feed = self.services.feed
         seq, version = feed.seq, feed.version
         yield "retry: 2000\n\n"
-        for chunk in await self.resync():
-            yield chunk
-        while not await request.is_disconnected():
+        chunks = await self.resync()
+        while chunks is not None and not await request.is_disconnected():
+            for chunk in chunks:
+                yield chunk
             previous = version
             version = await feed.wait(version, KEEPALIVE_S)
             changes, complete = feed.since(seq)
             seq = feed.seq
-            if not complete or time.monotonic() - self.last_seen >= SEEN_EVERY_S:
-                chunks = await self.resync()
-            else:
-                chunks = self.from_feed(changes)
-                if any(c.kind == "owner" for c in changes) or (version != previous and not changes):
-                    queue = await self.queue_chunks()
-                    chunks = None if queue is None else chunks + queue
-            if chunks is None:
-                yield _sse("logout", {})
-                return
-            for chunk in chunks or [": keep-alive\n\n"]:
-                yield chunk
+            chunks = await self.next_chunks(changes, complete, touched=version != previous and not changes)
+        if chunks is None:  # logged out, deactivated or expired meanwhile
+            yield _sse("logout", {})
+
+    async def next_chunks(self, changes: list[Event], complete: bool, touched: bool) -> list[str] | None:
+        if not complete or time.monotonic() - self.last_seen >= SEEN_EVERY_S:
+            return await self.resync()
+        chunks = self.from_feed(changes)
+        if touched or any(c.kind == "owner" for c in changes):
+            queue = await self.queue_chunks()
+            return None if queue is None else chunks + queue
+        if chunks and not await self.still_allowed():
+            return None
+        return chunks or [": keep-alive\n\n"]
+
+    async def still_allowed(self) -> bool:
+        """Checked before customer text goes out: only this chat's stream pays the query."""
+        return await run_in_threadpool(self.services.directory.session, self.token) is not None
 
     def from_feed(self, changes: list[Event]) -> list[str]:
         mine = [c for c in changes if c.conversation_id == self.conversation]
@@ -423,7 +435,7 @@ class ConsoleStream:
     async def resync(self) -> list[str] | None:
         """Everything from the database: used at the start and when the feed cannot tell."""
         snapshot = await run_in_threadpool(
-            _console_snapshot, self.services, self.agent, self.conversation, max([self.after, *self.sent])
+            _console_snapshot, self.services, self.token, self.conversation, max([self.after, *self.sent])
         )
         if snapshot is None:
             return None
@@ -432,7 +444,7 @@ class ConsoleStream:
         return self.view_chunks(view) + self.message_chunks(rows) + self.owner_chunks(owner)
 
     async def queue_chunks(self) -> list[str] | None:
-        view = await run_in_threadpool(_queue_view, self.services, self.agent)
+        view = await run_in_threadpool(_queue_view, self.services, self.token)
         return None if view is None else self.view_chunks(view)
 
     def view_chunks(self, view: dict[str, Any]) -> list[str]:
@@ -463,18 +475,19 @@ def _without_waiting(view: dict[str, Any]) -> dict[str, Any]:
     return {**view, "offered": strip(view["offered"]), "mine": strip(view["mine"])}
 
 
-def _queue_view(services: ConsoleServices, agent: Agent) -> dict[str, Any] | None:
-    fresh = services.directory.get(agent.id)  # presence or languages may have changed
-    return services.console.queue_view(fresh) if fresh is not None and fresh.active else None
+def _queue_view(services: ConsoleServices, token: str) -> dict[str, Any] | None:
+    """What the session's agent is offered now; None when the session no longer holds."""
+    session = services.directory.session(token)  # fresh: presence or languages may have changed
+    return services.console.queue_view(session.agent) if session is not None else None
 
 
 def _console_snapshot(
-    services: ConsoleServices, agent: Agent, conversation: str | None, after: int
+    services: ConsoleServices, token: str, conversation: str | None, after: int
 ) -> tuple[dict[str, Any], list[dict[str, Any]], str | None] | None:
-    services.directory.seen(agent.id)
-    view = _queue_view(services, agent)
+    view = _queue_view(services, token)
     if view is None:
         return None
+    services.directory.seen(services.directory.session(token).agent.id)
     if conversation is None:
         return view, [], None
     rows = services.store.messages_after([conversation], after)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -83,19 +86,26 @@ def test_defaults_display_name_to_the_username_and_languages_to_dutch(directory:
     assert directory.count_admins() == 1
 
 
-@pytest.mark.parametrize(
-    "username",
-    ["", "   ", "x" * 65, "ann peeters", "ann_peeters", "ann@example.com", "ann/1", "...", "-"],
-)
+def refused(attempt: Callable[[Any], object], values: list[Any], match: str) -> list[Any]:
+    """The values for which ``attempt`` did not raise an AgentError matching ``match``."""
+    accepted = []
+    for value in values:
+        try:
+            attempt(value)
+        except AgentError as exc:
+            if not re.search(match, str(exc)):
+                accepted.append((value, str(exc)))
+        else:
+            accepted.append(value)
+    return accepted
+
+
 def test_usernames_must_be_1_to_64_letters_digits_dots_or_dashes(
-    directory: AgentDirectory, engine: Engine, username: str
+    directory: AgentDirectory, engine: Engine
 ) -> None:
-    with pytest.raises(AgentError, match="username must be 1-64"):
-        directory.create(username, PASSWORD)
+    invalid = ["", "   ", "x" * 65, "ann peeters", "ann_peeters", "ann@example.com", "ann/1", "...", "-"]
+    assert refused(lambda name: directory.create(name, PASSWORD), invalid, "username must be 1-64") == []
     assert count(engine, agents) == 0
-
-
-def test_a_64_character_username_is_fine(directory: AgentDirectory) -> None:
     assert directory.create("a" * 64, PASSWORD).username == "a" * 64
 
 
@@ -113,19 +123,19 @@ def test_passwords_need_at_least_ten_characters(directory: AgentDirectory, engin
     assert directory.create("ann", "1234567890").username == "ann"
 
 
-@pytest.mark.parametrize("languages", [[], "", " , ", ["de"], ["nl", "de"], "nl,xx", ("EN", "es")])
 def test_languages_must_be_a_non_empty_subset_of_the_supported_ones(
-    directory: AgentDirectory, engine: Engine, languages: Any
+    directory: AgentDirectory, engine: Engine
 ) -> None:
-    with pytest.raises(AgentError, match="non-empty subset of nl, fr, en"):
-        directory.create("ann", PASSWORD, languages=languages)
+    invalid = [[], "", " , ", ["de"], ["nl", "de"], "nl,xx", ("EN", "es")]
+    create = partial(directory.create, "ann", PASSWORD)
+    assert refused(lambda langs: create(languages=langs), invalid, "non-empty subset of nl, fr, en") == []
     assert count(engine, agents) == 0
 
 
-@pytest.mark.parametrize("role", ["root", "Admin", "", "supervisor"])
-def test_roles_are_agent_or_admin(directory: AgentDirectory, engine: Engine, role: str) -> None:
-    with pytest.raises(AgentError, match="role must be one of agent, admin"):
-        directory.create("ann", PASSWORD, role=role)
+def test_roles_are_agent_or_admin(directory: AgentDirectory, engine: Engine) -> None:
+    create = partial(directory.create, "ann", PASSWORD)
+    roles = ["root", "Admin", "", "supervisor"]
+    assert refused(lambda role: create(role=role), roles, "role must be one of agent, admin") == []
     assert count(engine, agents) == 0
 
 
@@ -242,10 +252,9 @@ def test_only_the_sha256_of_the_token_is_stored(directory: AgentDirectory, engin
     assert directory.session(row.token_hash) is None  # the stored hash is not a token
 
 
-@pytest.mark.parametrize("token", [None, "", "not-a-session-token"])
-def test_unknown_tokens_have_no_session(directory: AgentDirectory, token: str | None) -> None:
+def test_unknown_tokens_have_no_session(directory: AgentDirectory) -> None:
     directory.open_session(directory.create("ann", PASSWORD))
-    assert directory.session(token) is None
+    assert [directory.session(token) for token in (None, "", "not-a-session-token")] == [None] * 3
 
 
 def test_sessions_expire_after_their_ttl(engine: Engine) -> None:
@@ -303,24 +312,22 @@ def test_an_inactive_agent_has_no_session_even_if_its_row_remains(
 # --- presence -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("presence", ["online", "away", "offline"])
-def test_set_presence_stores_the_value_and_marks_the_agent_seen(
-    directory: AgentDirectory, presence: str
-) -> None:
+def test_set_presence_stores_the_value_and_marks_the_agent_seen(directory: AgentDirectory) -> None:
     ann = directory.create("ann", PASSWORD)
-    before = utcnow()
-    directory.set_presence(ann.id, presence)
-    fresh = directory.get(ann.id)
-    assert fresh.presence == presence
-    assert before <= fresh.last_seen_at <= utcnow()
+    for presence in ("online", "away", "offline"):
+        before = utcnow()
+        directory.set_presence(ann.id, presence)
+        fresh = directory.get(ann.id)
+        assert fresh.presence == presence
+        assert before <= fresh.last_seen_at <= utcnow()
 
 
-@pytest.mark.parametrize("presence", ["busy", "ONLINE", "", None])
-def test_unknown_presence_values_are_refused(directory: AgentDirectory, presence: Any) -> None:
+def test_unknown_presence_values_are_refused(directory: AgentDirectory) -> None:
     ann = directory.create("ann", PASSWORD)
     directory.set_presence(ann.id, "away")
-    with pytest.raises(AgentError, match="presence must be one of online, away, offline"):
-        directory.set_presence(ann.id, presence)
+    values = ["busy", "ONLINE", "", None]
+    set_presence = partial(directory.set_presence, ann.id)
+    assert refused(set_presence, values, "presence must be one of online, away, offline") == []
     assert directory.get(ann.id).presence == "away"
 
 
