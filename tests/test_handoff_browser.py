@@ -61,6 +61,8 @@ def test_customer_escalates_agent_answers_closes_and_customer_rates(
     customer.fill("#text", "je veux parler à un conseiller s'il vous plaît")
     customer.keyboard.press("Enter")
     expect(customer.locator("#status")).to_have_text("Un collègue va vous répondre", timeout=20000)
+    expect(customer.locator(".msg.bot").last).to_contain_text("position 1")
+    expect(customer.locator("#send")).to_be_enabled()
     customer.fill("#text", XSS)
     customer.keyboard.press("Enter")
     expect(customer.locator(".msg.bot").last).to_have_text(customer_text("handoff_message_passed", "fr"))
@@ -86,6 +88,7 @@ def test_customer_escalates_agent_answers_closes_and_customer_rates(
     agent.click("#send-reply")
     expect(customer.locator(".msg.agent").last).to_contain_text("je regarde votre dossier", timeout=5000)
 
+    expect(customer.locator("#send")).to_be_enabled()
     customer.fill("#text", "merci, j'attends")
     customer.keyboard.press("Enter")
     last_customer = agent.locator("#transcript .entry.customer").last
@@ -99,6 +102,9 @@ def test_customer_escalates_agent_answers_closes_and_customer_rates(
 
     customer.reload()  # the conversation survives a reload
     expect(customer.locator(".msg.agent")).to_contain_text("je regarde votre dossier")
+    expect(customer.locator(".buttons")).to_have_count(0)  # the answered score is not offered again
+    expect(agent.locator("#p-owner")).to_have_text("closed")
+    expect(agent.locator("#agent-name")).to_be_in_viewport()
     customer.screenshot(path=str(tmp_path / "customer.png"))
     agent.screenshot(path=str(tmp_path / "agent.png"))
     assert dialogs == []  # no script from a message ever ran
