@@ -13,7 +13,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from bot.db import create_db_engine, messages, utcnow
+from bot.db import create_db_engine, handoffs, messages, utcnow
 from bot.language import default_detector
 from bot.outages import OutageRepository
 from bot.run import Stack
@@ -175,3 +175,40 @@ def test_escalation_hands_the_chat_to_the_queue_in_each_language(
     assert follow["owner"] == "queued"
     assert texts(follow) == [gateway_text("handoff_message_passed", language)]
     assert chat("hallo?")["replies"] == []  # acknowledged once in a row; the bot stays out
+
+
+@pytest.mark.parametrize(
+    "language, question, answer, reason",
+    [
+        ("nl", "mijn gsm zegt dat er geen simkaart in zit", "nee, werkt nog steeds niet", "not_helped"),
+        (
+            "fr",
+            "mon internet mobile est super lent depuis hier",
+            "non, ça ne marche toujours pas",
+            "not_helped",
+        ),
+        (
+            "en",
+            "my phone keeps saying no sim card",
+            "my phone STILL says no sim card, this is ridiculous",
+            "angry_repetition",
+        ),
+    ],
+)
+def test_an_answer_that_did_not_help_goes_to_a_person(
+    stack: Stack, chat, language: str, question: str, answer: str, reason: str
+) -> None:
+    first = chat(question)
+    assert first["language"] == language
+    assert texts(first)[-1] == response_text("utter_did_this_help", language)
+    assert [b["payload"] for b in first["replies"][-1]["buttons"]] == ["/affirm", "/deny"]
+    second = chat(answer)
+    assert second["owner"] == "queued"
+    assert texts(second)[0] == response_text(f"utter_escalate_{reason}", language)
+    engine = create_db_engine(stack.settings.database_url)
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(handoffs.c.reason).where(handoffs.c.conversation_id == second["conversation_id"])
+        ).scalar_one()
+    engine.dispose()
+    assert stored == reason
