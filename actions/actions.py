@@ -325,7 +325,7 @@ class ActionEscalate(Action):
         handoff = queue.escalate(
             tracker.sender_id,
             rule,
-            summary=(tracker.latest_message.get("text") or "")[:500],
+            summary=handoff_summary(tracker, conversation_language(tracker, "nl")),
             intents=recent_intents(tracker),
             slots={
                 k: v for k, v in tracker.slots.items() if v is not None and k != "session_started_metadata"
@@ -370,6 +370,30 @@ def customer_turns(tracker: Tracker, limit: int = 5) -> List[Turn]:
             intent = (event.get("parse_data") or {}).get("intent", {}).get("name")
             turns.append((intent, event.get("text") or ""))
     return turns[::-1]
+
+
+SUMMARY_WORDS = {
+    "nl": ("Onderwerpen", "Klant schreef"),
+    "fr": ("Sujets", "Le client a écrit"),
+    "en": ("Topics", "Customer wrote"),
+}
+
+
+def handoff_summary(tracker: Tracker, language: str, limit: int = 500) -> str:
+    """A short summary for the agent, in the conversation's language (the agent speaks it):
+    the topics the bot recognised and the customer's last few messages."""
+    labels = intent_labels()
+    topics = list(dict.fromkeys(i for i in recent_intents(tracker) if i in labels))
+    said = [
+        text if len(text) <= 160 else text[:159] + "…"
+        for _intent, text in customer_turns(tracker, limit=3)
+        if text and not text.startswith("/")
+    ]
+    topics_word, wrote_word = SUMMARY_WORDS.get(language, SUMMARY_WORDS["en"])
+    parts = [f"{topics_word}: {', '.join(labels[t][language] for t in topics)}."] if topics else []
+    if said:
+        parts.append(f"{wrote_word}: " + " / ".join(f"«{t}»" for t in said))
+    return " ".join(parts)[:limit]
 
 
 def recent_intents(tracker: Tracker, limit: int = 10) -> List[str]:

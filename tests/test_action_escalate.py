@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
-from actions.actions import ActionEscalate
+from actions.actions import ActionEscalate, intent_labels
 from bot.db import conversations, utcnow
 from handoff.hours import default_hours
 from handoff.queue import HandoffQueue
@@ -86,7 +86,12 @@ def test_every_rule_escalates_with_its_reason_and_priority(
     [handoff] = queue.waiting()
     rule = default_rules()[reason]
     assert (handoff.conversation_id, handoff.reason, handoff.priority) == (cid, reason, rule.priority)
-    assert handoff.language == language and handoff.summary == "help"
+    assert handoff.language == language
+    assert (
+        handoff.summary
+        == {"nl": "Klant schreef", "fr": "Le client a écrit", "en": "Customer wrote"}[language]
+        + ": «hallo» / «help»"
+    )
     assert handoff.intents == ["greet", intent]
     assert handoff.slots == {"language": language, "bot_name": "Mila"}
 
@@ -197,7 +202,11 @@ def test_a_no_to_did_this_help_goes_to_a_person_as_not_helped(engine: Engine, la
     )
     assert [m["response"] for m in messages] == ["utter_escalate_not_helped", "utter_handoff_waiting_open"]
     [handoff] = queue.waiting()
-    assert (handoff.reason, handoff.priority, handoff.summary) == ("not_helped", "normal", text)
+    assert (handoff.reason, handoff.priority) == ("not_helped", "normal")
+    topic = {"nl": "Onderwerpen", "fr": "Sujets", "en": "Topics"}[language]
+    label = intent_labels()["billing_higher_than_usual"][language]
+    assert handoff.summary.startswith(f"{topic}: {label}. ")
+    assert handoff.summary.endswith(f"«bill?» / «{text}»")
 
 
 @pytest.mark.parametrize("language", ["nl", "fr", "en"])
