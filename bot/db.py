@@ -169,6 +169,36 @@ csat = Table(
     Column("answered_at", UTCDateTime),
 )
 
+# Platform updates already handled (Telegram update ids, Slack event ids): a retried or
+# duplicated delivery is recognised by its primary key and processed once.
+processed_updates = Table(
+    "processed_updates",
+    metadata,
+    Column("channel", String(32), primary_key=True),
+    Column("update_id", String(128), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Where a conversation lives on a platform, beyond its sender id: the Slack thread a customer
+# wrote in, the thread of the escalation post in the agents' Slack channel, ...
+conversation_refs = Table(
+    "conversation_refs",
+    metadata,
+    Column("conversation_id", String(36), ForeignKey("conversations.id"), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("value", String(256), nullable=False),
+)
+Index("ix_conversation_refs_value", conversation_refs.c.kind, conversation_refs.c.value)
+
+# An agent's account on another platform (their Slack user in the webcare workspace).
+agent_links = Table(
+    "agent_links",
+    metadata,
+    Column("provider", String(32), primary_key=True),
+    Column("external_id", String(128), primary_key=True),
+    Column("agent_id", Integer, ForeignKey("agents.id"), nullable=False),
+)
+
 # The webcare team's hours as last changed by an admin (one row, id 1); without it the
 # hours come from handoff/hours.yml.
 business_hours = Table(

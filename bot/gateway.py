@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
+from bot.channels.common import Channel, ChannelContext, configured_channels
 from bot.clients.rasa import ActionServerClient, RasaClient, RasaUnavailable
 from bot.db import create_db_engine, init_schema, ping
 from bot.feed import ChangeFeed, Event
@@ -58,9 +59,13 @@ def create_app(
     settings: Settings,
     *,
     detector: Detector | None = None,
-    delivery_factory: Any = None,
+    channels: list[Channel] | None = None,
 ) -> FastAPI:
-    """Build the gateway app; connections are opened on startup, not at import."""
+    """Build the gateway app; connections are opened on startup, not at import.
+
+    ``channels`` defaults to the channels whose credentials the settings hold.
+    """
+    channels = configured_channels(settings) if channels is None else channels
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -74,21 +79,36 @@ def create_app(
         router = Router(settings, store, rasa, detector or default_detector(), actions, notify=feed.notify)
         app.state.services = Services(router, rasa, actions, http, feed, store)
         queue = HandoffQueue(engine)
-        delivery = delivery_factory(settings) if delivery_factory else Delivery()
+        delivery = Delivery()
         console = Console(settings, engine, store, queue, delivery, notify=feed.notify)
+        directory = AgentDirectory(engine)
         app.state.console = ConsoleServices(
-            settings,
-            AgentDirectory(engine),
-            console,
-            store,
-            OutageRepository(engine),
-            feed,
-            HoursRepository(engine),
+            settings, directory, console, store, OutageRepository(engine), feed, HoursRepository(engine)
         )
         tasks = [asyncio.create_task(feed.run()), asyncio.create_task(_requeue_loop(queue, settings, feed))]
+        context = ChannelContext(
+            settings,
+            engine,
+            router,
+            store,
+            queue,
+            console,
+            directory,
+            delivery,
+            feed,
+            asyncio.get_running_loop(),
+        )
+        started = []
         try:
+            for channel in channels:
+                await channel.start(context)
+                started.append(channel)
+                log.info("channel %s started", channel.name)
             yield
         finally:
+            for channel in reversed(started):
+                with contextlib.suppress(Exception):
+                    await channel.stop()
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -99,6 +119,10 @@ def create_app(
     app = FastAPI(title="Customer-care assistant gateway", lifespan=lifespan)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(build_router())
+    for channel in channels:
+        routes = channel.routes()
+        if routes is not None:
+            app.include_router(routes)
     install_error_handlers(app)
 
     @app.post("/api/chat")

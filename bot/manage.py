@@ -4,6 +4,7 @@
     python -m bot.manage seed-demo
     python -m bot.manage create-admin USERNAME [--languages nl,fr,en] [--name "Display Name"]
     python -m bot.manage create-agent USERNAME --languages nl,fr [--name "Display Name"]
+    python -m bot.manage link-slack USERNAME SLACK_USER_ID   # the agent's user in the webcare Slack
 
 The password is read from the terminal (twice), or from the environment variable
 AGENT_PASSWORD when there is no terminal (scripts, containers).
@@ -57,6 +58,15 @@ def create_account(engine: Engine, args: argparse.Namespace, role: str) -> str:
     return f"{role} {agent.username!r} created (languages: {', '.join(agent.languages)})"
 
 
+def link_slack(engine: Engine, username: str, slack_user_id: str) -> str:
+    directory = AgentDirectory(engine)
+    agent = directory.by_username(username)
+    if agent is None:
+        raise AgentError(f"no agent called {username!r}")
+    directory.link(agent.id, "slack", slack_user_id.strip())
+    return f"{agent.username!r} is Slack user {slack_user_id.strip()} in the webcare workspace"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.manage")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -72,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
             help="comma-separated: nl,fr,en",
         )
         sub.add_argument("--name", default=None, help="display name shown to customers")
+    link = commands.add_parser("link-slack", help="tie an agent to their Slack user in the webcare workspace")
+    link.add_argument("username")
+    link.add_argument("slack_user_id")
     args = parser.parse_args(argv)
     engine = create_db_engine(Settings.from_env().database_url)
     try:
@@ -80,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             print("demo outage added" if seed_demo_outages(engine) else "open outages exist; nothing added")
         elif args.command in ("create-admin", "create-agent"):
             print(create_account(engine, args, "admin" if args.command == "create-admin" else "agent"))
+        elif args.command == "link-slack":
+            print(link_slack(engine, args.username, args.slack_user_id))
     except AgentError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 2

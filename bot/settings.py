@@ -92,6 +92,16 @@ class Settings:
     secure_cookies: bool
     csat_window_h: float
     feed_interval_s: float
+    telegram_token: str | None
+    telegram_webhook_url: str | None
+    telegram_secret_token: str | None
+    telegram_api_url: str
+    slack_bot_token: str | None
+    slack_signing_secret: str | None
+    slack_api_url: str
+    slack_agent_bot_token: str | None
+    slack_agent_signing_secret: str | None
+    slack_agent_channel: str | None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -129,6 +139,16 @@ class Settings:
             secure_cookies=_bool(env, "SECURE_COOKIES", False),
             csat_window_h=_float(env, "CSAT_WINDOW_HOURS", 24.0),
             feed_interval_s=_float(env, "FEED_INTERVAL", 0.2),
+            telegram_token=env.get("TELEGRAM_TOKEN") or None,
+            telegram_webhook_url=(env.get("TELEGRAM_WEBHOOK_URL") or "").rstrip("/") or None,
+            telegram_secret_token=env.get("TELEGRAM_SECRET_TOKEN") or None,
+            telegram_api_url=env.get("TELEGRAM_API_URL") or "https://api.telegram.org/bot",
+            slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
+            slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+            slack_api_url=env.get("SLACK_API_URL") or "https://slack.com/api/",
+            slack_agent_bot_token=env.get("SLACK_AGENT_BOT_TOKEN") or None,
+            slack_agent_signing_secret=env.get("SLACK_AGENT_SIGNING_SECRET") or None,
+            slack_agent_channel=env.get("SLACK_AGENT_CHANNEL") or None,
         )
 
     def with_overrides(self, **changes: object) -> Settings:
@@ -138,6 +158,22 @@ class Settings:
     @property
     def action_webhook_url(self) -> str:
         return f"{self.action_server_url}/webhook"
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_token)
+
+    @property
+    def slack_enabled(self) -> bool:
+        """Customers in a Slack workspace: needs the app's bot token and signing secret."""
+        return bool(self.slack_bot_token and self.slack_signing_secret)
+
+    @property
+    def slack_agents_enabled(self) -> bool:
+        """The webcare team's Slack: token, signing secret and the channel escalations go to."""
+        return bool(
+            self.slack_agent_bot_token and self.slack_agent_signing_secret and self.slack_agent_channel
+        )
 
     @property
     def gateway_url(self) -> str:

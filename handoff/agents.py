@@ -21,7 +21,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import agent_sessions, agents, utcnow
+from bot.db import agent_links, agent_sessions, agents, utcnow
 from bot.settings import SUPPORTED_LANGUAGES
 
 ROLES = ("agent", "admin")
@@ -271,3 +271,25 @@ class AgentDirectory:
         """The agent's console is alive (called by its live stream, at most every 20 s)."""
         with self.engine.begin() as conn:
             conn.execute(update(agents).where(agents.c.id == agent_id).values(last_seen_at=now or utcnow()))
+
+    def link(self, agent_id: int, provider: str, external_id: str) -> None:
+        """Tie an account on another platform (e.g. a Slack user id) to this agent."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(agent_links).where(
+                    agent_links.c.provider == provider, agent_links.c.external_id == external_id
+                )
+            )
+            conn.execute(
+                insert(agent_links).values(provider=provider, external_id=external_id, agent_id=agent_id)
+            )
+
+    def by_link(self, provider: str, external_id: str) -> Agent | None:
+        """The active agent linked to this platform account, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(agents)
+                .join(agent_links, agent_links.c.agent_id == agents.c.id)
+                .where(agent_links.c.provider == provider, agent_links.c.external_id == external_id)
+            ).first()
+        return _agent(row) if row is not None and row.active else None
