@@ -28,6 +28,7 @@ from bot.outages import OutageRepository
 from bot.router import IncomingMessage, InvalidMessage, Router
 from bot.settings import Settings
 from bot.store import ConversationStore
+from bot.widget import install_widget
 from handoff.agents import AgentDirectory
 from handoff.console import Console
 from handoff.console_api import ConsoleServices, build_router, install_error_handlers
@@ -119,6 +120,7 @@ def create_app(
     app = FastAPI(title="Customer-care assistant gateway", lifespan=lifespan)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(build_router())
+    install_widget(app, settings)
     for channel in channels:
         routes = channel.routes()
         if routes is not None:
