@@ -34,9 +34,25 @@ def test_escalation_intents_together_outweigh_an_ordinary_best_guess(tmp_path: P
     [guarded] = classifier(tmp_path, 0.35).process([message(ambiguous)])
     assert guarded.get("intent")["name"] in ("sensitive_fraud", "request_human")
     assert guarded.get("intent")["confidence"] >= 0.35
-    assert guarded.get("intent_ranking")[0]["name"] == "billing_refund"  # the ranking stays honest
+    ranking = guarded.get("intent_ranking")
+    assert ranking[0] == guarded.get("intent")  # leads the ranking with the combined probability
+    assert ranking[1]["name"] == "billing_refund"
     [plain] = classifier(tmp_path, 1.0).process([message(ambiguous)])
     assert plain.get("intent")["name"] == "billing_refund"
+
+
+def test_a_near_tie_between_two_sensitive_intents_is_not_a_misunderstanding(tmp_path: Path) -> None:
+    from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
+
+    [m] = classifier(tmp_path, 0.35).process([message([0.0, 1.0, 1.0])])  # fraud or a person?
+    fallback = FallbackClassifier.create(
+        {**FallbackClassifier.get_default_config(), "threshold": 0.3, "ambiguity_threshold": 0.05},
+        LocalModelStorage(tmp_path),
+        Resource("fallback"),
+        None,
+    )
+    [checked] = fallback.process([m])
+    assert checked.get("intent")["name"] in ("sensitive_fraud", "request_human")
 
 
 def test_clear_ordinary_questions_are_not_escalated(tmp_path: Path) -> None:

@@ -81,15 +81,24 @@ class MultilingualIntentClassifier(LogisticRegressionClassifier):
                 ({"name": n, "confidence": float(p)} for n, p in zip(names, row, strict=False)),
                 key=lambda e: -e["confidence"],
             )
-            intent = dict(ranking[0])
-            guarded = sum(row[i] for i in escalation)
-            if escalation and not is_escalation(intent["name"]) and guarded >= self._threshold():
-                best = max(escalation, key=lambda i: row[i])
-                intent = {"name": names[best], "confidence": float(guarded)}
+            guarded = float(sum(row[i] for i in escalation))
+            if escalation and guarded >= self._threshold():
+                ranking = self._escalation_first(
+                    ranking, names[max(escalation, key=lambda i: row[i])], guarded
+                )
             limit = self.config[RANKING_LENGTH]
-            message.set("intent", intent, add_to_output=True)
+            message.set("intent", dict(ranking[0]), add_to_output=True)
             message.set("intent_ranking", ranking[:limit] if limit > 0 else ranking, add_to_output=True)
         return messages
+
+    @staticmethod
+    def _escalation_first(ranking: List[Dict[str, Any]], best: str, guarded: float) -> List[Dict[str, Any]]:
+        """For routing, the escalation intents act as one class: the likeliest of them leads the
+        ranking with their combined probability. So neither an ordinary intent that is the single
+        best guess nor a near-tie between two sensitive intents (fraud or privacy?) turns a message
+        a person must see into a clarification question (FallbackClassifier's ambiguity check)."""
+        rest = [entry for entry in ranking if entry["name"] != best]
+        return [{"name": best, "confidence": guarded}, *rest]
 
     def _threshold(self) -> float:
         return float(self.config["escalation_threshold"])
