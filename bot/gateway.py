@@ -212,7 +212,7 @@ async def _read_chat_body(request: Request) -> IncomingMessage | JSONResponse:
     return IncomingMessage(channel="web", sender=sender, text=text, locale=locale)
 
 
-PUSHED_EVENTS = {"agent_reply", "agent_joined", "handed_back", "csat_question"}
+PUSHED_EVENTS = {"agent_reply", "agent_joined", "handed_back", "csat_question", "closed"}
 
 
 def _int(raw: str | None) -> int:

@@ -203,7 +203,10 @@ class Console:
             raise ConsoleError("only the agent who has this chat can close it", 409)
         if not self.queue.close(conv.id):
             raise ConsoleError("the chat changed owner meanwhile", 409)
-        self._ask_csat(conv)
+        if conv.owner == OWNER_AGENT:
+            self._ask_csat(conv)
+        else:  # an admin closed a chat nobody talked to (spam, a duplicate): no score to ask for
+            self._tell_customer(conv, "closed_unanswered", {"event": "closed"})
 
     # -- helpers -------------------------------------------------------------------------
 

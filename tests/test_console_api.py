@@ -879,6 +879,10 @@ def test_only_an_admin_may_close_a_chat_nobody_has_taken(
     admin = new_agent("root", ("nl",), role="admin")
     admin.ok(admin.act(cid, "close"))
     assert owner_of(engine, cid) == "closed"
+    last = client.get("/api/chat/history", params={"sender": "web-close-queued"}).json()["messages"][-1]
+    # nobody talked to the customer, so no score is asked: they are told how to go on
+    assert (last["event"], last["text"]) == ("closed", customer_text("closed_unanswered", "nl"))
+    assert last["buttons"] == []
 
 
 # --- export ---------------------------------------------------------------------------------
