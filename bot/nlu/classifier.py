@@ -40,10 +40,6 @@ class MultilingualIntentClassifier(LogisticRegressionClassifier):
             "C": 30.0,
             "max_iter": 5000,
             "sparse_weight": 0.6,
-            # Missing a fraud report or a request for a person costs more than a needless
-            # handoff: when the escalation intents together reach this probability, the most
-            # likely of them wins even if an ordinary intent scores higher. 1.0 turns it off.
-            "escalation_threshold": 1.0,
         }
 
     def __init__(
@@ -70,38 +66,20 @@ class MultilingualIntentClassifier(LogisticRegressionClassifier):
         return cls(config, execution_context.node_name, model_storage, resource)
 
     def process(self, messages: List[Message]) -> List[Message]:
-        """Intent and ranking per message, with the escalation guard (see the config)."""
+        """Intent and the full, honest ranking per message (the escalation guard comes later)."""
         if not messages:
             return messages
         probabilities = self.clf.predict_proba(self._create_X(messages))
         names = list(self.clf.classes_)
-        escalation = [i for i, name in enumerate(names) if is_escalation(name)]
         for message, row in zip(messages, probabilities, strict=False):
             ranking = sorted(
                 ({"name": n, "confidence": float(p)} for n, p in zip(names, row, strict=False)),
                 key=lambda e: -e["confidence"],
             )
-            guarded = float(sum(row[i] for i in escalation))
-            if escalation and guarded >= self._threshold():
-                ranking = self._escalation_first(
-                    ranking, names[max(escalation, key=lambda i: row[i])], guarded
-                )
             limit = self.config[RANKING_LENGTH]
             message.set("intent", dict(ranking[0]), add_to_output=True)
             message.set("intent_ranking", ranking[:limit] if limit > 0 else ranking, add_to_output=True)
         return messages
-
-    @staticmethod
-    def _escalation_first(ranking: List[Dict[str, Any]], best: str, guarded: float) -> List[Dict[str, Any]]:
-        """For routing, the escalation intents act as one class: the likeliest of them leads the
-        ranking with their combined probability. So neither an ordinary intent that is the single
-        best guess nor a near-tie between two sensitive intents (fraud or privacy?) turns a message
-        a person must see into a clarification question (FallbackClassifier's ambiguity check)."""
-        rest = [entry for entry in ranking if entry["name"] != best]
-        return [{"name": best, "confidence": guarded}, *rest]
-
-    def _threshold(self) -> float:
-        return float(self.config["escalation_threshold"])
 
     def _create_X(self, messages: List[Message]) -> csr_matrix:  # noqa: N802 - Rasa's name
         rows = []
@@ -115,3 +93,45 @@ class MultilingualIntentClassifier(LogisticRegressionClassifier):
                 parts.append(normalize(csr_matrix(sparse.features)) * float(self.config["sparse_weight"]))
             rows.append(hstack(parts) if parts else csr_matrix((1, 0)))
         return vstack(rows).tocsr()
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class EscalationGuard(GraphComponent):
+    """Hands a message to a person when the escalation intents together are likely enough.
+
+    Missing a fraud report or a request for a person costs more than a needless handoff. Placed
+    after the FallbackClassifier, this has the last word: when the escalation intents
+    (``sensitive_*``, ``request_human``) of the ranking together reach ``escalation_threshold``,
+    the likeliest of them becomes the intent, with their combined probability, even when an
+    ordinary intent scored higher or the fallback found the message ambiguous (a near tie between
+    fraud and privacy is still a case for a person). The ranking is left as the classifier made it.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {"escalation_threshold": 0.35}
+
+    def __init__(self, config: Dict[str, Any]) -> None:
+        self.threshold = float(config["escalation_threshold"])
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> GraphComponent:
+        return cls({**cls.get_default_config(), **config})
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            intent = message.get("intent") or {}
+            if is_escalation(intent.get("name") or ""):
+                continue
+            candidates = [e for e in message.get("intent_ranking") or [] if is_escalation(e["name"])]
+            guarded = sum(float(e["confidence"]) for e in candidates)
+            if candidates and guarded >= self.threshold:
+                best = max(candidates, key=lambda e: e["confidence"])
+                message.set("intent", {"name": best["name"], "confidence": guarded}, add_to_output=True)
+        return messages
