@@ -1,13 +1,15 @@
 """Network coverage by place, behind an interface a real operator replaces with its own API.
 
 The demo provider reads ``actions/data/coverage_demo.csv``: Belgian and Dutch places with
-their names in nl/fr/en, postcodes, province and 4G/5G levels. It is demo data, not a map.
+their names in nl/fr/en, postcodes, province, 4G/5G levels and the approximate coordinates of
+their centre (for a shared location). It is demo data, not a map.
 """
 
 from __future__ import annotations
 
 import csv
 import difflib
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -18,6 +20,8 @@ from typing import Protocol
 DEMO_FILE = Path(__file__).with_name("data") / "coverage_demo.csv"
 _BE_POSTCODE = re.compile(r"\b([1-9]\d{3})\b")
 _NL_POSTCODE = re.compile(r"\b([1-9]\d{3})\s?([a-z]{2})\b")
+EARTH_RADIUS_KM = 6371.0
+NEAREST_MAX_KM = 30.0  # farther than this from every known centre, the place is unknown
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,8 @@ class Place:
     g4: str  # good | partial | none
     g5: str  # yes | partial | no
     aliases: tuple[str, ...] = ()
+    lat: float | None = None  # centre of the place, WGS84 degrees
+    lon: float | None = None
 
     def name(self, language: str) -> str:
         return self.names.get(language) or self.names["nl"]
@@ -71,6 +77,15 @@ class CsvCoverageProvider:
             return None
         return self._by_postcode_in(norm) or self._by_name_in(norm)
 
+    def nearest(self, lat: float, lon: float, max_km: float = NEAREST_MAX_KM) -> Place | None:
+        """The place whose centre is closest to a location, or None when none is within ``max_km``."""
+        located = [p for p in self.places if p.lat is not None and p.lon is not None]
+        distances = [(haversine_km(lat, lon, p.lat, p.lon), p) for p in located]  # type: ignore[arg-type]
+        if not distances:
+            return None
+        distance, place = min(distances, key=lambda pair: pair[0])
+        return place if distance <= max_km else None
+
     def _by_postcode_in(self, norm: str) -> Place | None:
         for digits, letters in _NL_POSTCODE.findall(norm):
             place = self._by_postcode.get(f"{digits}{letters}")
@@ -106,6 +121,18 @@ class CsvCoverageProvider:
         return None
 
 
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance between two points in kilometres."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    d_phi, d_lambda = phi2 - phi1, math.radians(lon2 - lon1)
+    a = math.sin(d_phi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(d_lambda / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, a)))
+
+
+def _coordinate(raw: str | None) -> float | None:
+    return float(raw) if raw and raw.strip() else None
+
+
 def _place_from_row(row: dict[str, str]) -> Place:
     return Place(
         key=row["key"],
@@ -116,6 +143,8 @@ def _place_from_row(row: dict[str, str]) -> Place:
         g4=row["g4"],
         g5=row["g5"],
         aliases=tuple(a for a in row["aliases"].split("|") if a),
+        lat=_coordinate(row.get("lat")),
+        lon=_coordinate(row.get("lon")),
     )
 
 

@@ -1,6 +1,14 @@
-import pytest
+import asyncio
+import json
 
-from actions.coverage import demo_provider, normalize
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.engine import Engine
+
+from actions.actions import ActionCoverageCheck
+from actions.coverage import demo_provider, haversine_km, normalize
+from bot.outages import OutageRepository
 
 
 @pytest.mark.parametrize(
@@ -41,3 +49,92 @@ def test_names_per_language() -> None:
 def test_normalize() -> None:
     assert normalize("  Liège!! ") == "liege"
     assert normalize("Knokke-Heist") == "knokke heist"
+
+
+# --- nearest place to a shared location ----------------------------------------------------
+
+
+def test_every_place_has_coordinates_in_belgium_or_the_netherlands() -> None:
+    for place in demo_provider().places:
+        assert place.lat is not None and place.lon is not None, place.key
+        assert 49.4 < place.lat < 53.6 and 2.5 < place.lon < 7.3, place.key
+        assert demo_provider().find(place.key) == place  # the key routes back to its place
+
+
+@pytest.mark.parametrize(
+    "lat, lon, key",
+    [
+        (51.0543, 3.7174, "gent"),  # Korenmarkt
+        (51.0380, 3.7100, "gent"),  # Sint-Pieters station
+        (51.1000, 3.8000, "gent"),  # outskirts, still closest to Gent
+        (50.8450, 4.3570, "brussel"),  # Grote Markt area
+        (50.6400, 5.5700, "liege"),
+        (52.3790, 4.9000, "amsterdam"),  # Centraal
+        (49.9500, 5.6800, "bastogne"),
+        (50.7750, 6.0100, "vaals"),
+    ],
+)
+def test_nearest_place_to_a_location(lat: float, lon: float, key: str) -> None:
+    place = demo_provider().nearest(lat, lon)
+    assert place is not None and place.key == key
+
+
+@pytest.mark.parametrize(
+    "lat, lon",
+    [
+        (48.8566, 2.3522),  # Paris
+        (51.5074, -0.1278),  # London
+        (0.0, 0.0),
+        (-33.87, 151.21),  # Sydney
+        (50.30, 3.10),  # Douai (France), ~40 km from Tournai
+    ],
+)
+def test_locations_far_from_every_known_place_are_unknown(lat: float, lon: float) -> None:
+    assert demo_provider().nearest(lat, lon) is None
+
+
+def test_nearest_refuses_places_beyond_the_limit() -> None:
+    gent_station = (51.0360, 3.7105)
+    assert demo_provider().nearest(*gent_station, max_km=1.0) is None
+    assert demo_provider().nearest(*gent_station, max_km=3.0).key == "gent"
+
+
+def test_haversine_distance() -> None:
+    assert haversine_km(50.8467, 4.3525, 50.8467, 4.3525) == 0.0
+    assert haversine_km(50.8467, 4.3525, 51.2194, 4.4025) == pytest.approx(41.6, abs=1.0)  # Brussel-Antwerpen
+
+
+@pytest.mark.parametrize(
+    "lat, lon, language, response, place",
+    [
+        (51.0545, 3.7205, "fr", "utter_coverage_5g_everywhere", "Gand"),  # Korenmarkt, Gent
+        (50.0010, 5.7150, "nl", "utter_coverage_4g_partial", "Bastenaken"),
+        (48.8566, 2.3522, "en", "utter_coverage_unknown_place", "48.86, 2.35"),  # Paris
+    ],
+)
+def test_the_coverage_action_answers_a_shared_location(
+    engine: Engine, lat: float, lon: float, language: str, response: str, place: str
+) -> None:
+    """What a Telegram location becomes (bot/channels/telegram.py), as Rasa hands it to the action:
+    the intent payload's text with the place as its entity."""
+    from bot.channels.telegram import location_payload
+
+    text = location_payload(lat, lon)
+    value = json.loads(text[text.index("{") :])["place"]
+    tracker = Tracker(
+        "conv-1",
+        {"language": language},
+        {
+            "text": text,
+            "intent": {"name": "coverage_check_place"},
+            "entities": [{"entity": "place", "value": value}],
+        },
+        [],
+        False,
+        None,
+        {},
+        "action_listen",
+    )
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionCoverageCheck(demo_provider(), OutageRepository(engine)).run(dispatcher, tracker, {}))
+    assert [(m["response"], m["place"]) for m in dispatcher.messages] == [(response, place)]

@@ -1,0 +1,504 @@
+"""Telegram customers, served inside the gateway's process and event loop (python-telegram-bot).
+
+Updates arrive by long polling, or on ``POST /telegram/webhook`` (checked against Telegram's
+secret-token header) when ``TELEGRAM_WEBHOOK_URL`` is set. Each update is handled once
+(:class:`UpdateLog`), in order within a chat and concurrently across chats.
+
+- Text goes through the router as the customer's message (``language_code`` seeds the language
+  of a new conversation); button presses send their payload the same way.
+- A shared location asks Rasa for the coverage at the nearest known place.
+- Other media get a "text only" reply in the customer's language; nothing is stored.
+
+Bot replies, agent replies, notices and the satisfaction question (through
+:class:`handoff.delivery.Delivery`) go out with sendMessage: MarkdownV2, escaped, split under
+Telegram's length limit, quick replies as an inline keyboard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+    User,
+)
+from telegram.constants import ChatType, InlineKeyboardButtonLimit, MessageLimit, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.helpers import escape_markdown
+
+from actions.coverage import demo_provider
+from bot.channels.common import ChannelContext, UpdateLog, run_on_loop
+from bot.language import locale_language
+from bot.router import IncomingMessage, InvalidMessage
+from bot.settings import Settings, SettingsError
+from bot.store import Conversation
+from bot.texts import text as customer_text
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook accepts
+ALLOWED_UPDATES = ["message", "callback_query"]
+MAX_TEXT_UNITS = MessageLimit.MAX_TEXT_LENGTH  # 4096, counted in UTF-16 code units
+MAX_CALLBACK_BYTES = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA  # 64
+HASHED_PAYLOAD = "#h:"  # callback data that stands for a longer payload (see callback_data)
+MAX_WEBHOOK_BYTES = 256 * 1024
+POLL_TIMEOUT_S = 10
+ONE_ROW_TITLES = 24  # buttons whose titles together are this short share one row
+EMPTY_TEXT = "…"  # Telegram refuses an empty message; a reply may be buttons only
+
+
+class TelegramDeliveryError(RuntimeError):
+    """A message could not be handed to the Bot API; the text is never part of the error."""
+
+
+# --- formatting (pure functions) -------------------------------------------------------------
+
+
+def utf16_units(text: str) -> int:
+    """Telegram measures text in UTF-16 code units: characters outside the BMP count twice."""
+    return sum(2 if ord(ch) > 0xFFFF else 1 for ch in text)
+
+
+def _prefix_within(text: str, limit: int) -> str:
+    units = 0
+    for index, ch in enumerate(text):
+        units += 2 if ord(ch) > 0xFFFF else 1
+        if units > limit:
+            return text[:index]
+    return text
+
+
+def _cut_at(window: str) -> int:
+    """Where to cut: a line break late in the window, else a space, else any, else hard."""
+    half = len(window) // 2
+    for separator in ("\n", " "):
+        index = window.rfind(separator)
+        if index >= half:
+            return index
+    index = max(window.rfind("\n"), window.rfind(" "))
+    return index if index > 0 else max(1, len(window))
+
+
+def split_text(text: str, limit: int = MAX_TEXT_UNITS) -> list[str]:
+    """Pieces of at most ``limit`` UTF-16 units, cut at line breaks or spaces where possible."""
+    pieces: list[str] = []
+    rest = text.strip()
+    while utf16_units(rest) > limit:
+        window = _prefix_within(rest, limit)
+        cut = _cut_at(window)
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest or not pieces:
+        pieces.append(rest)
+    return pieces
+
+
+def markdown(text: str, sender_name: str | None = None) -> str:
+    """MarkdownV2 for plain text: everything escaped; an agent's name in bold on its own line."""
+    body = escape_markdown(text or EMPTY_TEXT, version=2)
+    if not sender_name:
+        return body
+    return f"*{escape_markdown(sender_name, version=2)}*\n{body}"
+
+
+def callback_data(payload: str) -> str:
+    """The payload itself when it fits Telegram's 64 bytes, else a hash resolved from the transcript.
+
+    The hash needs no storage of its own: the buttons are stored with the bot's message, so the
+    payload is found again in the conversation (also after a restart, on any gateway process).
+    """
+    if len(payload.encode()) <= MAX_CALLBACK_BYTES and not payload.startswith(HASHED_PAYLOAD):
+        return payload
+    return HASHED_PAYLOAD + hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def keyboard(buttons: list[dict[str, Any]] | None) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    keys = [
+        InlineKeyboardButton(str(b.get("title") or _payload(b)), callback_data=callback_data(_payload(b)))
+        for b in buttons
+    ]
+    if sum(len(k.text) for k in keys) <= ONE_ROW_TITLES:
+        return InlineKeyboardMarkup([keys])
+    return InlineKeyboardMarkup([[k] for k in keys])
+
+
+def _payload(button: dict[str, Any]) -> str:
+    return str(button.get("payload") or button.get("title") or "")
+
+
+def location_payload(lat: float, lon: float) -> str:
+    """The Rasa intent payload asking for the coverage at a shared location.
+
+    Far from every known place the coordinates go as the place, which the action answers with
+    "unknown place" (they never look like a name or a postcode).
+    """
+    place = demo_provider().nearest(lat, lon)
+    value = place.key if place else f"{lat:.2f}, {lon:.2f}"
+    return "/coverage_check_place" + json.dumps({"place": value}, ensure_ascii=False)
+
+
+def describe(exc: BaseException) -> str:
+    """An error for the logs: Telegram's description, never the text we tried to send."""
+    if isinstance(exc, TelegramError):
+        return f"{type(exc).__name__}: {exc.message}"
+    return type(exc).__name__
+
+
+# --- the channel ------------------------------------------------------------------------------
+
+
+class ChatLocks:
+    """One lock per chat, dropped when nobody holds or waits for it: a chat's updates stay in order."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, chat_id: int) -> AsyncIterator[None]:
+        lock, users = self._locks.get(chat_id, (asyncio.Lock(), 0))
+        self._locks[chat_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[chat_id]
+            if users == 1:
+                del self._locks[chat_id]
+            else:
+                self._locks[chat_id] = (lock, users - 1)
+
+
+class _RedactToken(logging.Filter):
+    """httpx logs every request URL at INFO, and the Bot API puts the bot's token in the URL."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "<telegram-token>"), ()
+        return True
+
+
+class TelegramChannel:
+    name = CHANNEL
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.webhook_mode = bool(settings.telegram_webhook_url)
+        self._context: ChannelContext | None = None
+        self._app: Application | None = None
+        self._updates: UpdateLog | None = None
+        self._locks = ChatLocks()
+        self._redact = _RedactToken(settings.telegram_token or "")
+        self._background: set[asyncio.Task[Any]] = set()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def routes(self) -> APIRouter | None:
+        if not self.webhook_mode:
+            return None
+        router = APIRouter()
+        router.add_api_route(WEBHOOK_PATH, self._webhook, methods=["POST"], include_in_schema=False)
+        return router
+
+    async def start(self, context: ChannelContext) -> None:
+        self._check_settings()
+        self._context, self._updates = context, UpdateLog(context.engine)
+        logging.getLogger("httpx").addFilter(self._redact)
+        app = self._build()
+        try:
+            await app.initialize()  # getMe: fails here on a wrong token
+            await app.start()
+            if self.webhook_mode:
+                await app.bot.set_webhook(
+                    f"{self.settings.telegram_webhook_url}{WEBHOOK_PATH}",
+                    secret_token=self.settings.telegram_secret_token,
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+            else:
+                assert app.updater is not None
+                await app.updater.start_polling(timeout=POLL_TIMEOUT_S, allowed_updates=ALLOWED_UPDATES)
+        except BaseException:
+            await self._shut_down(app)
+            logging.getLogger("httpx").removeFilter(self._redact)
+            raise
+        self._app = app
+        context.delivery.register(CHANNEL, self)
+
+    async def stop(self) -> None:
+        app, self._app = self._app, None
+        if app is not None:
+            await self._shut_down(app)
+        logging.getLogger("httpx").removeFilter(self._redact)
+
+    def _check_settings(self) -> None:
+        settings = self.settings
+        if not settings.telegram_token:
+            raise SettingsError("TELEGRAM_TOKEN is required for the Telegram channel")
+        if not self.webhook_mode:
+            return
+        secret = settings.telegram_secret_token
+        if not secret:
+            raise SettingsError(
+                "TELEGRAM_SECRET_TOKEN is required when TELEGRAM_WEBHOOK_URL is set: without it "
+                "anyone could post fake updates to the webhook"
+            )
+        if not SECRET_TOKEN.fullmatch(secret):
+            raise SettingsError("TELEGRAM_SECRET_TOKEN must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+
+    def _build(self) -> Application:
+        builder = (
+            ApplicationBuilder()
+            .token(self.settings.telegram_token or "")
+            .base_url(self.settings.telegram_api_url)
+            .concurrent_updates(True)  # ordered per chat by ChatLocks
+            .job_queue(None)  # the [job-queue] extra cannot be installed next to rasa
+            .connect_timeout(5.0)
+            .read_timeout(10.0)
+            .write_timeout(10.0)
+            # getUpdates has a pool of its own; with one connection, a long poll cancelled on stop
+            # can keep it, and the final getUpdates confirming the fetched updates then times out.
+            .get_updates_connection_pool_size(2)
+        )
+        if self.webhook_mode:
+            builder = builder.updater(None)
+        app = builder.build()
+        app.add_handler(TypeHandler(Update, self._on_update))
+        app.add_error_handler(self._on_error)
+        return app
+
+    @staticmethod
+    async def _shut_down(app: Application) -> None:
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()  # ends with getUpdates(timeout=0) to confirm what was fetched
+        if app.running:
+            await app.stop()  # waits for updates being handled
+        await app.shutdown()
+
+    # -- webhook ---------------------------------------------------------------------------
+
+    async def _webhook(self, request: Request) -> Response:
+        if not self._secret_matches(request.headers.get(SECRET_HEADER)):
+            return _error(403, "forbidden", "missing or wrong secret token")
+        if self._app is None:
+            return _error(503, "unavailable", "the Telegram channel is not running")
+        raw = await request.body()
+        if len(raw) > MAX_WEBHOOK_BYTES:
+            return _error(413, "too_large", "update too large")
+        update = self._parse_update(raw)
+        if update is None:
+            return _error(400, "invalid_update", "the body must be a Telegram update in JSON")
+        await self._app.update_queue.put(update)
+        return Response(status_code=200)
+
+    def _secret_matches(self, given: str | None) -> bool:
+        expected = self.settings.telegram_secret_token
+        if not given or not expected:
+            return False
+        return hmac.compare_digest(given.encode(), expected.encode())
+
+    def _parse_update(self, raw: bytes) -> Update | None:
+        assert self._app is not None
+        try:
+            data = json.loads(raw)
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                return None
+            return Update.de_json(data, self._app.bot)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+
+    # -- incoming updates ------------------------------------------------------------------
+
+    async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        async with self._locks.hold(chat.id if chat else 0):
+            assert self._updates is not None
+            if not await run_in_threadpool(self._updates.first_time, CHANNEL, update.update_id):
+                log.info("telegram update %s already handled", update.update_id)
+                return
+            await self._dispatch(update)
+
+    async def _dispatch(self, update: Update) -> None:
+        if update.callback_query is not None:
+            await self._on_button(update.callback_query)
+            return
+        message = update.message  # edited messages, channel posts...: nothing to answer
+        if message is None or message.chat.type != ChatType.PRIVATE or message.from_user is None:
+            log.debug("telegram update %s ignored", update.update_id)
+            return
+        if message.text:
+            await self._on_text(message)
+        elif message.location is not None:
+            payload = location_payload(message.location.latitude, message.location.longitude)
+            await self._route(message.chat.id, message.from_user, payload)
+        elif message.effective_attachment is not None:
+            await self._answer(message.chat.id, message.from_user, "telegram_text_only")
+
+    async def _on_text(self, message: Message) -> None:
+        assert message.text is not None and message.from_user is not None
+        text = message.text
+        if text == "/start" or text.startswith("/start "):
+            text = "/greet"  # Telegram's first message when someone opens the bot
+        await self._route(message.chat.id, message.from_user, text)
+
+    async def _on_button(self, query: CallbackQuery) -> None:
+        message = query.message
+        chat_id = message.chat.id if message is not None else None
+        await self._quietly(query.answer(), "answerCallbackQuery", chat_id)  # stops the spinner
+        if message is None or message.chat.type != ChatType.PRIVATE or not query.data:
+            return
+        seen = message if isinstance(message, Message) else None  # None: too old to be shown
+        if seen is not None and seen.reply_markup is not None:
+            # A button answers once: a stale one pressed later would start something unexpected.
+            await self._quietly(query.edit_message_reply_markup(None), "editMessageReplyMarkup", chat_id)
+        payload = await run_in_threadpool(self._resolve_payload, str(message.chat.id), query.data)
+        if payload is None:
+            log.info("telegram: button of chat %s no longer known", message.chat.id)
+            return
+        title = _button_title(seen, query.data) if seen is not None else None
+        await self._route(message.chat.id, query.from_user, payload, {"button_title": title} if title else {})
+
+    def _resolve_payload(self, sender: str, data: str) -> str | None:
+        if not data.startswith(HASHED_PAYLOAD):
+            return data
+        assert self._context is not None
+        store = self._context.store
+        conv = store.latest_conversation(CHANNEL, sender)
+        for message in reversed(store.transcript(conv.id) if conv else []):
+            for button in (message.get("payload") or {}).get("buttons") or []:
+                if callback_data(_payload(button)) == data:
+                    return _payload(button)
+        return None
+
+    async def _route(self, chat_id: int, user: User, text: str, extra: dict[str, Any] | None = None) -> None:
+        """The customer's message through the router; its replies back to the chat."""
+        assert self._context is not None
+        incoming = IncomingMessage(
+            CHANNEL, str(chat_id), text, user.language_code, {"telegram_user_id": user.id, **(extra or {})}
+        )
+        try:
+            result = await run_in_threadpool(self._context.router.handle, incoming)
+        except InvalidMessage as exc:
+            if exc.too_large:
+                await self._answer(chat_id, user, "telegram_too_long", max=self.settings.max_message_chars)
+            return
+        await self._quietly(self._send(chat_id, result.replies), "sendMessage", chat_id)
+
+    async def _answer(self, chat_id: int, user: User, key: str, **values: Any) -> None:
+        """A gateway text in the customer's language, not stored (nothing was taken in)."""
+        language = await run_in_threadpool(self._language_of, str(chat_id), user.language_code)
+        reply = customer_text(key, language).format(**values)
+        await self._quietly(self._send(chat_id, [{"text": reply}]), "sendMessage", chat_id)
+
+    def _language_of(self, sender: str, language_code: str | None) -> str:
+        """The conversation's language if there is one, else the app's language, else the default."""
+        assert self._context is not None
+        conv = self._context.store.latest_conversation(CHANNEL, sender)
+        if conv is not None:
+            return conv.language
+        return locale_language(language_code) or self.settings.default_language
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        update_id = update.update_id if isinstance(update, Update) else None
+        error = context.error
+        log.error(
+            "telegram update %s failed: %s",
+            update_id,
+            describe(error) if error else "unknown error",
+            exc_info=None if isinstance(error, TelegramError) else error,
+        )
+
+    # -- outgoing messages -----------------------------------------------------------------
+
+    def send(
+        self, conversation: Conversation, replies: list[dict[str, Any]], sender_name: str | None
+    ) -> None:
+        """Delivery's sender, called from worker threads: agent replies, notices, CSAT question."""
+        if self._app is None or self._context is None:
+            raise TelegramDeliveryError("the Telegram channel is not running")
+        chat_id = int(conversation.sender)
+        coroutine = self._send(chat_id, replies, sender_name)
+        loop = self._context.loop
+        if _running_loop() is loop:  # on the loop itself, waiting for the result would deadlock
+            task = loop.create_task(self._quietly(coroutine, "sendMessage", chat_id))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            return
+        try:
+            run_on_loop(loop, coroutine)
+        except TelegramError as exc:
+            raise TelegramDeliveryError(f"sending to chat {chat_id} failed: {describe(exc)}") from None
+
+    async def _send(
+        self, chat_id: int, replies: list[dict[str, Any]], sender_name: str | None = None
+    ) -> None:
+        assert self._app is not None, "the Telegram channel is not running"
+        bot = self._app.bot
+        reserve = utf16_units(sender_name) + 1 if sender_name else 0
+        for reply in replies:
+            if reply.get("image") and str(reply["image"]).startswith(("https://", "http://")):
+                await bot.send_photo(chat_id, photo=str(reply["image"]))
+                if not reply.get("text") and not reply.get("buttons"):
+                    continue
+            pieces = split_text(reply.get("text") or "", MAX_TEXT_UNITS - reserve)
+            for index, piece in enumerate(pieces):
+                last = index == len(pieces) - 1
+                await bot.send_message(
+                    chat_id,
+                    markdown(piece, sender_name if index == 0 else None),
+                    parse_mode=ParseMode.MARKDOWN_V2,
+                    reply_markup=keyboard(reply.get("buttons")) if last else None,
+                )
+
+    async def _quietly(self, coroutine: Coroutine[Any, Any, Any], method: str, chat_id: int | None) -> None:
+        """Await a Bot API call; a failure is logged (without the text) and the chat goes on."""
+        try:
+            await coroutine
+        except TelegramError as exc:
+            log.warning("telegram %s to chat %s failed: %s", method, chat_id, describe(exc))
+
+
+def _button_title(message: Message, data: str) -> str | None:
+    """The title of the pressed button, as the customer saw it."""
+    if message.reply_markup is None:
+        return None
+    for row in message.reply_markup.inline_keyboard:
+        for button in row:
+            if button.callback_data == data:
+                return button.text
+    return None
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
