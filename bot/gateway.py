@@ -8,7 +8,7 @@ import json
 import logging
 import time
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -19,14 +19,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from bot.channels.common import Channel, ChannelContext, configured_channels
+from bot.channels.common import Channel, ChannelContext, UpdateLog, configured_channels
 from bot.clients.rasa import ActionServerClient, RasaClient, RasaUnavailable
 from bot.db import create_db_engine, init_schema, ping
 from bot.feed import ChangeFeed, Event
 from bot.language import Detector, default_detector
 from bot.outages import OutageRepository
 from bot.router import IncomingMessage, InvalidMessage, Router
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.store import ConversationStore
 from bot.widget import install_widget
 from handoff.agents import AgentDirectory
@@ -50,6 +50,7 @@ class Services:
     http: httpx.Client
     feed: ChangeFeed
     store: ConversationStore
+    channels: dict[str, str] = field(default_factory=dict)  # name -> "up" | "down: <why>"
 
 
 def error(status: int, code: str, message: str) -> JSONResponse:
@@ -99,12 +100,8 @@ def create_app(
             feed,
             asyncio.get_running_loop(),
         )
-        started = []
+        started = await _start_channels(channels, context, app.state.services)
         try:
-            for channel in channels:
-                await channel.start(context)
-                started.append(channel)
-                log.info("channel %s started", channel.name)
             yield
         finally:
             for channel in reversed(started):
@@ -308,14 +305,39 @@ def _pushed_from_feed(
     return pushed, owners[-1] if owners else None
 
 
+async def _start_channels(
+    channels: list[Channel], context: ChannelContext, services: Services
+) -> list[Channel]:
+    """Start every configured channel; one that cannot start (platform unreachable, bad token)
+    is reported by /health and leaves the web chat and the other channels running."""
+    started = []
+    for channel in channels:
+        try:
+            await channel.start(context)
+        except SettingsError:
+            raise  # a misconfiguration must be fixed, not run around
+        except Exception as exc:
+            log.error("channel %s did not start: %s", channel.name, exc)
+            services.channels[channel.name] = f"down: {exc}"[:200]
+            continue
+        started.append(channel)
+        services.channels[channel.name] = "up"
+        log.info("channel %s started", channel.name)
+    return started
+
+
+UPDATES_KEPT = timedelta(days=7)  # platforms retry for minutes, not days
+
+
 async def _requeue_loop(queue: HandoffQueue, settings: Settings, feed: ChangeFeed) -> None:
-    """Chats whose agent has not replied in time go back to the queue."""
+    """Chats whose agent has not replied in time go back to the queue; old update ids go."""
     timeout = timedelta(seconds=settings.agent_reply_timeout_s)
     while True:
         await asyncio.sleep(min(30.0, max(1.0, settings.agent_reply_timeout_s / 4)))
         try:
             if await run_in_threadpool(queue.requeue_unanswered, timeout):
                 feed.notify()
+            await run_in_threadpool(UpdateLog(queue.engine).forget_older_than, UPDATES_KEPT)
         except Exception as exc:
             log.warning("re-queueing unanswered chats failed: %s", exc)
 
@@ -334,6 +356,8 @@ def _check_components(services: Services) -> dict[str, Any]:
     except RasaUnavailable:
         components["rasa"] = "down"
     components["action_server"] = "up" if services.actions.healthy() else "down"
+    for name, status in services.channels.items():
+        components[f"channel:{name}"] = "up" if status == "up" else "down"
     return components
 
 

@@ -28,7 +28,6 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
-from telegram.error import InvalidToken
 from telegram.helpers import escape_markdown
 
 from bot.channels.telegram import (
@@ -551,15 +550,19 @@ def test_polling_stops_cleanly_confirming_what_it_fetched(
         fake.stop()
 
 
-def test_a_wrong_token_stops_the_gateway_from_starting(
+def test_a_wrong_token_leaves_the_web_chat_running_and_health_says_why(
     settings: Settings, rasa: FakeServer, actions: FakeServer, hook_telegram: FakeTelegram
 ) -> None:
     configured = telegram_settings(settings, hook_telegram, rasa, actions).with_overrides(
         telegram_token="1:wrong"
     )
     app = create_app(configured, channels=[TelegramChannel(configured)])
-    with pytest.raises(InvalidToken), TestClient(app):
-        pass
+    with TestClient(app) as client:
+        health = client.get("/health")
+        assert health.status_code == 503
+        assert health.json()["components"]["channel:telegram"] == "down"
+        chat = client.post("/api/chat", json={"sender": "web-still-works", "text": "hallo"})
+        assert chat.status_code == 200 and chat.json()["replies"]
 
 
 def test_latency_helper_for_benchmarks(gateway: httpx.Client, telegram: FakeTelegram, chat: int) -> None:

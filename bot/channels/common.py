@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Coroutine
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol, TypeVar
 
 from fastapi import APIRouter
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -83,6 +84,13 @@ class UpdateLog:
         except IntegrityError:
             return False
         return True
+
+    def forget_older_than(self, age: timedelta) -> int:
+        """Drop ids older than ``age`` (no platform retries that late); returns how many."""
+        with self.engine.begin() as conn:
+            return conn.execute(
+                delete(processed_updates).where(processed_updates.c.created_at < utcnow() - age)
+            ).rowcount
 
 
 class ConversationRefs:
