@@ -200,13 +200,17 @@ async def _read_chat_body(request: Request) -> IncomingMessage | JSONResponse:
     if not isinstance(body, dict):
         return error(400, "invalid_json", "request body must be a JSON object")
     sender, text, locale = body.get("sender"), body.get("text"), body.get("locale")
+    title = body.get("button_title")
     if not isinstance(sender, str) or not sender.strip():
         return error(422, "invalid_message", "sender is required and must be a non-empty string")
     if not isinstance(text, str):
         return error(422, "invalid_message", "text is required and must be a string")
     if locale is not None and not isinstance(locale, str):
         return error(422, "invalid_message", "locale must be a string")
-    return IncomingMessage(channel="web", sender=sender, text=text, locale=locale)
+    if title is not None and not isinstance(title, str):
+        return error(422, "invalid_message", "button_title must be a string")
+    metadata = {"button_title": title} if title else {}
+    return IncomingMessage(channel="web", sender=sender, text=text, locale=locale, metadata=metadata)
 
 
 PUSHED_EVENTS = {"agent_reply", "agent_joined", "handed_back", "csat_question", "closed"}
@@ -224,7 +228,7 @@ def _public_message(message: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": message["id"],
         "author": message["author"],
-        "text": message["text"],
+        "text": payload.get("button_title") or message["text"],
         "buttons": payload.get("buttons") or [],
         "event": payload.get("event"),
         "agent": payload.get("agent"),

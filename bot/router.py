@@ -118,6 +118,7 @@ class Router:
             text=message.text,
             locale=message.locale,
             choose_language=self._chooser(message.text, message.locale),
+            payload=_inbound_payload(message),
         )
         conv = inbound.conversation
         if conv.owner != OWNER_BOT:
@@ -197,3 +198,10 @@ class Router:
             log.error("action server down; conversation %s got no answer", conversation_id)
             return [{"text": gateway_text("rasa_unavailable", language)}], "failed"
         return [{"text": gateway_text("no_reply", language)}], "answered"
+
+
+def _inbound_payload(message: IncomingMessage) -> dict[str, Any] | None:
+    """What the transcript keeps beside the text: the title of a pressed button ("Nee" for
+    "/deny"), so an agent reads what the customer saw."""
+    title = message.metadata.get("button_title")
+    return {"button_title": str(title)[:200]} if title else None

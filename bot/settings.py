@@ -8,6 +8,7 @@ plain dict, so no global state leaks between them.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Mapping, TypeVar
@@ -57,6 +58,17 @@ def _language(env: Mapping[str, str], key: str, default: str) -> str:
     return value
 
 
+def _origins(env: Mapping[str, str], key: str) -> tuple[str, ...]:
+    """A comma-separated list of web origins (scheme://host[:port]); ``*`` (the default) means any."""
+    origins = tuple(o.strip().rstrip("/") for o in (env.get(key) or "").split(",") if o.strip())
+    if not origins or "*" in origins:
+        return ("*",)
+    for origin in origins:
+        if not re.fullmatch(r"https?://[^/\s]+", origin):
+            raise SettingsError(f"{key} must list origins like https://www.example.com, got {origin!r}")
+    return origins
+
+
 def _sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
@@ -85,6 +97,7 @@ class Settings:
     language_confidence: float
     bot_name: str
     bot_avatar_url: str
+    widget_origins: tuple[str, ...]
     max_message_chars: int
     rasa_speedups: bool
     agent_reply_timeout_s: float
@@ -132,6 +145,7 @@ class Settings:
             language_confidence=_float(env, "LANGUAGE_CONFIDENCE", 0.55),
             bot_name=(env.get("BOT_NAME") or "Mila").strip(),
             bot_avatar_url=env.get("BOT_AVATAR_URL") or "/static/avatar.svg",
+            widget_origins=_origins(env, "WIDGET_ORIGINS"),
             max_message_chars=_int(env, "MAX_MESSAGE_CHARS", 2000),
             rasa_speedups=_bool(env, "RASA_SPEEDUPS", True),
             agent_reply_timeout_s=_float(env, "AGENT_REPLY_TIMEOUT", 600.0),

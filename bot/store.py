@@ -75,6 +75,7 @@ class ConversationStore:
         text: str,
         locale: str | None,
         choose_language: ChooseLanguage,
+        payload: dict[str, Any] | None = None,
     ) -> Inbound:
         """Store a customer message in its open conversation (created if needed), atomically.
 
@@ -84,7 +85,7 @@ class ConversationStore:
         for attempt in range(3):
             try:
                 with self.engine.begin() as conn:
-                    return self._record_inbound(conn, channel, sender, text, locale, choose_language)
+                    return self._record_inbound(conn, channel, sender, text, locale, choose_language, payload)
             except IntegrityError:
                 # Another request opened the conversation at the same moment: retry, reading it.
                 if attempt == 2:
@@ -99,6 +100,7 @@ class ConversationStore:
         text: str,
         locale: str | None,
         choose_language: ChooseLanguage,
+        payload: dict[str, Any] | None = None,
     ) -> Inbound:
         now = utcnow()
         row = conn.execute(
@@ -149,6 +151,7 @@ class ConversationStore:
                 text=text,
                 language=choice.language,
                 status="received",
+                payload=payload,
                 created_at=now,
             )
         ).inserted_primary_key[0]

@@ -264,4 +264,5 @@ def transcript_entry(message: dict[str, Any]) -> dict[str, Any]:
         "agent": payload.get("agent"),
         "event": payload.get("event"),
         "buttons": payload.get("buttons") or [],
+        "button_title": payload.get("button_title"),
     }

@@ -14,6 +14,24 @@ def test_defaults_are_embedded_and_local() -> None:
     assert s.rasa_url == "http://127.0.0.1:5005"
     assert s.action_webhook_url == "http://127.0.0.1:5055/webhook"
     assert s.default_language == "nl"
+    assert s.widget_origins == ("*",)
+    assert not (s.telegram_enabled or s.slack_enabled or s.slack_agents_enabled)
+    assert (s.agent_reply_timeout_s, s.presence_timeout_s, s.secure_cookies) == (600.0, 90.0, False)
+
+
+def test_widget_origins_are_a_comma_separated_list() -> None:
+    s = Settings.from_env({"WIDGET_ORIGINS": " https://shop.example/, http://localhost:8080 "})
+    assert s.widget_origins == ("https://shop.example", "http://localhost:8080")
+    assert Settings.from_env({"WIDGET_ORIGINS": "https://shop.example,*"}).widget_origins == ("*",)
+
+
+def test_a_channel_starts_only_with_all_its_credentials() -> None:
+    assert Settings.from_env({"TELEGRAM_TOKEN": "1:x"}).telegram_enabled
+    assert not Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1"}).slack_enabled
+    assert Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}).slack_enabled
+    agents = {"SLACK_AGENT_BOT_TOKEN": "xoxb-2", "SLACK_AGENT_SIGNING_SECRET": "s"}
+    assert not Settings.from_env(agents).slack_agents_enabled
+    assert Settings.from_env({**agents, "SLACK_AGENT_CHANNEL": "C1"}).slack_agents_enabled
 
 
 def test_postgres_is_shared_with_rasa_tracker_store() -> None:
@@ -36,6 +54,9 @@ def test_ports_and_host_derive_urls() -> None:
         ({"GATEWAY_PORT": "eighty"}, "GATEWAY_PORT must be an integer"),
         ({"DEFAULT_LANGUAGE": "de"}, "DEFAULT_LANGUAGE must be one of nl, fr, en"),
         ({"LANGUAGE_CONFIDENCE": "high"}, "LANGUAGE_CONFIDENCE must be a number"),
+        ({"WIDGET_ORIGINS": "https://shop.example, shop.example"}, "WIDGET_ORIGINS must list origins"),
+        ({"WIDGET_ORIGINS": "https://shop.example/page"}, "WIDGET_ORIGINS must list origins"),
+        ({"SECURE_COOKIES": "maybe"}, "SECURE_COOKIES must be true or false"),
     ],
 )
 def test_bad_values_give_clear_errors(env: dict[str, str], message: str) -> None:

@@ -1,0 +1,148 @@
+"""The embeddable widget's side of the gateway: widget.js, its config, and CORS for the
+endpoints it calls from another origin (answered by the fake Rasa server; no browser)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from bot.gateway import create_app
+from bot.settings import Settings
+from tests.fakes.http_server import FakeServer
+
+SHOP = "https://shop.example"
+OTHER = "https://evil.example"
+
+
+@pytest.fixture
+def gateway_settings(settings: Settings, rasa: FakeServer, actions: FakeServer) -> Settings:
+    return settings.with_overrides(rasa_url=rasa.url, action_server_url=actions.url, rasa_timeout_s=2.0)
+
+
+@pytest.fixture
+def client(gateway_settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(gateway_settings)) as client:
+        yield client
+
+
+@pytest.fixture
+def shop_only(gateway_settings: Settings) -> Iterator[TestClient]:
+    """A gateway whose widget may only be embedded on the shop (WIDGET_ORIGINS)."""
+    settings = gateway_settings.with_overrides(widget_origins=(SHOP, "https://www.shop.example"))
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def preflight(
+    client: TestClient, path: str, origin: str, method: str = "POST", headers: str = ""
+) -> httpx.Response:
+    request_headers = {"Origin": origin, "Access-Control-Request-Method": method}
+    if headers:
+        request_headers["Access-Control-Request-Headers"] = headers
+    return client.options(path, headers=request_headers)
+
+
+def test_widget_js_is_served_as_javascript_with_a_short_cache(client: TestClient) -> None:
+    response = client.get("/widget.js")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert response.headers["cache-control"] == "public, max-age=300"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "attachShadow" in response.text and "document.currentScript" in response.text
+    again = client.get("/widget.js", headers={"If-None-Match": response.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+
+
+def test_widget_js_never_builds_markup_from_data(client: TestClient) -> None:
+    script = client.get("/widget.js").text
+    assert script.count("innerHTML") == 1 and "holder.innerHTML = TEMPLATE;" in script
+    assert "insertAdjacentHTML" not in script and "outerHTML" not in script
+    assert "${" not in script.split("const TEMPLATE")[1].split("`;")[0]  # nothing interpolated
+
+
+def test_config_has_the_persona_with_an_absolute_avatar(client: TestClient) -> None:
+    response = client.get("/api/widget/config")
+    assert response.status_code == 200
+    assert response.json() == {
+        "botName": "Mila",
+        "avatar": "http://testserver/static/avatar.svg",
+        "languages": ["nl", "fr", "en"],
+        "defaultLanguage": "nl",
+        "maxMessageChars": 2000,
+    }
+    assert "max-age=300" in response.headers["cache-control"]
+    avatar = client.get(response.json()["avatar"])
+    assert avatar.status_code == 200 and avatar.headers["content-type"].startswith("image/svg+xml")
+
+
+def test_an_absolute_avatar_url_is_kept(gateway_settings: Settings) -> None:
+    settings = gateway_settings.with_overrides(bot_name="Noor", bot_avatar_url="https://cdn.example/noor.png")
+    with TestClient(create_app(settings)) as client:
+        body = client.get("/api/widget/config").json()
+    assert body["botName"] == "Noor" and body["avatar"] == "https://cdn.example/noor.png"
+
+
+@pytest.mark.parametrize(
+    "path, method, headers",
+    [
+        ("/api/chat", "POST", "content-type"),
+        ("/api/chat/history", "GET", ""),
+        ("/api/chat/stream", "GET", "last-event-id"),
+        ("/api/widget/config", "GET", ""),
+    ],
+)
+def test_preflight_allows_any_origin_by_default(
+    client: TestClient, path: str, method: str, headers: str
+) -> None:
+    response = preflight(client, path, SHOP, method, headers)
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert method in response.headers["access-control-allow-methods"]
+    if headers:
+        assert headers in response.headers["access-control-allow-headers"].lower()
+    assert "access-control-allow-credentials" not in response.headers
+
+
+def test_widget_requests_from_another_origin_are_readable(client: TestClient) -> None:
+    origin = {"Origin": SHOP}
+    chat = client.post(
+        "/api/chat", json={"sender": "w-1", "text": "Bonjour", "locale": "fr-BE"}, headers=origin
+    )
+    assert chat.status_code == 200 and chat.json()["language"] == "fr"
+    assert chat.headers["access-control-allow-origin"] == "*"
+    assert "server-timing" in chat.headers["access-control-expose-headers"].lower()
+    history = client.get("/api/chat/history", params={"sender": "w-1"}, headers=origin)
+    assert [m["author"] for m in history.json()["messages"]] == ["customer", "bot"]
+    assert history.headers["access-control-allow-origin"] == "*"
+    for path in ("/api/widget/config", "/widget.js"):
+        assert client.get(path, headers=origin).headers["access-control-allow-origin"] == "*"
+    errors = client.post("/api/chat", json={"sender": "w-1"}, headers=origin)
+    assert errors.status_code == 422 and errors.headers["access-control-allow-origin"] == "*"
+
+
+def test_the_rest_of_the_gateway_stays_same_origin(client: TestClient) -> None:
+    login = preflight(client, "/agent/api/login", SHOP, "POST", "content-type")
+    assert "access-control-allow-origin" not in login.headers
+    for path in ("/health", "/agent/api/me", "/"):
+        assert "access-control-allow-origin" not in client.get(path, headers={"Origin": SHOP}).headers
+
+
+def test_a_configured_list_allows_its_origins(shop_only: TestClient) -> None:
+    response = preflight(shop_only, "/api/chat", SHOP, "POST", "content-type")
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == SHOP
+    chat = shop_only.post("/api/chat", json={"sender": "w-2", "text": "hallo"}, headers={"Origin": SHOP})
+    assert chat.headers["access-control-allow-origin"] == SHOP
+    assert "origin" in chat.headers["vary"].lower()
+
+
+def test_a_configured_list_refuses_other_origins(shop_only: TestClient) -> None:
+    refused = preflight(shop_only, "/api/chat", OTHER, "POST", "content-type")
+    assert refused.status_code == 400
+    assert "access-control-allow-origin" not in refused.headers
+    for path in ("/api/widget/config", "/api/chat/history?sender=w-3"):
+        response = shop_only.get(path, headers={"Origin": OTHER})
+        assert "access-control-allow-origin" not in response.headers  # the browser hides the answer
