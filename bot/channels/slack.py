@@ -1,0 +1,378 @@
+"""Business customers on Slack: they DM the app or mention it in a channel.
+
+Slack posts events and button clicks to ``POST /slack/events``; the bolt app checks the
+signature and its timestamp (forged or older than five minutes: 401), acknowledges at once and
+handles the message in the background, so Slack never times out and retries. A retried or
+duplicated event is handled once (its ``event_id`` in :class:`UpdateLog`).
+
+Decisions:
+
+* Conversations: a DM is the customer's own conversation, sender ``"{team}:{user}"``. A mention
+  in a channel opens a conversation *of that channel*, sender ``"{team}:{user}:{channel}"``:
+  what is said in a DM must never be continued (by the bot or an agent) in a channel that
+  colleagues read, and a channel's conversation must not leak into the DM either.
+* Threads: the bot answers in the thread of the message (its ``thread_ts``, else its ``ts``);
+  that thread is stored as the conversation's ``slack_thread`` ref, so agent replies, notices
+  and the satisfaction question arrive where the customer last wrote. In a channel, a reply in
+  such a thread by the same customer continues the conversation without a new mention.
+* Language: the user's Slack locale (``users.info``, cached per user), else the router's own
+  detection and default.
+* Text: Slack mrkdwn becomes plain text for understanding (:mod:`bot.channels.slack_text`);
+  replies are escaped for mrkdwn; quick replies become buttons whose payload is routed like a
+  typed message (once per user and message; the buttons are then replaced by the choice).
+  Agent replies carry the agent's name in bold ("Ann (customer care)", in the customer's language).
+
+Slack app set-up: bot scopes ``chat:write``, ``im:history``, ``app_mentions:read``,
+``users:read`` (locale) and, for replies in a channel thread without a new mention,
+``channels:history``; event subscriptions ``message.im``, ``app_mention`` (and
+``message.channels``) and interactivity, all on ``https://<gateway>/slack/events``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import re
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.concurrency import run_in_threadpool
+
+from bot.channels.common import ChannelContext, ConversationRefs, UpdateLog, run_on_loop
+from bot.channels.slack_text import escape, mentions, to_plain
+from bot.language import locale_language
+from bot.router import IncomingMessage, InvalidMessage
+from bot.settings import Settings
+from bot.store import Conversation
+from bot.texts import text as customer_text
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+THREAD_REF = "slack_thread"
+QUICK_REPLY = re.compile(r"^quick_reply:\d+$")
+HANDLED_SUBTYPES = (None, "thread_broadcast", "file_share")  # others: edits, deletions, joins, bots
+MAX_BUTTONS = 25  # Slack's limit per actions block
+MAX_SECTION_CHARS = 3000
+MAX_CACHED_LOCALES = 10_000
+STOP_TIMEOUT_S = 10.0
+SLACK_TIMEOUT_S = 10  # a Slack outage must not hold up the handling of other messages for long
+
+
+def customer_sender(team: str, user: str, channel: str) -> str:
+    """The conversation's sender: per user in DMs (channel ids start with D), per channel elsewhere."""
+    return f"{team}:{user}" if channel.startswith("D") else f"{team}:{user}:{channel}"
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    team: str
+    user: str
+    channel: str
+    thread_ts: str
+    text: str
+
+    @property
+    def sender(self) -> str:
+        return customer_sender(self.team, self.user, self.channel)
+
+    @property
+    def thread(self) -> str:
+        return f"{self.channel}:{self.thread_ts}"
+
+
+def _is_customer_message(event: dict[str, Any]) -> bool:
+    return (
+        event.get("subtype") in HANDLED_SUBTYPES
+        and not event.get("bot_id")
+        and bool(event.get("user"))
+        and bool(event.get("channel"))
+        and bool(event.get("text"))
+    )
+
+
+def _event_team(body: dict[str, Any], event: dict[str, Any]) -> str:
+    return event.get("user_team") or event.get("team") or body.get("team_id") or ""
+
+
+def _action_team(body: dict[str, Any]) -> str:
+    return (body.get("user") or {}).get("team_id") or (body.get("team") or {}).get("id") or ""
+
+
+def button(index: int, spec: dict[str, Any]) -> dict[str, Any]:
+    title = str(spec.get("title") or spec.get("payload") or "?")
+    return {
+        "type": "button",
+        "action_id": f"quick_reply:{index}",
+        "text": {"type": "plain_text", "text": title[:75], "emoji": True},
+        "value": str(spec.get("payload") or title)[:2000],
+    }
+
+
+def reply_message(reply: dict[str, Any], label: str | None = None) -> dict[str, Any]:
+    """chat.postMessage arguments (text, blocks) for one reply of the bot or an agent."""
+    body = escape(reply.get("text") or "")
+    if label:
+        body = f"*{escape(label)}*\n{body}"
+    image = reply.get("image") if str(reply.get("image") or "").startswith(("http://", "https://")) else None
+    buttons = (reply.get("buttons") or [])[:MAX_BUTTONS]
+    message: dict[str, Any] = {"text": body or image or " "}
+    if not buttons and not image:
+        return message
+    blocks: list[dict[str, Any]] = []
+    if body:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": body[:MAX_SECTION_CHARS]}})
+    if image:
+        blocks.append({"type": "image", "image_url": image, "alt_text": "image"})
+    if buttons:
+        blocks.append({"type": "actions", "elements": [button(i, b) for i, b in enumerate(buttons)]})
+    return {**message, "blocks": blocks}
+
+
+def answered_blocks(blocks: list[dict[str, Any]], choice: str) -> list[dict[str, Any]]:
+    """The message's blocks with its buttons replaced by the choice made (not offered twice)."""
+    kept = [b for b in blocks if b.get("type") != "actions"]
+    note = {"type": "context", "elements": [{"type": "mrkdwn", "text": f"› {escape(choice)}"}]}
+    return [*kept, note]
+
+
+class InFlight:
+    """Listener work still running after bolt's ack, so that ``stop()`` can let it finish.
+
+    Bolt runs listeners as detached tasks, and cancelling a task does not stop the database work
+    it waits for in a worker thread: that work would outlive the engine the gateway disposes.
+    """
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def track(self, handler: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        @functools.wraps(handler)  # bolt injects arguments by the wrapped handler's parameter names
+        async def tracked(**kwargs: Any) -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self.tasks.add(task)
+            try:
+                await handler(**kwargs)
+            finally:
+                self.tasks.discard(task)  # type: ignore[arg-type]
+
+        return tracked
+
+    def add(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def drain(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
+        if self.tasks:
+            await asyncio.wait(set(self.tasks), timeout=timeout_s)
+
+
+class SlackCustomerChannel:
+    """The ``slack`` customer channel; registered with Delivery to reach customers' threads."""
+
+    name = "slack"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.client = AsyncWebClient(
+            token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=SLACK_TIMEOUT_S
+        )
+        self.app = AsyncApp(
+            client=self.client, signing_secret=settings.slack_signing_secret, name="slack-customers"
+        )
+        self.handler = AsyncSlackRequestHandler(self.app)
+        self.context: ChannelContext | None = None
+        self._locales: dict[str, str | None] = {}
+        self.inflight = InFlight()
+        self.app.event("message")(self.inflight.track(self._on_message))
+        self.app.event("app_mention")(self.inflight.track(self._on_mention))
+        self.app.action(QUICK_REPLY)(self.inflight.track(self._on_button))
+
+    # -- Channel -------------------------------------------------------------------------------
+
+    def routes(self) -> APIRouter:
+        router = APIRouter()
+
+        @router.post(EVENTS_PATH, include_in_schema=False)
+        async def slack_events(request: Request) -> Response:
+            return await self.handler.handle(request)
+
+        return router
+
+    async def start(self, context: ChannelContext) -> None:
+        """No network here: bolt calls auth.test on the first request."""
+        self.context = context
+        self.updates = UpdateLog(context.engine)
+        self.refs = ConversationRefs(context.engine)
+        context.delivery.register(self.name, self)
+
+    async def stop(self) -> None:
+        """Let messages being handled finish (the HTTP server takes no new ones by now)."""
+        await self.inflight.drain()
+        self.context = None
+
+    # -- incoming ------------------------------------------------------------------------------
+
+    async def _on_message(self, event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
+        """DMs; in channels only a reply in the customer's own bot thread (mentions: app_mention)."""
+        if self.context is None or not _is_customer_message(event):
+            return
+        if not event["channel"].startswith("D"):
+            if mentions(event["text"], context.bot_user_id):
+                return  # the same message also arrives as app_mention
+            thread_ts = event.get("thread_ts")
+            sender = customer_sender(_event_team(body, event), event["user"], event["channel"])
+            if not thread_ts or not await self._owns_thread(sender, f"{event['channel']}:{thread_ts}"):
+                return
+        await self._receive(body, event, context.bot_user_id)
+
+    async def _on_mention(self, event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
+        if self.context is None or event.get("channel", "").startswith("D"):
+            return  # DMs arrive as message events
+        if _is_customer_message(event):
+            await self._receive(body, event, context.bot_user_id)
+
+    async def _receive(self, body: dict[str, Any], event: dict[str, Any], bot_user_id: str | None) -> None:
+        event_id = body.get("event_id") or f"{event['channel']}:{event['ts']}"
+        if not await run_in_threadpool(self.updates.first_time, self.name, event_id):
+            return  # a retry (X-Slack-Retry-Num) or a duplicate delivery
+        message = SlackMessage(
+            team=_event_team(body, event),
+            user=event["user"],
+            channel=event["channel"],
+            thread_ts=event.get("thread_ts") or event["ts"],
+            text=to_plain(event["text"], bot_user_id=bot_user_id),
+        )
+        if message.text:
+            await self._route(message)
+
+    async def _on_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        if self.context is None:
+            return
+        user, channel = body["user"]["id"], (body.get("channel") or {}).get("id", "")
+        posted = body.get("message") or {}
+        message = SlackMessage(
+            team=_action_team(body),
+            user=user,
+            channel=channel,
+            thread_ts=posted.get("thread_ts") or posted.get("ts", ""),
+            text=action.get("value", ""),
+        )
+        if not channel.startswith("D") and not await self._owns_thread(message.sender, message.thread):
+            return  # a colleague of the customer clicked in the channel: not their conversation
+        click = f"click:{channel}:{posted.get('ts')}:{user}"
+        if not await run_in_threadpool(self.updates.first_time, self.name, click):
+            return
+        await self._mark_answered(channel, posted, (action.get("text") or {}).get("text") or message.text)
+        await self._route(message)
+
+    async def _owns_thread(self, sender: str, thread: str) -> bool:
+        return await run_in_threadpool(self._thread_sender, thread) == sender
+
+    def _thread_sender(self, thread: str) -> str | None:
+        assert self.context is not None
+        conversation_id = self.refs.find(THREAD_REF, thread)
+        conv = self.context.store.get_conversation(conversation_id) if conversation_id else None
+        return conv.sender if conv else None
+
+    async def _route(self, message: SlackMessage) -> None:
+        assert self.context is not None
+        locale = await self._locale(message.user)
+        incoming = IncomingMessage(
+            "slack", message.sender, message.text, locale, {"slack": {"channel": message.channel}}
+        )
+        try:
+            result = await run_in_threadpool(self.context.router.handle, incoming)
+        except InvalidMessage as exc:
+            if exc.too_large:
+                await self._post(message.channel, message.thread_ts, [{"text": self._too_long(locale)}])
+            return
+        await run_in_threadpool(self.refs.set, result.conversation_id, THREAD_REF, message.thread)
+        await self._post(message.channel, message.thread_ts, result.replies)
+
+    def _too_long(self, locale: str | None) -> str:
+        language = locale_language(locale) or self.settings.default_language
+        return customer_text("slack_message_too_long", language).format(max=self.settings.max_message_chars)
+
+    async def _locale(self, user: str) -> str | None:
+        if user in self._locales:
+            return self._locales[user]
+        try:
+            response = await self.client.users_info(user=user, include_locale=True)
+        except Exception as exc:  # no users:read scope, rate limit, Slack down: detect instead
+            log.warning("users.info failed for a Slack user: %s", exc)
+            return None
+        if len(self._locales) >= MAX_CACHED_LOCALES:
+            self._locales.clear()
+        locale = (response.get("user") or {}).get("locale")
+        self._locales[user] = locale
+        return locale
+
+    # -- outgoing ------------------------------------------------------------------------------
+
+    async def _post(
+        self, channel: str, thread_ts: str | None, replies: list[dict[str, Any]], label: str | None = None
+    ) -> None:
+        for reply in replies:
+            await self.client.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, **reply_message(reply, label)
+            )
+
+    async def _mark_answered(self, channel: str, posted: dict[str, Any], choice: str) -> None:
+        if not posted.get("ts") or not posted.get("blocks"):
+            return
+        try:
+            await self.client.chat_update(
+                channel=channel,
+                ts=posted["ts"],
+                text=posted.get("text") or choice,
+                blocks=answered_blocks(posted["blocks"], choice),
+            )
+        except Exception as exc:  # cosmetic: the choice is routed anyway
+            log.warning("could not mark Slack buttons as answered: %s", exc)
+
+    def send(
+        self, conversation: Conversation, replies: list[dict[str, Any]], sender_name: str | None
+    ) -> None:
+        """Delivery (from a worker thread): agent replies, notices and CSAT into the customer's thread."""
+        assert self.context is not None, "the Slack channel is not started"
+        channel, thread_ts = self._destination(conversation)
+        label = None
+        if sender_name:
+            label = customer_text("slack_agent_label", conversation.language).format(agent=sender_name)
+        coroutine = self._post(channel, thread_ts, replies, label)
+        if _running_loop() is self.context.loop:  # waiting on the loop itself would deadlock
+            self.inflight.add(self.context.loop.create_task(self._quietly(coroutine)))
+            return
+        run_on_loop(self.context.loop, coroutine)
+
+    @staticmethod
+    async def _quietly(coroutine: Coroutine[Any, Any, None]) -> None:
+        try:
+            await coroutine
+        except Exception:  # Delivery logs failures of the threaded path; this one has no caller
+            log.exception("Slack delivery failed")
+
+    def _destination(self, conversation: Conversation) -> tuple[str, str | None]:
+        """The stored thread; without one, the channel of the sender (a user id opens the DM)."""
+        ref = self.refs.get(conversation.id, THREAD_REF)
+        if ref:
+            channel, _, thread_ts = ref.partition(":")
+            return channel, thread_ts or None
+        parts = conversation.sender.split(":")
+        return parts[-1], None
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
