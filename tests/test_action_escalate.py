@@ -156,16 +156,17 @@ def clarified_before(cid: str, language: str) -> Tracker:
     return t
 
 
-def test_second_misunderstanding_in_a_row_goes_to_a_person(engine: Engine) -> None:
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_second_misunderstanding_in_a_row_goes_to_a_person(engine: Engine, language: str) -> None:
     from actions.actions import ActionClarify
 
     queue = HandoffQueue(engine)
     clarify = ActionClarify(ActionEscalate(queue, hours=default_hours(), now=lambda: OPEN))
-    cid = new_conversation(engine, "fr")
-    _, first = run(clarify, tracker(cid, "nlu_fallback", "fr", text="blub"))
+    cid = new_conversation(engine, language)
+    _, first = run(clarify, tracker(cid, "nlu_fallback", language, text="blub"))
     assert [m["response"] for m in first] == ["utter_clarify_topics"]
     assert queue.waiting() == []
-    _, second = run(clarify, clarified_before(cid, "fr"))
+    _, second = run(clarify, clarified_before(cid, language))
     assert [m["response"] for m in second] == ["utter_escalate_misunderstood", "utter_handoff_waiting_open"]
     [handoff] = queue.waiting()
     assert (handoff.conversation_id, handoff.reason, handoff.priority) == (cid, "misunderstood", "normal")
