@@ -90,8 +90,7 @@ class ChangeFeed:
                     self._append(fresh)
             except Exception as exc:  # the database may blip; the feed must keep going
                 log.warning("change feed poll failed: %s", exc)
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._poke.wait(), self.interval_s)
+            await _wait_event(self._poke, self.interval_s)
             self._poke.clear()
 
     def poll(self) -> list[tuple[str, str, str, str, dict[str, Any]]]:
@@ -187,6 +186,19 @@ class ChangeFeed:
         if self._changed is None:  # not running (yet): behave like a slow poll
             await asyncio.sleep(min(timeout_s, self.interval_s))
             return self.version
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), timeout_s)
+        await _wait_event(self._changed, timeout_s)
         return self.version
+
+
+async def _wait_event(event: asyncio.Event, timeout_s: float) -> None:
+    """Wait until ``event`` is set or the timeout passes.
+
+    Not ``asyncio.wait_for``: on Python 3.10 it can swallow a cancellation that arrives just as
+    the wait ends (bpo-42130), and a poller or stream that ignores its cancellation keeps the
+    gateway from shutting down.
+    """
+    waiter = asyncio.ensure_future(event.wait())
+    try:
+        await asyncio.wait({waiter}, timeout=timeout_s)
+    finally:
+        waiter.cancel()

@@ -109,8 +109,7 @@ def create_app(
                     await channel.stop()
             for task in tasks:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await asyncio.wait(tasks, timeout=5)  # a stuck task must not hold up the shutdown
             http.close()
             engine.dispose()
 
