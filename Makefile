@@ -38,3 +38,17 @@ admin: setup ## create the first admin of the agent console (asks for a password
 
 clean:
 	rm -rf var results reports .rasa .pytest_cache .ruff_cache
+
+# Content editors (docs/editors.md): python -m bot.editor. PROJECT=dir works on a copy of the project.
+.PHONY: check intent publish
+EDITOR_PROJECT := $(if $(PROJECT),--project $(PROJECT))
+
+check: setup ## what an editor must fix: static checks, then model checks (FAST=1: static only; REPORT=dir)
+	$(PY) -m bot.editor check $(if $(FAST),--fast) $(if $(REPORT),--report $(REPORT)) $(EDITOR_PROJECT)
+
+intent: setup ## scaffold a new intent: make intent NAME=billing_late_fee [TOPIC=billing]
+	@test -n "$(NAME)" || { echo "usage: make intent NAME=billing_xxx [TOPIC=billing]"; exit 2; }
+	$(PY) -m bot.editor add-intent $(NAME) $(if $(TOPIC),--topic $(TOPIC)) $(EDITOR_PROJECT)
+
+publish: setup ## train if needed and load the new model into the running Rasa (PUT /model)
+	$(PY) -m bot.editor publish $(EDITOR_PROJECT)

@@ -19,6 +19,9 @@ $PY -m ruff format --check .
 echo "== model (trained only when config, domain or data changed)"
 $PY -m bot.training
 
+echo "== editors' check on the project's own data (report: reports/editor/index.html)"
+$PY -m bot.editor check --report reports/editor
+
 echo "== suite on SQLite (embedded defaults)"
 env -u DATABASE_URL -u REDIS_URL -u RASA_TRACKER_URL $PY -m pytest -p no:cacheprovider
 

@@ -1,0 +1,149 @@
+"""The HTML report of `check --report DIR`: self-contained, pictures embedded as base64 PNGs."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections import Counter
+from pathlib import Path
+
+from bot.editor.model import TARGET_ACCURACY, Evaluation, Prediction
+from bot.editor.project import LANGUAGES, Problem
+
+STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
+.pass{color:#176b2c}.fix{color:#b00020}img{max-width:100%;border:1px solid #eee}code{background:#f4f4f4}"""
+
+
+def write_report(folder: Path, problems: list[Problem], evaluation: Evaluation | None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    verdict = "PASS" if not problems else f"FIX {len(problems)} problems"
+    parts = [f"<h1 class='{'pass' if not problems else 'fix'}'>{verdict}</h1>", _problems(problems)]
+    if evaluation and evaluation.predictions:
+        parts.append(f"<p>model: <code>{html.escape(str(evaluation.model))}</code></p>")
+        parts += [_language_section(evaluation, language) for language in LANGUAGES]
+    elif evaluation is None:
+        parts.append("<p>Model checks skipped (<code>--fast</code>).</p>")
+    page = folder / "index.html"
+    body = "\n".join(parts)
+    page.write_text(
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Assistant check: {verdict}</title>"
+        f"<style>{STYLE}</style></head><body>{body}</body></html>",
+        encoding="utf-8",
+    )
+    return page
+
+
+def _problems(problems: list[Problem]) -> str:
+    if not problems:
+        return "<p>Nothing to fix.</p>"
+    rows = "".join(
+        f"<tr><td><code>{html.escape(p.path)}{':' + str(p.line) if p.line else ''}</code></td>"
+        f"<td>{html.escape(p.message)}</td></tr>"
+        for p in problems
+    )
+    return f"<h2>To fix</h2><table><tr><th>where</th><th>problem</th></tr>{rows}</table>"
+
+
+def per_intent_scores(predictions: list[Prediction]) -> list[tuple[str, float, float, int]]:
+    """(intent, accuracy, F1, messages) per intent, weakest first."""
+    truth = Counter(p.example.intent for p in predictions)
+    guessed = Counter(p.predicted for p in predictions)
+    right = Counter(p.example.intent for p in predictions if p.ok)
+    scores = []
+    for intent, n in truth.items():
+        recall = right[intent] / n
+        precision = right[intent] / guessed[intent] if guessed[intent] else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        scores.append((intent, recall, f1, n))
+    return sorted(scores, key=lambda s: (s[2], s[1], s[0]))
+
+
+def _language_section(evaluation: Evaluation, language: str) -> str:
+    mine = [p for p in evaluation.predictions if p.example.language == language]
+    if not mine:
+        return f"<h2>{language}</h2><p>No held-out messages.</p>"
+    accuracy = evaluation.accuracy(language) or 0.0
+    mark = "pass" if accuracy >= TARGET_ACCURACY else "fix"
+    weakest = per_intent_scores(mine)[:8]
+    rows = "".join(
+        f"<tr><td>{html.escape(i)}</td><td>{100 * a:.0f}%</td><td>{f:.2f}</td><td>{n}</td></tr>"
+        for i, a, f, n in weakest
+    )
+    return (
+        f"<h2>{language}: <span class='{mark}'>{100 * accuracy:.1f}%</span> held-out intent accuracy "
+        f"(target {100 * TARGET_ACCURACY:.0f}%, {len(mine)} messages)</h2>"
+        "<h3>Weakest intents</h3><table><tr><th>intent</th><th>accuracy</th><th>F1</th>"
+        f"<th>messages</th></tr>"
+        f"{rows}</table>{_img(_weakest_chart(weakest, language))}"
+        f"<h3>Messages the model gets wrong</h3>{_wrong(mine)}"
+        f"<h3>Confusion matrix</h3>{_img(_confusion_chart(mine, language))}"
+    )
+
+
+def _wrong(predictions: list[Prediction]) -> str:
+    wrong = [p for p in predictions if not p.ok]
+    if not wrong:
+        return "<p>None.</p>"
+    rows = "".join(
+        f"<tr><td><code>{html.escape(p.example.path)}:{p.example.line}</code></td>"
+        f"<td>{html.escape(p.example.value)}</td><td>{html.escape(p.example.intent)}</td>"
+        f"<td>{html.escape(p.predicted)} ({p.confidence:.2f})</td></tr>"
+        for p in wrong
+    )
+    return f"<table><tr><th>where</th><th>message</th><th>expected</th><th>model said</th></tr>{rows}</table>"
+
+
+def _img(png: bytes) -> str:
+    return f"<img alt='chart' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
+
+
+def _figure_png(figure: object) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")  # type: ignore[attr-defined]
+    plt.close(figure)  # type: ignore[arg-type]
+    return buffer.getvalue()
+
+
+def _weakest_chart(weakest: list[tuple[str, float, float, int]], language: str) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 0.35 * len(weakest) + 1))
+    names = [w[0] for w in weakest][::-1]
+    axes.barh(names, [w[2] for w in weakest][::-1], color="#d9822b")
+    axes.set_xlim(0, 1)
+    axes.set_xlabel("F1 on held-out messages")
+    axes.set_title(f"{language}: weakest intents")
+    return _figure_png(figure)
+
+
+def _confusion_chart(predictions: list[Prediction], language: str) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = sorted({p.example.intent for p in predictions} | {p.predicted for p in predictions})
+    index = {label: i for i, label in enumerate(labels)}
+    matrix = [[0] * len(labels) for _ in labels]
+    for p in predictions:
+        matrix[index[p.example.intent]][index[p.predicted]] += 1
+    size = 0.28 * len(labels) + 2
+    figure, axes = plt.subplots(figsize=(size, size))
+    axes.imshow(matrix, cmap="Blues")
+    axes.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
+    axes.set_yticks(range(len(labels)), labels, fontsize=7)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("expected")
+    for i, row in enumerate(matrix):
+        for j, count in enumerate(row):
+            if count and i != j:
+                axes.text(j, i, str(count), ha="center", va="center", color="#b00020", fontsize=7)
+    axes.set_title(f"{language}: held-out confusion (off-diagonal = mistakes)")
+    return _figure_png(figure)

@@ -1,0 +1,408 @@
+"""`python -m bot.editor check`: every problem kind is found at the right file:line."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot.editor.__main__ import main
+from bot.editor.model import Evaluation, Prediction, confused_pairs, failed_stories, model_checks
+from bot.editor.project import Example, Problem, Project
+from bot.editor.report import write_report
+from bot.editor.static import static_problems
+from bot.settings import PROJECT_ROOT, Settings
+from bot.training import ensure_model
+
+DOMAIN = """\
+version: "3.1"
+intents:
+  - greet
+  - billing_refund
+  - sensitive_fraud
+responses:
+  utter_greet:
+    - condition: [{type: slot, name: language, value: nl}]
+      text: "Hallo"
+    - condition: [{type: slot, name: language, value: fr}]
+      text: "Bonjour"
+    - condition: [{type: slot, name: language, value: en}]
+      text: "Hello"
+  utter_billing_refund:
+    - condition: [{type: slot, name: language, value: nl}]
+      text: "Terugbetaling"
+    - condition: [{type: slot, name: language, value: fr}]
+      text: "Remboursement"
+    - condition: [{type: slot, name: language, value: en}]
+      text: "Refund"
+  utter_escalate_fraud:
+    - condition: [{type: slot, name: language, value: nl}]
+      text: "Een collega helpt je"
+    - condition: [{type: slot, name: language, value: fr}]
+      text: "Un collègue vous aide"
+    - condition: [{type: slot, name: language, value: en}]
+      text: "A colleague will help"
+"""
+EXAMPLES = {
+    "nl": {
+        "greet": ["hallo", "goeiedag"],
+        "billing_refund": ["ik wil mijn geld terug", "dubbel betaald"],
+        "sensitive_fraud": ["iemand gebruikt mijn nummer", "ik ben opgelicht"],
+    },
+    "fr": {
+        "greet": ["bonjour", "salut"],
+        "billing_refund": ["je veux être remboursé", "payé deux fois"],
+        "sensitive_fraud": ["quelqu'un utilise mon numéro", "je suis victime d'une arnaque"],
+    },
+    "en": {
+        "greet": ["hello", "hi there"],
+        "billing_refund": ["I want my money back", "paid twice"],
+        "sensitive_fraud": ["someone is using my number", "I got scammed"],
+    },
+}
+RULES = """\
+version: "3.1"
+rules:
+  - rule: greet
+    steps:
+      - intent: greet
+      - action: utter_greet
+  - rule: refund
+    steps:
+      - intent: billing_refund
+      - action: utter_billing_refund
+  - rule: fraud
+    steps:
+      - intent: sensitive_fraud
+      - action: action_escalate
+"""
+LABELS = 'billing_refund: {nl: "Terugbetaling", fr: "Remboursement", en: "Refund"}\n'
+HANDOFF = "reasons:\n  fraud: {priority: urgent, bot_answers_first: false}\n"
+HELDOUT = 'en:\n  billing_refund:\n    - "can I get a refund"\n'
+
+
+def nlu_file(examples: dict[str, list[str]]) -> str:
+    blocks = ['version: "3.1"\nnlu:\n']
+    for intent, texts in examples.items():
+        blocks.append(f"- intent: {intent}\n  examples: |\n" + "".join(f"    - {t}\n" for t in texts))
+    return "".join(blocks)
+
+
+def make_project(root: Path) -> Path:
+    files = {
+        "domain.yml": DOMAIN,
+        "data/rules.yml": RULES,
+        "actions/intent_labels.yml": LABELS,
+        "handoff/rules.yml": HANDOFF,
+        "bench/heldout/billing.yml": HELDOUT,
+    }
+    for language, examples in EXAMPLES.items():
+        files[f"data/nlu/{language}/topics.yml"] = nlu_file(examples)
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def check(root: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, list[str]]:
+    code = main(["check", "--fast", "--min-examples", "2", "--project", str(root), *extra])
+    return code, capsys.readouterr().out.splitlines()
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_a_complete_project_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert check(make_project(tmp_path), capsys) == (0, ["PASS"])
+
+
+def test_too_few_examples_points_at_the_intent_block(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_project(tmp_path)
+    edit(root / "data/nlu/fr/topics.yml", "    - payé deux fois\n", "")
+    code, out = check(root, capsys)
+    assert code == 1
+    assert out == [
+        "data/nlu/fr/topics.yml:7: intent billing_refund has 1 fr examples, needs at least 2",
+        "FIX 1 problem",
+    ]
+
+
+def test_an_intent_without_examples_in_a_language(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_project(tmp_path)
+    edit(root / "data/nlu/en/topics.yml", "- intent: greet\n  examples: |\n    - hello\n    - hi there\n", "")
+    code, out = check(root, capsys)
+    assert code == 1
+    assert (
+        "domain.yml:3: intent greet has 0 en examples, needs at least 2 (add them under data/nlu/en/)" in out
+    )
+
+
+def test_a_response_without_a_language(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_project(tmp_path)
+    edit(
+        root / "domain.yml",
+        '    - condition: [{type: slot, name: language, value: fr}]\n      text: "Bonjour"\n',
+        "",
+    )
+    code, out = check(root, capsys)
+    assert (code, out) == (
+        1,
+        ["domain.yml:7: response utter_greet has no variant for language fr", "FIX 1 problem"],
+    )
+
+
+def test_the_same_example_under_two_intents(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_project(tmp_path)
+    # another language, other case, trailing punctuation and an entity annotation: still the same
+    edit(root / "data/nlu/nl/topics.yml", "    - goeiedag\n", "    - [Paid](place) TWICE !\n")
+    code, out = check(root, capsys)
+    assert code == 1
+    assert out[0].startswith("data/nlu/en/topics.yml:10: example 'paid twice' of billing_refund is also an")
+    assert "sensitive_fraud" not in out[0] and "greet (data/nlu/nl/topics.yml:6)" in out[0]
+    assert out[1].startswith("data/nlu/nl/topics.yml:6: example '[Paid](place) TWICE !' of greet is also")
+    assert out[2] == "FIX 2 problems"
+
+
+def test_an_intent_in_no_rule_or_story(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_project(tmp_path)
+    edit(root / "data/rules.yml", "      - intent: billing_refund\n", "")
+    code, out = check(root, capsys)
+    assert code == 1
+    assert out[0] == "domain.yml:4: intent billing_refund is in no rule or story (add one to data/rules.yml)"
+
+
+def test_a_topic_intent_without_a_complete_label(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_project(tmp_path)
+    edit(root / "actions/intent_labels.yml", ', fr: "Remboursement"', "")
+    code, out = check(root, capsys)
+    assert (code, out[0]) == (1, "actions/intent_labels.yml:1: label of billing_refund misses language fr")
+    (root / "actions/intent_labels.yml").write_text("# labels\n", encoding="utf-8")
+    code, out = check(root, capsys)
+    assert out[0] == "actions/intent_labels.yml: intent billing_refund has no button label (domain.yml:4)"
+
+
+def test_a_sensitive_intent_needs_a_reason_and_an_answer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_project(tmp_path)
+    edit(root / "handoff/rules.yml", "  fraud:", "  scam:")
+    edit(root / "domain.yml", "  utter_escalate_fraud:", "  utter_escalate_scam:")
+    code, out = check(root, capsys)
+    assert code == 1
+    assert out == [
+        "domain.yml:5: intent sensitive_fraud needs a response utter_escalate_fraud (nl, fr and en)",
+        "domain.yml:5: intent sensitive_fraud needs reason 'fraud' in handoff/rules.yml",
+        "FIX 2 problems",
+    ]
+
+
+def test_placeholders_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_project(tmp_path)
+    edit(root / "domain.yml", '"Hello"', '"TODO(editor): answer in English"')
+    edit(root / "data/nlu/nl/topics.yml", "    - hallo\n", "    - hallo\n    - TODO(editor): voorbeeld\n")
+    code, out = check(root, capsys)
+    assert code == 1
+    assert out == [
+        "data/nlu/nl/topics.yml:6: placeholder TODO(editor) not filled in yet",
+        "domain.yml:13: placeholder TODO(editor) not filled in yet",
+        "FIX 2 problems",
+    ]
+
+
+def test_a_held_out_message_that_is_a_training_example(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_project(tmp_path)
+    edit(root / "bench/heldout/billing.yml", "can I get a refund", "I want my money back!")
+    code, out = check(root, capsys)
+    assert code == 1
+    assert out[0] == (
+        "bench/heldout/billing.yml:3: held-out message 'I want my money back!' is also a training example "
+        "(data/nlu/en/topics.yml:9)"
+    )
+
+
+def test_examples_of_an_intent_missing_from_the_domain(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_project(tmp_path)
+    edit(root / "data/nlu/nl/topics.yml", "- intent: greet", "- intent: greeting")
+    code, out = check(root, capsys)
+    assert code == 1
+    assert "data/nlu/nl/topics.yml:3: intent greeting is not listed in domain.yml" in out
+
+
+def test_the_minimum_defaults_to_15(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_project(tmp_path)
+    code = main(["check", "--fast", "--project", str(root)])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 1 and out[-1] == "FIX 9 problems"
+    assert "data/nlu/en/topics.yml:3: intent greet has 2 en examples, needs at least 15" in out
+
+
+def test_the_projects_own_data_passes_the_static_checks(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["check", "--fast", "--project", str(PROJECT_ROOT)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.strip().splitlines()[-1] == "PASS"
+
+
+def test_the_command_line_exits_non_zero(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = make_project(tmp_path)
+    (root / "data/rules.yml").write_text(textwrap.dedent('version: "3.1"\nrules: []\n'), encoding="utf-8")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.editor",
+            "check",
+            "--fast",
+            "--min-examples",
+            "2",
+            "--project",
+            str(root),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[-1] == "FIX 3 problems"
+
+
+# -- model checks and the report ---------------------------------------------------------------
+
+
+def prediction(
+    intent: str, predicted: str, text: str = "x", language: str = "en", line: int = 1
+) -> Prediction:
+    return Prediction(Example(text, "bench/heldout/b.yml", line, intent, language), predicted, 0.6)
+
+
+def test_intents_the_model_confuses_are_flagged_with_examples(tmp_path: Path) -> None:
+    project = Project(make_project(tmp_path))
+    predictions = [prediction("billing_refund", "billing_refund") for _ in range(6)]
+    predictions += [
+        prediction("billing_refund", "greet", "refund please"),
+        prediction("billing_refund", "greet"),
+    ]
+    predictions += [prediction("greet", "greet") for _ in range(9)] + [prediction("greet", "billing_refund")]
+    problems = confused_pairs(project, predictions)
+    assert len(problems) == 1
+    assert str(problems[0]).startswith(
+        "domain.yml:4: intents billing_refund and greet look alike to the model: 2 of 8 held-out "
+        "billing_refund messages read as greet, 1 the other way."
+    )
+    assert "'refund please'" in problems[0].message
+    # one stray mistake is not a pattern
+    assert confused_pairs(project, predictions[:7] + predictions[8:]) == []
+
+
+def test_failed_test_conversations_point_at_the_story(tmp_path: Path) -> None:
+    root = make_project(tmp_path)
+    (root / "tests/conversations").mkdir(parents=True)
+    story = "stories:\n  - story: en refund\n    steps:\n      - user: |\n          money back\n"
+    (root / "tests/conversations/test_en.yml").write_text(story, encoding="utf-8")
+    failed = (
+        'version: "3.1"\nstories:\n- story: en refund\n  steps:\n  - intent: billing_refund  '
+        "# predicted: greet: money back\n  - action: utter_billing_refund\n"
+    )
+    problems = failed_stories(Project(root), failed)
+    assert [str(p) for p in problems] == [
+        "tests/conversations/test_en.yml:2: test conversation 'en refund' fails: predicted: greet: money back"
+    ]
+
+
+def test_the_report_without_a_model(tmp_path: Path) -> None:
+    evaluation = Evaluation(model=Path("m.tar.gz"))
+    evaluation.predictions = [prediction("greet", "greet"), prediction("greet", "thanks", "hi <b>")]
+    evaluation.predictions += [prediction("greet", "greet", language="nl")]
+    page = write_report(tmp_path / "r", [Problem("domain.yml", 3, "intent greet <oops>")], evaluation)
+    text = page.read_text(encoding="utf-8")
+    assert "FIX 1 problems" in text and "intent greet &lt;oops&gt;" in text and "hi &lt;b&gt;" in text
+    assert text.count("data:image/png;base64,") == 4  # nl and en: weakest intents + confusion matrix
+    assert "http" not in text  # self-contained, no CDN
+    assert "fr: </h2>" not in text and "No held-out messages" in text
+
+
+@pytest.mark.rasa
+def test_model_checks_and_report_on_the_trained_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Held-out evaluation and report with the project's model (trained by `make test` when missing)."""
+    model = ensure_model(Settings.from_env({}).model_dir, quiet=True)
+    project = Project(PROJECT_ROOT)
+    evaluation = model_checks(project, model=model, steps=("heldout",))
+    assert all((evaluation.accuracy(lang) or 0) >= 0.95 for lang in ("nl", "fr", "en")), evaluation.notes
+    page = write_report(tmp_path / "report", static_problems(project) + evaluation.problems, evaluation)
+    text = page.read_text(encoding="utf-8")
+    assert text.count("data:image/png;base64,") == 6
+    assert "held-out intent accuracy" in text
+
+
+# -- publish -----------------------------------------------------------------------------------
+
+
+def test_publish_refuses_unfinished_data_and_sends_put_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.editor.publish import publish
+    from tests.fakes.http_server import FakeServer
+
+    server = FakeServer()
+    server.route("PUT", "/model", lambda r: (204, None))
+    server.start()
+    monkeypatch.setenv("RASA_TOKEN", "s3cret")
+    model = tmp_path / "assistant-abc.tar.gz"
+    model.write_bytes(b"model")
+    try:
+        code = publish(Project(make_project(tmp_path / "p")), server.url, model=model)
+    finally:
+        server.stop()
+    assert code == 1  # the tiny project has fewer than 15 examples per intent: nothing is published
+    assert server.requests == []
+    server = FakeServer()
+    server.route("PUT", "/model", lambda r: (204, None))
+    server.start()
+    try:
+        from bot.editor.publish import load_model
+
+        assert load_model(server.url, model, "s3cret") == 204
+    finally:
+        server.stop()
+    (request,) = server.requests
+    assert request.json() == {"model_file": str(model)}
+    assert request.query == {"token": ["s3cret"]}
+    capsys.readouterr()
+
+
+def test_publish_end_to_end_with_a_fake_rasa(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.editor.publish import publish
+    from tests.fakes.http_server import FakeServer
+
+    server = FakeServer()
+    server.route("PUT", "/model", lambda r: (204, None))
+    server.start()
+    monkeypatch.delenv("RASA_TOKEN", raising=False)
+    model = tmp_path / "assistant-abc.tar.gz"
+    model.write_bytes(b"model")
+    root = make_project(tmp_path / "p")
+    monkeypatch.setattr("bot.editor.publish.static_problems", lambda project: [])
+    try:
+        assert publish(Project(root), server.url, model=model) == 0
+    finally:
+        server.stop()
+    assert [r.json() for r in server.requests] == [{"model_file": str(model)}]
+    assert f"published assistant-abc.tar.gz to {server.url}" in capsys.readouterr().out
