@@ -9,8 +9,9 @@ wake the poller at once through :meth:`notify`; other processes' writes are seen
 ``interval_s``.
 
 Late commits: PostgreSQL hands out ids before a transaction commits, so a message may become
-visible after one with a higher id. Each poll therefore looks ``LOOKBACK_IDS`` ids (and
-``LOOKBACK`` of ``updated_at``) behind its cursor and drops what it already saw.
+visible after one with a higher id. Each poll reads the ids above its cursor plus the ids it
+skipped in the last ``LOOKBACK`` (not yet committed, or rolled back), and conversations changed
+in the last ``LOOKBACK``; what it already saw is dropped.
 """
 
 from __future__ import annotations
@@ -22,16 +23,17 @@ from collections import OrderedDict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from time import monotonic
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from bot.db import conversations, messages
 
 log = logging.getLogger(__name__)
-LOOKBACK_IDS = 500
+SEEN_IDS = 2000
 LOOKBACK = timedelta(seconds=5)
 
 
@@ -71,7 +73,8 @@ class ChangeFeed:
         self.version = 0  # moves on every appended batch and on touch()
         self._message_cursor: int | None = None
         self._updated_cursor: datetime | None = None
-        self._seen_messages = _Bounded(4 * LOOKBACK_IDS)
+        self._seen_messages = _Bounded(SEEN_IDS)
+        self._gaps: dict[int, float] = {}  # message id -> when it was first missed
         self._owners = _Bounded(50_000)
         self._changed: asyncio.Event | None = None
         self._poke: asyncio.Event | None = None
@@ -99,10 +102,13 @@ class ChangeFeed:
             if self._message_cursor is None:  # start from now: streams read history themselves
                 self._message_cursor = conn.execute(select(func.max(messages.c.id))).scalar() or 0
                 self._updated_cursor = conn.execute(select(func.max(conversations.c.updated_at))).scalar()
+            unseen = messages.c.id > self._message_cursor
+            if self._gaps:  # ids skipped so far: a transaction still running, or rolled back
+                unseen = or_(unseen, messages.c.id.in_(list(self._gaps)))
             new_messages = conn.execute(
                 select(messages, conversations.c.channel, conversations.c.sender)
                 .join(conversations, conversations.c.id == messages.c.conversation_id)
-                .where(messages.c.id > self._message_cursor - LOOKBACK_IDS)
+                .where(unseen)
                 .order_by(messages.c.id)
             ).all()
             query = select(
@@ -118,15 +124,28 @@ class ChangeFeed:
         return self._owner_changes(updated) + self._new_messages(new_messages)
 
     def _new_messages(self, rows: list[Any]) -> list[tuple[str, str, str, str, dict[str, Any]]]:
+        self._remember_gaps([row.id for row in rows])
         found = []
         for row in rows:
             if self._seen_messages.get(row.id):
                 continue
             self._seen_messages.put(row.id)
+            self._gaps.pop(row.id, None)
             self._message_cursor = max(self._message_cursor or 0, row.id)
             data = {k: v for k, v in row._mapping.items() if k not in ("channel", "sender")}
             found.append(("message", row.conversation_id, row.channel, row.sender, data))
         return found
+
+    def _remember_gaps(self, ids: list[int]) -> None:
+        """Ids between the cursor and the newest seen id that are not there yet are looked for
+        again for ``LOOKBACK`` (a late commit on PostgreSQL), then forgotten (a rollback)."""
+        now, present = monotonic(), set(ids)
+        for gap in range((self._message_cursor or 0) + 1, max(ids, default=0)):
+            if gap not in present:
+                self._gaps.setdefault(gap, now)
+        expired = [gap for gap, since in self._gaps.items() if now - since > LOOKBACK.total_seconds()]
+        for gap in expired:
+            del self._gaps[gap]
 
     def _owner_changes(self, rows: list[Any]) -> list[tuple[str, str, str, str, dict[str, Any]]]:
         found = []
