@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict, deque
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from time import monotonic
@@ -194,9 +193,6 @@ class ChangeFeed:
             found.append(event)
         complete = not self.log or self.log[0].seq <= seq + 1 or seq >= self.seq
         return found[::-1], complete
-
-    def events(self, seq: int) -> Iterator[Event]:
-        return iter(self.since(seq)[0])
 
     async def wait(self, seen_version: int, timeout_s: float) -> int:
         """Return as soon as the version differs from ``seen_version`` or after the timeout."""

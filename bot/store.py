@@ -143,19 +143,8 @@ class ConversationStore:
                 values["locale"] = locale
             conn.execute(update(conversations).where(conversations.c.id == conv.id).values(**values))
             conv = Conversation(**{**conv.__dict__, "language": choice.language})
-        message_id = conn.execute(
-            insert(messages).values(
-                conversation_id=conv.id,
-                direction="in",
-                author="customer",
-                text=text,
-                language=choice.language,
-                status="received",
-                payload=payload,
-                created_at=now,
-            )
-        ).inserted_primary_key[0]
-        return Inbound(conv, int(message_id), choice, previous_language)
+        message_id = _insert_customer_message(conn, conv.id, text, choice.language, "received", payload, now)
+        return Inbound(conv, message_id, choice, previous_language)
 
     def record_outbound(
         self,
@@ -316,19 +305,34 @@ class ConversationStore:
             )
             if answered.rowcount != 1:
                 return None
-            message_id = conn.execute(
-                insert(messages).values(
-                    conversation_id=conv.id,
-                    direction="in",
-                    author="customer",
-                    text=text,
-                    language=conv.language,
-                    status="answered",
-                    payload={"event": "csat_answer", "score": score},
-                    created_at=now,
-                )
-            ).inserted_primary_key[0]
-        return conv, int(message_id), score
+            answer = {"event": "csat_answer", "score": score}
+            message_id = _insert_customer_message(conn, conv.id, text, conv.language, "answered", answer, now)
+        return conv, message_id, score
+
+
+def _insert_customer_message(
+    conn: Connection,
+    conversation_id: str,
+    text: str,
+    language: str,
+    status: str,
+    payload: dict[str, Any] | None,
+    now: datetime,
+) -> int:
+    return int(
+        conn.execute(
+            insert(messages).values(
+                conversation_id=conversation_id,
+                direction="in",
+                author="customer",
+                text=text,
+                language=language,
+                status=status,
+                payload=payload,
+                created_at=now,
+            )
+        ).inserted_primary_key[0]
+    )
 
 
 RATING_WORDS = re.compile(

@@ -484,10 +484,11 @@ def _queue_view(services: ConsoleServices, token: str) -> dict[str, Any] | None:
 def _console_snapshot(
     services: ConsoleServices, token: str, conversation: str | None, after: int
 ) -> tuple[dict[str, Any], list[dict[str, Any]], str | None] | None:
-    view = _queue_view(services, token)
-    if view is None:
+    session = services.directory.session(token)
+    if session is None:
         return None
-    services.directory.seen(services.directory.session(token).agent.id)
+    view = services.console.queue_view(session.agent)
+    services.directory.seen(session.agent.id)
     if conversation is None:
         return view, [], None
     rows = services.store.messages_after([conversation], after)
