@@ -52,6 +52,7 @@ from bench.nlu_heldout import escalates, load_heldout  # noqa: E402
 from bot.channels.slack_text import escape  # noqa: E402
 from bot.db import OWNER_AGENT, OWNER_QUEUED, create_db_engine  # noqa: E402
 from bot.store import ConversationStore  # noqa: E402
+from tests.databases import fresh_database  # noqa: E402
 from tests.fakes.slack_api import Bot, FakeSlack, event_callback, message_event, signed_headers  # noqa: E402
 from tests.fakes.telegram_api import Call, FakeTelegram  # noqa: E402
 
@@ -336,21 +337,6 @@ def explain(per_customer: int, pools: dict[str, list[str]]) -> str:
 # -- putting it together -------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def database(work: Path, base_url: str | None) -> Iterator[str]:
-    """A temporary SQLite file, or a fresh schema of its own on the given PostgreSQL server."""
-    if not base_url:
-        yield f"sqlite:///{work / 'channel_bench.db'}"
-        return
-    from tests.databases import drop_postgres_schema, isolated_postgres_url
-
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    try:
-        yield isolated_postgres_url(base_url, schema)
-    finally:
-        drop_postgres_schema(base_url, schema)
-
-
 def measure(args: argparse.Namespace, gateway_url: str, database_url: str, fakes: tuple[Any, Any]) -> None:
     telegram, slack = fakes
     pools, engine = question_pools(), create_db_engine(database_url)
@@ -393,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     from tests.e2e_stack import running_stack
 
-    with tempfile.TemporaryDirectory() as tmp, database(Path(tmp), args.database_url) as url:
+    with tempfile.TemporaryDirectory() as tmp, fresh_database(Path(tmp), "bench", args.database_url) as url:
         print(machine_context(url), flush=True)
         with platform_fakes() as fakes, running_stack(Path(tmp), url, channel_env(*fakes)) as stack:
             measure(args, stack.settings.gateway_url, url, fakes)

@@ -55,6 +55,7 @@ from bot.settings import Settings  # noqa: E402
 from handoff.agents import AgentDirectory  # noqa: E402
 from handoff.queue import HandoffQueue  # noqa: E402
 from handoff.rules import default_rules  # noqa: E402
+from tests.databases import fresh_database  # noqa: E402
 from tests.e2e_stack import free_port  # noqa: E402
 
 AGENT, ADMIN, PASSWORD = "bench.agent", "bench.admin", "bench-password-123"
@@ -101,21 +102,6 @@ def prepare_database(url: str, count: int) -> Fixture:
     finally:
         engine.dispose()
     return Fixture(claimed=ids[:count], queued=ids[count:])
-
-
-@contextlib.contextmanager
-def database(work: Path, base_url: str | None) -> Iterator[str]:
-    """A temporary SQLite file, or a fresh schema of its own on the given PostgreSQL server."""
-    if not base_url:
-        yield f"sqlite:///{work / 'handoff_bench.db'}"
-        return
-    from tests.databases import drop_postgres_schema, isolated_postgres_url
-
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    try:
-        yield isolated_postgres_url(base_url, schema)
-    finally:
-        drop_postgres_schema(base_url, schema)
 
 
 def gateway_env(work: Path, database_url: str, port: int) -> dict[str, str]:
@@ -487,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--samples and --conversations must be at least 1")
     if args.database_url and not args.database_url.startswith("postgresql"):
         parser.error("--database-url must be a postgresql:// URL (SQLite is the default)")
-    with tempfile.TemporaryDirectory() as tmp, database(Path(tmp), args.database_url) as url:
+    with tempfile.TemporaryDirectory() as tmp, fresh_database(Path(tmp), "bench", args.database_url) as url:
         work = Path(tmp)
         fixture = prepare_database(url, args.conversations)
         env = gateway_env(work, url, free_port())

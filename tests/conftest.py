@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy.engine import Engine
 
 from bot.db import create_db_engine, init_schema
 from bot.settings import Settings
+from handoff import agents as agents_module
 from tests.databases import fresh_database
 from tests.fakes.http_server import FakeServer
 from tests.fakes.rasa import fake_action_server, fake_rasa
@@ -48,6 +50,15 @@ def actions() -> Iterator[FakeServer]:
     server = fake_action_server()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 with production parameters costs ~0.4 s a hash here (tests/test_agents.py checks
+    that production hashes are Argon2id); tests that only log agents in use cheap parameters."""
+    monkeypatch.setattr(
+        agents_module, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
 
 
 @pytest.fixture

@@ -37,11 +37,17 @@ def drop_postgres_schema(base_url: str, schema: str) -> None:
     engine.dispose()
 
 
+FROM_ENV = "from DATABASE_URL"
+
+
 @contextmanager
-def fresh_database(work_dir: Path, prefix: str = "t") -> Iterator[str]:
-    """URL of an empty database: a SQLite file in ``work_dir`` or a new PostgreSQL schema."""
-    base = postgres_url()
-    if base is None:
+def fresh_database(work_dir: Path, prefix: str = "t", base_url: str | None = FROM_ENV) -> Iterator[str]:
+    """URL of an empty database: a SQLite file in ``work_dir`` or a new PostgreSQL schema.
+
+    PostgreSQL when ``base_url`` (by default the suite's DATABASE_URL) names a server.
+    """
+    base = postgres_url() if base_url == FROM_ENV else base_url
+    if not base:
         yield f"sqlite:///{work_dir / 'assistant.db'}"
         return
     schema = f"{prefix}_{uuid.uuid4().hex[:12]}"

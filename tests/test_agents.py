@@ -25,11 +25,8 @@ STALE = timedelta(seconds=90)
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2 with production parameters costs ~0.4 s a hash here; tests that need them say so."""
-    monkeypatch.setattr(
-        agents_module, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
+def _cheap_hashes(fast_password_hashing: None) -> None:
+    """Every test here logs agents in: cheap Argon2 parameters (fixture in conftest)."""
 
 
 @pytest.fixture

@@ -26,7 +26,6 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
@@ -35,7 +34,6 @@ from bot.db import agents, conversations, csat, messages, utcnow
 from bot.gateway import create_app
 from bot.settings import Settings
 from bot.texts import text as customer_text
-from handoff import agents as agents_module
 from handoff.agents import AgentDirectory
 from handoff.console_api import COOKIE
 from handoff.queue import Handoff, HandoffQueue
@@ -70,11 +68,8 @@ def actions() -> Iterator[FakeServer]:
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2 with production parameters costs ~0.4 s per log-in here (tests/test_agents.py checks them)."""
-    monkeypatch.setattr(
-        agents_module, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
+def _cheap_hashes(fast_password_hashing: None) -> None:
+    """Every test here logs agents in: cheap Argon2 parameters (fixture in conftest)."""
 
 
 @pytest.fixture

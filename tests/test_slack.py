@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import func, select
@@ -24,7 +23,6 @@ from bot.gateway import create_app
 from bot.settings import Settings
 from bot.store import ConversationStore
 from bot.texts import text as customer_text
-from handoff import agents as agents_module
 from handoff.agents import AgentDirectory
 from handoff.console import Console
 from handoff.queue import HandoffQueue
@@ -323,13 +321,6 @@ def test_a_forged_click_is_refused(client: TestClient, slack: FakeSlack, rasa: F
 
 
 # --- an agent answers ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        agents_module, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
 
 
 def test_agent_replies_notices_and_the_score_question_reach_the_customers_thread(

@@ -13,7 +13,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
@@ -28,7 +27,6 @@ from bot.db import conversations
 from bot.gateway import create_app
 from bot.settings import Settings
 from bot.texts import text as customer_text
-from handoff import agents as agents_module
 from handoff.agents import AgentDirectory
 from handoff.console_api import COOKIE
 from handoff.masking import mask_text
@@ -91,10 +89,8 @@ def slack(module_slack: FakeSlack) -> FakeSlack:
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        agents_module, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
+def _cheap_hashes(fast_password_hashing: None) -> None:
+    """Every test here logs agents in: cheap Argon2 parameters (fixture in conftest)."""
 
 
 @pytest.fixture

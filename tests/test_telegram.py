@@ -24,7 +24,6 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -43,7 +42,6 @@ from bot.db import conversations, create_db_engine, csat, init_schema, messages,
 from bot.gateway import create_app
 from bot.settings import Settings, SettingsError
 from bot.texts import text as customer_text
-from handoff import agents as agents_module
 from handoff.agents import AgentDirectory
 from handoff.queue import HandoffQueue
 from handoff.rules import default_rules
@@ -653,14 +651,6 @@ def test_webhook_mode_without_a_secret_token_does_not_start(
 
 
 # --- a handoff on Telegram --------------------------------------------------------------------
-
-
-@pytest.fixture
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2 with production parameters costs ~0.4 s per log-in (tests/test_agents.py checks them)."""
-    monkeypatch.setattr(
-        agents_module, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
 
 
 def agent_session(http: httpx.Client, directory: AgentDirectory) -> dict[str, str]:
