@@ -314,7 +314,8 @@ def test_failed_test_conversations_point_at_the_story(tmp_path: Path) -> None:
     story = "stories:\n  - story: en refund\n    steps:\n      - user: |\n          money back\n"
     (root / "tests/conversations/test_en.yml").write_text(story, encoding="utf-8")
     failed = (
-        'version: "3.1"\nstories:\n- story: en refund\n  steps:\n  - intent: billing_refund  '
+        'version: "3.1"\nstories:\n- story: en refund (/tmp/x/test_en.yml)\n  steps:\n'
+        "  - intent: billing_refund  "
         "# predicted: greet: money back\n  - action: utter_billing_refund\n"
     )
     problems = failed_stories(Project(root), failed)

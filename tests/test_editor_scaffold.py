@@ -75,6 +75,12 @@ LATE_FEE = {
         "why am I paying extra for a reminder letter",
     ],
 }
+# What the test conversations send (not training examples: the model must generalise).
+CONVERSATION_MESSAGE = {
+    "nl": "ik kreeg 15 euro herinneringskosten omdat ik te laat betaalde",
+    "fr": "j'ai reçu 15 euros de frais de rappel pour un paiement en retard",
+    "en": "I got a 15 euro reminder fee for paying late",
+}
 THREAT = {
     "nl": [
         "iemand bedreigt mij via sms",
@@ -90,16 +96,21 @@ THREAT = {
 }
 
 
-@pytest.fixture
-def copy(tmp_path: Path) -> Path:
+def copy_project(root: Path) -> Path:
+    """The files editors change, copied into ``root``: tests never touch the real ones."""
     for name in COPIED:
-        source, target = PROJECT_ROOT / name, tmp_path / name
+        source, target = PROJECT_ROOT / name, root / name
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():
             shutil.copytree(source, target)
         else:
             shutil.copy2(source, target)
-    return tmp_path
+    return root
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Path:
+    return copy_project(tmp_path)
 
 
 def snapshot(root: Path) -> dict[str, str]:
@@ -177,9 +188,7 @@ def fill_late_fee(root: Path) -> None:
         replace(
             root / f"tests/conversations/test_{language}.yml",
             f"TODO(editor): a customer message in {name}",
-            {"nl": "waarom 15 euro boete", "fr": "pourquoi 15 euros de pénalité", "en": "why a 15 euro fine"}[
-                language
-            ],
+            CONVERSATION_MESSAGE[language],
         )
 
 

@@ -180,17 +180,25 @@ def conversations(project: Project, model: Path) -> list[Problem]:
             if path.exists():
                 (folder / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
                 expected += len((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("stories") or [])
-        args = ["--model", str(model), "--stories", str(folder), "--out", tmp, "--fail-on-prediction-errors"]
+        # No --fail-on-prediction-errors: with it Rasa stops at the first wrong intent without
+        # writing failed_test_stories.yml, which says what the model predicted for every story.
+        args = ["--model", str(model), "--stories", str(folder), "--out", tmp]
         result = _rasa(project, "test", "core", "--e2e", *args, "--no-plot")
         output = result.stdout + result.stderr
         failed = Path(tmp) / "failed_test_stories.yml"
         problems += failed_stories(project, failed.read_text(encoding="utf-8") if failed.exists() else "")
         if result.returncode != 0 and not problems:
-            problems.append(Problem("tests/conversations", 0, f"rasa test failed: {output[-400:]}"))
+            problems.append(Problem("tests/conversations", 0, f"rasa test failed: {_gist(output)}"))
         if f"Evaluating {expected} stories" not in output and expected:
             message = f"rasa test did not evaluate {expected} stories"
             problems.append(Problem("tests/conversations", 0, message))
     return problems
+
+
+def _gist(output: str, lines: int = 12) -> str:
+    """The end of a tool's output without its progress bars: what an editor needs to see."""
+    kept = [line for line in output.splitlines() if line.strip() and "it/s" not in line and "%|" not in line]
+    return " | ".join(kept[-lines:])
 
 
 def failed_stories(project: Project, failed: str) -> list[Problem]:
@@ -199,7 +207,7 @@ def failed_stories(project: Project, failed: str) -> list[Problem]:
         name = re.search(r"- story: (.+)", block)
         if not name:
             continue
-        story = name.group(1).strip()
+        story = re.sub(r" \([^()]*\.ya?ml\)$", "", name.group(1).strip())  # Rasa appends the file
         wrong = "; ".join(sorted({c.strip() for c in re.findall(r"#\s*(predicted:[^\n]*)", block)}))
         path, line = _story_location(project, story)
         message = f"test conversation {story!r} fails: {wrong or 'wrong prediction'}"
