@@ -52,3 +52,15 @@ intent: setup ## scaffold a new intent: make intent NAME=billing_late_fee [TOPIC
 
 publish: setup ## train if needed and load the new model into the running Rasa (PUT /model)
 	$(PY) -m bot.editor publish $(EDITOR_PROJECT)
+
+# Learning from live traffic (docs/editors.md): DAYS=n narrows the period.
+.PHONY: traffic traffic-export trends
+
+traffic: setup ## messages the bot did not handle, grouped (DAYS=7)
+	$(PY) -m bot.editor traffic list --days $(or $(DAYS),7) $(EDITOR_PROJECT)
+
+traffic-export: setup ## add the assigned messages to data/nlu/<lang>/traffic.yml (then: make check)
+	$(PY) -m bot.editor traffic export --write $(EDITOR_PROJECT)
+
+trends: setup ## messages per day and topic, and the surge alerts (DAYS=14)
+	$(PY) -m bot.editor traffic trends --days $(or $(DAYS),14)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     create_engine,
     event,
     text,
@@ -219,6 +221,59 @@ outages = Table(
     Column("started_at", UTCDateTime, nullable=False),
     Column("expected_fix_at", UTCDateTime),
     Column("resolved_at", UTCDateTime),
+)
+
+
+# Customer messages copied from Rasa's tracker store (bot/insights.py), masked, with what the
+# NLU made of them: content editors review the ones the bot did not understand, and the topic
+# trends count them. No foreign key to conversations: the tracker may know senders we do not.
+nlu_turns = Table(
+    "nlu_turns",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_event_id", Integer, nullable=False, unique=True),  # Rasa's events.id
+    Column("conversation_id", String(36), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("intent", String(64)),
+    Column("confidence", Float),
+    Column("suggestion", String(64)),  # best intent of the ranking that is not nlu_fallback
+    Column("topic", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False, default="new"),  # new | assigned | dismissed | exported
+    Column("assigned_intent", String(64)),
+    Column("assigned_by", String(64)),
+    Column("assigned_at", UTCDateTime),
+    Column("exported_at", UTCDateTime),
+)
+Index("ix_nlu_turns_created", nlu_turns.c.created_at)
+Index("ix_nlu_turns_status_language", nlu_turns.c.status, nlu_turns.c.language)
+Index("ix_nlu_turns_conversation", nlu_turns.c.conversation_id, nlu_turns.c.created_at)
+
+# How far the copy of Rasa's tracker events has got (the last events.id read).
+insights_cursor = Table(
+    "insights_cursor",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("last_event_id", Integer, nullable=False),
+)
+
+# A topic whose messages surged in one window; the unique key makes one alert per topic per window.
+topic_alerts = Table(
+    "topic_alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("topic", String(32), nullable=False),
+    Column("department", String(64), nullable=False),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("window_end", UTCDateTime, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("baseline", Float, nullable=False),
+    Column("top_intents", JSON),
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("notified", Boolean, nullable=False, default=False),
+    UniqueConstraint("topic", "window_start", name="uq_topic_alerts_window"),
 )
 
 

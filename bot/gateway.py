@@ -23,6 +23,7 @@ from bot.channels.common import Channel, ChannelContext, UpdateLog, configured_c
 from bot.clients.rasa import ActionServerClient, RasaClient, RasaUnavailable
 from bot.db import create_db_engine, init_schema, ping
 from bot.feed import ChangeFeed, Event
+from bot.insights import Insights, open_tracker_engine
 from bot.language import Detector, default_detector
 from bot.outages import OutageRepository
 from bot.router import IncomingMessage, InvalidMessage, Router
@@ -34,6 +35,7 @@ from handoff.console import Console
 from handoff.console_api import ConsoleServices, build_router, install_error_handlers
 from handoff.delivery import Delivery
 from handoff.hours import HoursRepository
+from handoff.insights_api import build_insights_router
 from handoff.masking import install_log_masking
 from handoff.queue import HandoffQueue
 
@@ -84,10 +86,24 @@ def create_app(
         delivery = Delivery()
         console = Console(settings, engine, store, queue, delivery, notify=feed.notify)
         directory = AgentDirectory(engine)
+        tracker_engine = open_tracker_engine(settings.rasa_tracker_url)
+        insights = Insights(settings, engine, tracker_engine)
+        app.state.insights = insights
         app.state.console = ConsoleServices(
-            settings, directory, console, store, OutageRepository(engine), feed, HoursRepository(engine)
+            settings,
+            directory,
+            console,
+            store,
+            OutageRepository(engine),
+            feed,
+            HoursRepository(engine),
+            insights=insights,
         )
-        tasks = [asyncio.create_task(feed.run()), asyncio.create_task(_requeue_loop(queue, settings, feed))]
+        tasks = [
+            asyncio.create_task(feed.run()),
+            asyncio.create_task(_requeue_loop(queue, settings, feed)),
+            asyncio.create_task(_insights_loop(insights, settings)),
+        ]
         context = ChannelContext(
             settings,
             engine,
@@ -111,11 +127,13 @@ def create_app(
                 task.cancel()
             await asyncio.wait(tasks, timeout=5)  # a stuck task must not hold up the shutdown
             http.close()
+            tracker_engine.dispose()
             engine.dispose()
 
     app = FastAPI(title="Customer-care assistant gateway", lifespan=lifespan)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(build_router())
+    app.include_router(build_insights_router())
     install_widget(app, settings)
     for channel in channels:
         routes = channel.routes()
@@ -343,6 +361,17 @@ async def _requeue_loop(queue: HandoffQueue, settings: Settings, feed: ChangeFee
             await run_in_threadpool(UpdateLog(queue.engine).forget_older_than, UPDATES_KEPT)
         except Exception as exc:
             log.warning("re-queueing unanswered chats failed: %s", exc)
+
+
+async def _insights_loop(insights: Insights, settings: Settings) -> None:
+    """Copy new customer messages from Rasa's tracker store and report topic surges."""
+    while True:
+        await asyncio.sleep(settings.insights_interval_s)
+        try:
+            await run_in_threadpool(insights.sync)
+            await run_in_threadpool(insights.check_surges)
+        except Exception as exc:
+            log.warning("traffic insights update failed: %s", exc)
 
 
 def _check_components(services: Services) -> dict[str, Any]:

@@ -32,12 +32,18 @@ def _number(env: Mapping[str, str], key: str, default: T, cast: Callable[[str], 
         raise SettingsError(f"{key} must be {kind}, got {raw!r}") from exc
 
 
-def _int(env: Mapping[str, str], key: str, default: int) -> int:
-    return _number(env, key, default, int, "an integer")
+def _at_least(key: str, value: T, minimum: T | None) -> T:
+    if minimum is not None and value < minimum:
+        raise SettingsError(f"{key} must be at least {minimum}, got {value}")
+    return value
 
 
-def _float(env: Mapping[str, str], key: str, default: float) -> float:
-    return _number(env, key, default, float, "a number")
+def _int(env: Mapping[str, str], key: str, default: int, minimum: int | None = None) -> int:
+    return _at_least(key, _number(env, key, default, int, "an integer"), minimum)
+
+
+def _float(env: Mapping[str, str], key: str, default: float, minimum: float | None = None) -> float:
+    return _at_least(key, _number(env, key, default, float, "a number"), minimum)
 
 
 def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
@@ -67,6 +73,23 @@ def _origins(env: Mapping[str, str], key: str) -> tuple[str, ...]:
         if not re.fullmatch(r"https?://[^/\s]+", origin):
             raise SettingsError(f"{key} must list origins like https://www.example.com, got {origin!r}")
     return origins
+
+
+def _window_minutes(env: Mapping[str, str], key: str, default: int) -> int:
+    """Surge windows are aligned on the clock, so their length must divide a day (15, 60, 240...)."""
+    value = _int(env, key, default)
+    if value < 1 or 1440 % value:
+        raise SettingsError(f"{key} must be minutes that divide a day (15, 30, 60...), got {value}")
+    return value
+
+
+def _http_url(env: Mapping[str, str], key: str) -> str | None:
+    value = (env.get(key) or "").strip()
+    if not value:
+        return None
+    if not re.fullmatch(r"https?://[^/\s]+(/\S*)?", value):
+        raise SettingsError(f"{key} must be an http(s) URL, got {value!r}")
+    return value
 
 
 def _sqlite_url(path: Path) -> str:
@@ -115,6 +138,12 @@ class Settings:
     slack_agent_bot_token: str | None
     slack_agent_signing_secret: str | None
     slack_agent_channel: str | None
+    surge_factor: float
+    surge_min_messages: int
+    surge_window_minutes: int
+    surge_baseline_days: int
+    surge_webhook_url: str | None
+    insights_interval_s: float
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -163,6 +192,12 @@ class Settings:
             slack_agent_bot_token=env.get("SLACK_AGENT_BOT_TOKEN") or None,
             slack_agent_signing_secret=env.get("SLACK_AGENT_SIGNING_SECRET") or None,
             slack_agent_channel=env.get("SLACK_AGENT_CHANNEL") or None,
+            surge_factor=_float(env, "SURGE_FACTOR", 3.0, minimum=1.0),
+            surge_min_messages=_int(env, "SURGE_MIN_MESSAGES", 10, minimum=1),
+            surge_window_minutes=_window_minutes(env, "SURGE_WINDOW_MINUTES", 60),
+            surge_baseline_days=_int(env, "SURGE_BASELINE_DAYS", 7, minimum=1),
+            surge_webhook_url=_http_url(env, "SURGE_WEBHOOK_URL"),
+            insights_interval_s=_float(env, "INSIGHTS_INTERVAL", 60.0, minimum=1.0),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

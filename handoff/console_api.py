@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
@@ -32,6 +32,9 @@ from handoff.console import Console, ConsoleError, transcript_entry
 from handoff.hours import HoursError, HoursRepository, hours_spec
 from handoff.masking import mask_transcript
 from handoff.metrics import compute_metrics
+
+if TYPE_CHECKING:  # the insights module is loaded by the gateway, only when it is wired in
+    from bot.insights import Insights
 
 STATIC_DIR = Path(__file__).with_name("static")
 COOKIE = "cc_agent"
@@ -49,6 +52,7 @@ class ConsoleServices:
     outages: OutageRepository
     feed: ChangeFeed
     hours: HoursRepository
+    insights: Insights | None = None
 
 
 class ApiError(Exception):
@@ -131,7 +135,7 @@ def build_router() -> APIRouter:
     @router.get("/", response_class=HTMLResponse)
     async def console_page() -> HTMLResponse:
         page = (STATIC_DIR / "console.html").read_text(encoding="utf-8")
-        return HTMLResponse(page, headers=_page_headers())
+        return HTMLResponse(page, headers=page_headers())
 
     @router.post("/api/login")
     async def login(request: Request) -> Response:
@@ -240,7 +244,7 @@ def build_router() -> APIRouter:
     async def stream(request: Request) -> Response:
         session = await current_session(request)
         conversation = request.query_params.get("conversation") or None
-        after = _int(request.query_params.get("after") or request.headers.get("last-event-id"), 0)
+        after = query_int(request.query_params.get("after") or request.headers.get("last-event-id"), 0)
         services = services_of(request)
         if conversation is not None:  # the same permission check as opening the chat
             await run_in_threadpool(services.console.packet, conversation, session.agent)
@@ -253,7 +257,7 @@ def build_router() -> APIRouter:
     @router.get("/api/metrics")
     async def metrics(request: Request) -> Response:
         await current_session(request)
-        days = max(1, min(_int(request.query_params.get("days"), 30), 366))
+        days = max(1, min(query_int(request.query_params.get("days"), 30), 366))
         since = datetime.now(timezone.utc) - timedelta(days=days)
         engine = services_of(request).console.engine
         return JSONResponse(await run_in_threadpool(lambda: compute_metrics(engine, since=since)))
@@ -352,14 +356,14 @@ def build_router() -> APIRouter:
     return router
 
 
-def _int(raw: str | None, default: int) -> int:
+def query_int(raw: str | None, default: int) -> int:
     try:
         return int(raw) if raw else default
     except ValueError:
         return default
 
 
-def _page_headers() -> dict[str, str]:
+def page_headers() -> dict[str, str]:
     return {
         "Content-Security-Policy": (
             "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "

@@ -57,11 +57,48 @@ def test_ports_and_host_derive_urls() -> None:
         ({"WIDGET_ORIGINS": "https://shop.example, shop.example"}, "WIDGET_ORIGINS must list origins"),
         ({"WIDGET_ORIGINS": "https://shop.example/page"}, "WIDGET_ORIGINS must list origins"),
         ({"SECURE_COOKIES": "maybe"}, "SECURE_COOKIES must be true or false"),
+        ({"SURGE_FACTOR": "lots"}, "SURGE_FACTOR must be a number"),
+        ({"SURGE_FACTOR": "0.5"}, "SURGE_FACTOR must be at least 1.0"),
+        ({"SURGE_MIN_MESSAGES": "0"}, "SURGE_MIN_MESSAGES must be at least 1"),
+        ({"SURGE_WINDOW_MINUTES": "45.5"}, "SURGE_WINDOW_MINUTES must be an integer"),
+        ({"SURGE_WINDOW_MINUTES": "100"}, "SURGE_WINDOW_MINUTES must be minutes that divide a day"),
+        ({"SURGE_WINDOW_MINUTES": "0"}, "SURGE_WINDOW_MINUTES must be minutes that divide a day"),
+        ({"SURGE_BASELINE_DAYS": "0"}, "SURGE_BASELINE_DAYS must be at least 1"),
+        ({"SURGE_WEBHOOK_URL": "hooks.example/surge"}, "SURGE_WEBHOOK_URL must be an http"),
+        ({"INSIGHTS_INTERVAL": "0"}, "INSIGHTS_INTERVAL must be at least 1.0"),
     ],
 )
 def test_bad_values_give_clear_errors(env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(env)
+
+
+def test_traffic_insights_defaults_and_overrides() -> None:
+    s = Settings.from_env({})
+    assert (s.surge_factor, s.surge_min_messages, s.surge_window_minutes, s.surge_baseline_days) == (
+        3.0,
+        10,
+        60,
+        7,
+    )
+    assert (s.surge_webhook_url, s.insights_interval_s) == (None, 60.0)
+    s = Settings.from_env(
+        {
+            "SURGE_FACTOR": "2.5",
+            "SURGE_MIN_MESSAGES": "25",
+            "SURGE_WINDOW_MINUTES": "15",
+            "SURGE_BASELINE_DAYS": "28",
+            "SURGE_WEBHOOK_URL": " https://hooks.example/services/T1/B2?x=1 ",
+            "INSIGHTS_INTERVAL": "300",
+        }
+    )
+    assert (s.surge_factor, s.surge_min_messages, s.surge_window_minutes, s.surge_baseline_days) == (
+        2.5,
+        25,
+        15,
+        28,
+    )
+    assert (s.surge_webhook_url, s.insights_interval_s) == ("https://hooks.example/services/T1/B2?x=1", 300.0)
 
 
 def test_settings_do_not_read_process_environment_when_given_a_mapping(

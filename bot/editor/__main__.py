@@ -3,6 +3,7 @@
 python -m bot.editor check [--fast] [--report DIR] [--min-examples N] [--project DIR]
 python -m bot.editor add-intent NAME [--topic billing|coverage|sim|sensitive] [--project DIR]
 python -m bot.editor publish [--rasa-url URL] [--project DIR]
+python -m bot.editor traffic list|assign|dismiss|export|trends ...  (learn from live traffic)
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from bot.editor.project import Problem, Project
 from bot.editor.static import DEFAULT_MIN_EXAMPLES, static_problems
+from bot.editor.traffic import add_parser as add_traffic_parser
 from bot.settings import PROJECT_ROOT
 
 
@@ -43,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--project", type=Path, default=PROJECT_ROOT, help="project folder (default: this one)"
         )
+    add_traffic_parser(commands)
     return parser
 
 
