@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, expect
 from sqlalchemy.engine import Engine
 
 from bot.run import Stack
@@ -26,8 +26,8 @@ from bot.texts import text as customer_text
 from bot.widget import SCRIPT
 from handoff.agents import AgentDirectory
 from handoff.console_api import COOKIE
+from tests.browser import chromium
 from tests.e2e_stack import stack_on_fresh_database
-from tests.test_webchat_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 PASSWORD = "correct horse battery"
@@ -114,12 +114,8 @@ def host_page(stack: Stack) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure_chromium.sh (make test does)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 @dataclass
