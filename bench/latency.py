@@ -2,8 +2,9 @@
 
 Side by side in one run, interleaved so both paths see the same machine state:
   1. one conversation at a time (1 concurrent);
-  2. 20 concurrent conversations;
-  3. growth over one long conversation: turn 2 vs turn 50.
+  2. 20 concurrent conversations, in rounds that alternate between the paths;
+  3. growth over one long conversation: turn 2 vs turn 50;
+  4. the policies' share: Rasa's /predict at turn 2 and turn 50.
 Prints p50/p95 and throughput, and the router's overhead at p95 (target <= 15%) and the
 turn-50/turn-2 ratio (target <= 1.5). Starts its own stack on free ports (SQLite, a
 temporary folder) unless --gateway-url and --rasa-url point at a running one.
@@ -159,6 +160,26 @@ def growth(paths: dict[str, Send], texts: Texts, turns: int, repeats: int) -> di
     return out
 
 
+def policy_cost(rasa_url: str, texts: Texts, turns: int, samples: int = 40) -> tuple[float, float]:
+    """Median time of ``POST /conversations/<id>/predict`` (tracker read + the policies, no NLU)
+    on a conversation of 2 turns and one of ``turns`` turns: the policies' share, before/after."""
+    send = via_rasa(rasa_url)
+    pool = conversation_texts(texts, 0)
+    medians = []
+    with httpx.Client(timeout=60) as client:
+        for length in (2, turns):
+            sender = f"policy-{length}-{uuid.uuid4().hex[:6]}"
+            for turn in range(length):
+                send(client, sender, pool[turn % min(8, len(pool))])
+            timings = []
+            for _ in range(samples):
+                start = time.perf_counter()
+                client.post(f"{rasa_url}/conversations/{sender}/predict").raise_for_status()
+                timings.append((time.perf_counter() - start) * 1000)
+            medians.append(statistics.median(timings))
+    return medians[0], medians[1]
+
+
 def window_medians(per_turn: list[list[float]]) -> tuple[float, float]:
     """Median latency over turns 2-9 and over the last 8 turns: both windows send the same 8
     texts (one cycle), and 8x more samples than one turn make the growth figure steadier."""
@@ -195,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--requests", type=int, default=150)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds at --concurrency")
     parser.add_argument("--turns", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args(argv)
@@ -223,12 +245,18 @@ def main(argv: list[str] | None = None) -> int:
         seq = sequential(paths, texts, args.requests)
         for name, values in seq.items():
             print(row(f"{name} (1 concurrent)", values, 1000 / statistics.mean(values)))
-        print(f"{args.concurrency} concurrent conversations:")
-        conc = {}
-        for name, send in paths.items():
-            values, rate = concurrent(send, texts, args.concurrency, 5)
-            conc[name] = values
-            print(row(f"{name} ({args.concurrency} concurrent)", values, rate))
+        print(f"{args.concurrency} concurrent conversations ({args.rounds} rounds of 5 turns per path):")
+        # Rounds alternate between the paths: a p95 made of queueing is noisy, and drift in the
+        # machine's state then hits both paths alike.
+        conc: dict[str, list[float]] = {name: [] for name in paths}
+        rates: dict[str, list[float]] = {name: [] for name in paths}
+        for _ in range(args.rounds):
+            for name, send in paths.items():
+                values, rate = concurrent(send, texts, args.concurrency, 5)
+                conc[name] += values
+                rates[name].append(rate)
+        for name, values in conc.items():
+            print(row(f"{name} ({args.concurrency} concurrent)", values, statistics.mean(rates[name])))
         print(f"growth over one conversation ({args.turns} turns, {args.repeats} conversations per path):")
         grown = growth(paths, texts, args.turns, args.repeats)
         ratios, window_ratios = {}, {}
@@ -243,6 +271,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"   ratio {last / turn2:4.2f}   (turns 2-9 {early:5.1f} ms, last 8 {late:5.1f} ms:"
                 f" {late / early:4.2f})"
             )
+        short, long = policy_cost(rasa_url, texts, args.turns)
+        print(
+            "POST /conversations/<id>/predict (tracker read, policies, tracker JSON; no NLU):"
+            f" turn 2 {short:5.1f} ms, turn {args.turns} {long:5.1f} ms"
+        )
         print("summary:")
         for label, data in (("1 concurrent", seq), (f"{args.concurrency} concurrent", conc)):
             overhead = percentile(data["gateway"], 95) / percentile(data["rasa"], 95) - 1

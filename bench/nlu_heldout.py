@@ -38,8 +38,12 @@ def load_heldout(folder: Path = ROOT / "bench" / "heldout") -> list[tuple[str, s
 
 async def predict(model: Path, texts: list[str]) -> list[tuple[str, float, str]]:
     """(intent, confidence, best intent ignoring the fallback) per text."""
-    from rasa.core.agent import Agent
+    import logging
 
+    from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # Rasa logs every parse at debug level otherwise
     agent = Agent.load(str(model))
     out = []
     for text in texts:
