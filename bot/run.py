@@ -19,8 +19,6 @@ import httpx
 
 from bot.settings import PROJECT_ROOT, Settings
 
-BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
 
 @dataclass
 class Stack:
@@ -77,11 +75,6 @@ class Stack:
         env["ACTION_ENDPOINT_URL"] = self.settings.action_webhook_url
         env["SANIC_HOST"] = self.settings.bind_host
         env.setdefault("PYTHONUNBUFFERED", "1")
-        # Each process answers one message at a time on its event loop; multi-threaded BLAS/OpenMP
-        # only spins on 2 cores. One thread cut Rasa's CPU per message from ~81 to ~58 ms at 20
-        # concurrent conversations (docs/benchmarks.md). An operator's own value wins.
-        for name in BLAS_THREAD_VARIABLES:
-            env.setdefault(name, "1")
         return env
 
     def start(self) -> None:

@@ -74,17 +74,3 @@ def test_run_starts_everything_and_stops_cleanly_on_sigterm(tmp_path: Path) -> N
     assert not any(alive(pid) for pid in children)
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"{gateway}/health", timeout=2)
-
-
-def test_children_use_one_blas_thread_unless_the_operator_says_otherwise(tmp_path: Path) -> None:
-    from bot.run import BLAS_THREAD_VARIABLES, Stack
-    from bot.settings import Settings
-
-    settings = Settings.from_env({"VAR_DIR": str(tmp_path)})
-    env = Stack(settings, tmp_path / "m.tar.gz", env={"OMP_NUM_THREADS": "2"}).child_env()
-    assert {name: env[name] for name in BLAS_THREAD_VARIABLES} == {
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "2",
-        "MKL_NUM_THREADS": "1",
-    }
-    assert env["ACTION_ENDPOINT_URL"] == settings.action_webhook_url

