@@ -7,7 +7,10 @@ the same gateway process, never restarted, answers the new question in nl, fr an
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -17,6 +20,7 @@ from bot.editor.__main__ import main
 from bot.editor.project import Project
 from bot.editor.publish import publish
 from bot.run import Stack
+from bot.texts import text as gateway_text
 from tests.e2e_stack import stack_on_fresh_database
 from tests.test_editor_scaffold import copy_project, fill_late_fee
 
@@ -28,6 +32,29 @@ QUESTIONS = {
     "fr": "pourquoi j'ai des frais de rappel parce que j'ai payé en retard",
     "en": "why was I charged a reminder fee for paying late",
 }
+
+
+@contextmanager
+def chatting_meanwhile(stack: Stack) -> Iterator[list[tuple[int, str]]]:
+    """A customer asking questions in a loop until the block ends: (status, first reply) each."""
+    answers: list[tuple[int, str]] = []
+    done = threading.Event()
+
+    def chat() -> None:
+        with httpx.Client(base_url=stack.settings.gateway_url, timeout=60) as client:
+            while not done.is_set():
+                message = {"sender": f"during-{uuid.uuid4().hex[:8]}", "text": "hoe betaal ik mijn factuur"}
+                response = client.post("/api/chat", json=message)
+                replies = (response.json().get("replies") if response.status_code == 200 else None) or [{}]
+                answers.append((response.status_code, replies[0].get("text", "")))
+
+    worker = threading.Thread(target=chat)
+    worker.start()
+    try:
+        yield answers
+    finally:
+        done.set()
+        worker.join(timeout=120)
 
 
 def ask(stack: Stack, language: str) -> list[str]:
@@ -58,8 +85,11 @@ def test_a_scaffolded_intent_answers_in_three_languages_after_publish(
         for language in QUESTIONS:  # the running model does not know the question yet
             assert f"Late fee answer ({language})" not in ask(stack, language)
 
-        assert publish(Project(copy), stack.settings.rasa_url) == 0
+        with chatting_meanwhile(stack) as answers:  # customers keep chatting during the reload
+            assert publish(Project(copy), stack.settings.rasa_url) == 0
         assert f"published {model.name}" in capsys.readouterr().out
+        apologies = {gateway_text("rasa_unavailable", language) for language in QUESTIONS}
+        assert answers and not [a for a in answers if a[0] != 200 or a[1] in apologies], answers
 
         for language in QUESTIONS:
             assert f"Late fee answer ({language})" in ask(stack, language)
