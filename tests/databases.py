@@ -6,12 +6,13 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, text
+from sqlalchemy.engine import Connection, make_url
 
-from bot.db import create_db_engine
+from bot.db import conversations, create_db_engine, utcnow
 
 
 def postgres_url() -> str | None:
@@ -56,3 +57,29 @@ def fresh_database(work_dir: Path, prefix: str = "t", base_url: str | None = FRO
         yield url
     finally:
         drop_postgres_schema(base, schema)
+
+
+def insert_conversation(
+    conn: Connection,
+    *,
+    cid: str | None = None,
+    language: str = "nl",
+    channel: str = "web",
+    owner: str = "bot",
+    created_at: datetime | None = None,
+) -> str:
+    """A conversation row as the router would open it (the sender is the conversation id)."""
+    cid = cid or str(uuid.uuid4())
+    when = created_at or utcnow()
+    conn.execute(
+        insert(conversations).values(
+            id=cid,
+            channel=channel,
+            sender=cid,
+            owner=owner,
+            language=language,
+            created_at=when,
+            updated_at=when,
+        )
+    )
+    return cid

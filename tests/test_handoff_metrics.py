@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -11,8 +10,9 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.engine import Connection, Engine
 
-from bot.db import conversations, csat, handoffs
+from bot.db import csat, handoffs
 from handoff.metrics import compute_metrics, format_duration, percentile
+from tests.databases import insert_conversation
 
 UTC = timezone.utc
 # Local (Europe/Brussels, UTC+1 in early March) midnight 4 March to midnight 6 March.
@@ -27,19 +27,7 @@ PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
 def add_conversation(
     conn: Connection, created_at: datetime, language: str = "nl", channel: str = "web"
 ) -> str:
-    cid = str(uuid.uuid4())
-    conn.execute(
-        insert(conversations).values(
-            id=cid,
-            channel=channel,
-            sender=cid,
-            owner="bot",
-            language=language,
-            created_at=created_at,
-            updated_at=created_at,
-        )
-    )
-    return cid
+    return insert_conversation(conn, created_at=created_at, language=language, channel=channel)
 
 
 def add_handoff(

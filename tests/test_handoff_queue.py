@@ -3,34 +3,21 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from bot.db import conversations, utcnow
 from handoff.queue import HandoffQueue
 from handoff.rules import default_rules, load_rules, reason_for_intent
+from tests.databases import insert_conversation
 
 
 def conversation(engine: Engine, language: str = "nl", channel: str = "web", owner: str = "bot") -> str:
-    cid = str(uuid.uuid4())
-    now = utcnow()
     with engine.begin() as conn:
-        conn.execute(
-            insert(conversations).values(
-                id=cid,
-                channel=channel,
-                sender=cid,
-                owner=owner,
-                language=language,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-    return cid
+        return insert_conversation(conn, language=language, channel=channel, owner=owner)
 
 
 def owner(engine: Engine, cid: str) -> str:

@@ -21,10 +21,10 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.training_data.loading import load_data
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
-from bot.db import conversations, insights_cursor, nlu_turns, topic_alerts, utcnow
+from bot.db import insights_cursor, nlu_turns, topic_alerts, utcnow
 from bot.editor.__main__ import main
 from bot.editor.project import Project
 from bot.insights import (
@@ -42,6 +42,7 @@ from bot.rasa_stores import SettingsTrackerStore
 from bot.settings import Settings
 from handoff.queue import HandoffQueue
 from handoff.rules import default_rules
+from tests.databases import insert_conversation
 from tests.fakes.http_server import FakeServer
 from tests.test_editor_scaffold import copy_project
 
@@ -124,19 +125,8 @@ def turns(engine: Engine) -> list[Any]:
 
 
 def conversation(engine: Engine, cid: str, channel: str, language: str) -> None:
-    now = utcnow()
     with engine.begin() as conn:
-        conn.execute(
-            insert(conversations).values(
-                id=cid,
-                channel=channel,
-                sender=cid,
-                owner="bot",
-                language=language,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+        insert_conversation(conn, cid=cid, channel=channel, language=language)
 
 
 # -- ingest ---------------------------------------------------------------------------------------
@@ -662,16 +652,21 @@ def test_a_window_that_just_closed_is_still_checked(
 # -- the command ----------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def command_env(tracker_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command reads its settings from the environment, as an editor's shell has them."""
+    monkeypatch.setenv("VAR_DIR", str(tracker_settings.var_dir))
+    monkeypatch.setenv("DATABASE_URL", tracker_settings.database_url)
+    monkeypatch.setenv("RASA_TRACKER_URL", tracker_settings.rasa_tracker_url)
+
+
 def test_the_command_lists_assigns_and_writes_examples_into_the_data(
     tracker_settings: Settings,
     store: SettingsTrackerStore,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    command_env: None,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("VAR_DIR", str(tracker_settings.var_dir))
-    monkeypatch.setenv("DATABASE_URL", tracker_settings.database_url)
-    monkeypatch.setenv("RASA_TRACKER_URL", tracker_settings.rasa_tracker_url)
     project = copy_project(tmp_path / "project")
     traffic = project / "data" / "nlu" / "nl" / "traffic.yml"
     traffic.write_text(
@@ -744,12 +739,10 @@ def _engine(settings: Settings) -> Engine:
 def test_the_command_shows_trends_and_reports_bad_settings(
     tracker_settings: Settings,
     store: SettingsTrackerStore,
+    command_env: None,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("VAR_DIR", str(tracker_settings.var_dir))
-    monkeypatch.setenv("DATABASE_URL", tracker_settings.database_url)
-    monkeypatch.setenv("RASA_TRACKER_URL", tracker_settings.rasa_tracker_url)
     save(store, [said("factuur", "billing_refund", 0.9), said("5g", "coverage_5g", 0.9), said("??")])
     assert main(["traffic", "trends", "--days", "3"]) == 0
     lines = capsys.readouterr().out.splitlines()
