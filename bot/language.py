@@ -204,13 +204,24 @@ def content_words(text: str) -> list[str]:
     return [w.lower() for w in (kept if len(kept) >= 2 else words)]
 
 
+_VOWEL = re.compile(r"[aeiouyàâäéèêëïîôöùûüÿœæ]")
+
+
+def _pronounceable(words: list[str]) -> list[str]:
+    """Words with a vowel. Abbreviations ("gsm", "sms") and keyboard mashes ("zxqv", "vrmmt")
+    have none: lingua still names a language for them, confidently, and a French customer who
+    mistyped would be answered in English. They do not count towards a switch (they still go
+    into the detection)."""
+    return [w for w in words if _VOWEL.search(w)]
+
+
 def _signal(
     words: list[str], detector: Detector, threshold: float, *, allow_short: bool
 ) -> LanguageChoice | None:
     """A clear language signal in the message, or None."""
     if not words:
         return None
-    if len(words) <= SHORT_WORDS:
+    if len(_pronounceable(words)) <= SHORT_WORDS:
         if not allow_short:
             return None
         marker = next((MARKERS[w] for w in words if w in MARKERS), None)

@@ -46,6 +46,17 @@ def test_a_short_word_does_not_switch_an_ongoing_conversation() -> None:
     assert choose("bonjour", current="en").language == "en"
 
 
+@pytest.mark.parametrize("current", ["nl", "fr", "en"])
+def test_a_keyboard_mash_keeps_the_conversation_language(current: str) -> None:
+    assert choose("zxqv plorf vrmmt", current=current).language == current
+    assert choose("sdfghj qsdf wxcvb", current=current).language == current
+
+
+def test_abbreviations_still_help_a_real_switch() -> None:
+    assert choose("mijn gsm werkt niet meer", current="fr").language == "nl"
+    assert choose("mon gsm ne capte plus depuis ce matin", current="nl").language == "fr"
+
+
 @pytest.mark.parametrize(
     "text, expected", [("hallo", "nl"), ("hoi", "nl"), ("bonjour", "fr"), ("hello", "en")]
 )
