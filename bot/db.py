@@ -227,6 +227,7 @@ outages = Table(
 # Customer messages copied from Rasa's tracker store (bot/insights.py), masked, with what the
 # NLU made of them: content editors review the ones the bot did not understand, and the topic
 # trends count them. No foreign key to conversations: the tracker may know senders we do not.
+NLU_TURN_STATUSES = ("new", "assigned", "dismissed", "exported")  # an editor's decision on a turn
 nlu_turns = Table(
     "nlu_turns",
     metadata,
@@ -241,7 +242,7 @@ nlu_turns = Table(
     Column("suggestion", String(64)),  # best intent of the ranking that is not nlu_fallback
     Column("topic", String(32), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
-    Column("status", String(16), nullable=False, default="new"),  # new | assigned | dismissed | exported
+    Column("status", String(16), nullable=False, default="new"),  # one of NLU_TURN_STATUSES
     Column("assigned_intent", String(64)),
     Column("assigned_by", String(64)),
     Column("assigned_at", UTCDateTime),

@@ -50,7 +50,15 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import conversations, handoffs, insights_cursor, nlu_turns, topic_alerts, utcnow
+from bot.db import (
+    NLU_TURN_STATUSES,
+    conversations,
+    handoffs,
+    insights_cursor,
+    nlu_turns,
+    topic_alerts,
+    utcnow,
+)
 from bot.settings import PROJECT_ROOT, SUPPORTED_LANGUAGES, Settings
 from handoff.masking import mask_text
 
@@ -58,7 +66,6 @@ log = logging.getLogger(__name__)
 
 TOPICS = ("billing", "coverage", "sim", "sensitive", "not_understood", "out_of_scope", "smalltalk")
 ALERTING_TOPICS = ("billing", "coverage", "sim", "sensitive", "not_understood")
-STATUSES = ("new", "assigned", "dismissed", "exported")
 REASONS = ("not_understood", "out_of_scope", "unresolved")
 FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE_INTENT = "out_of_scope"
@@ -163,6 +170,18 @@ class Trends:
     days: list[date]
     rows: list[TrendRow]
     alerts: list[Alert]
+
+    def per_topic(self) -> dict[str, list[int]]:
+        """Messages per topic and day (in the order of ``days``), over languages and channels;
+        the known topics first, in TOPICS order, then any other in the rows."""
+        topics = list(TOPICS) + sorted({row.topic for row in self.rows} - set(TOPICS))
+        position = {day: i for i, day in enumerate(self.days)}
+        series = {topic: [0] * len(self.days) for topic in topics}
+        for row in self.rows:
+            index = position.get(row.day)
+            if index is not None:
+                series[row.topic][index] += row.count
+        return series
 
 
 def open_tracker_engine(url: str) -> Engine:
@@ -375,8 +394,8 @@ class Insights:
         limit: int = 2000,
     ) -> list[TrafficItem]:
         """The messages of :meth:`unhandled`, newest first, without grouping."""
-        if status not in STATUSES:
-            raise InsightsError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+        if status not in NLU_TURN_STATUSES:
+            raise InsightsError(f"status must be one of {', '.join(NLU_TURN_STATUSES)}, not {status!r}")
         filters = [nlu_turns.c.status == status]
         if since is not None:
             filters.append(nlu_turns.c.created_at >= since)

@@ -13,6 +13,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from bot.db import NLU_TURN_STATUSES
+from bot.settings import SUPPORTED_LANGUAGES
 from handoff.console_api import (
     STATIC_DIR,
     ApiError,
@@ -27,8 +29,6 @@ if TYPE_CHECKING:
     from bot.insights import Insights
 
 
-INSIGHT_LANGUAGES = ("nl", "fr", "en")
-INSIGHT_STATUSES = ("new", "assigned", "dismissed", "exported")
 MAX_INSIGHT_IDS = 2000
 
 
@@ -52,8 +52,8 @@ def install_insights_routes(router: APIRouter) -> None:
         days = _days(params.get("days"), 7)
         language = _language_filter(params.get("language"))
         status = (params.get("status") or "new").strip().lower()
-        if status not in INSIGHT_STATUSES:
-            raise ApiError(422, "invalid_filter", f"status must be one of {', '.join(INSIGHT_STATUSES)}")
+        if status not in NLU_TURN_STATUSES:
+            raise ApiError(422, "invalid_filter", f"status must be one of {', '.join(NLU_TURN_STATUSES)}")
         since = datetime.now(timezone.utc) - timedelta(days=days)
 
         def load() -> dict[str, Any]:
@@ -161,7 +161,7 @@ def _language_filter(raw: str | None) -> str | None:
     language = (raw or "").strip().lower()
     if language in ("", "all", "*"):
         return None
-    if language not in INSIGHT_LANGUAGES:
+    if language not in SUPPORTED_LANGUAGES:
         raise ApiError(422, "invalid_filter", "language must be nl, fr or en")
     return language
 
@@ -210,19 +210,11 @@ def _group_json(group: Any) -> dict[str, Any]:
 
 def _trends_json(trends: Any) -> dict[str, Any]:
     """Per-day counts per topic, summed over languages and channels (the filters narrow them)."""
-    from bot.insights import TOPICS
-
     days = [day.isoformat() for day in trends.days]
-    position = {day: i for i, day in enumerate(days)}
-    topics = list(TOPICS) + sorted({r.topic for r in trends.rows} - set(TOPICS))
-    series = {topic: [0] * len(days) for topic in topics}
-    for row in trends.rows:
-        index = position.get(row.day.isoformat())
-        if index is not None:
-            series[row.topic][index] += row.count
+    series = trends.per_topic()
     return {
         "days": days,
-        "topics": topics,
+        "topics": list(series),
         "series": series,
         "totals": {topic: sum(counts) for topic, counts in series.items()},
         "channels": sorted({r.channel for r in trends.rows}),

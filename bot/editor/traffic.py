@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from bot.db import NLU_TURN_STATUSES
 from bot.settings import PROJECT_ROOT, SUPPORTED_LANGUAGES
 
 if TYPE_CHECKING:
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 TRAFFIC_FILE = "traffic.yml"
 HEADER = 'version: "3.1"\nnlu:\n'
 SAMPLES = 3
-STATUSES = ("new", "assigned", "dismissed", "exported")
 
 
 class TrafficFileError(ValueError):
@@ -44,7 +44,7 @@ def add_parser(commands: Any) -> None:
     listing = sub.add_parser("list", help="sync, then list the unhandled messages grouped by similarity")
     listing.add_argument("--days", type=_positive, default=7, help="of the last N days (default 7)")
     listing.add_argument("--language", choices=SUPPORTED_LANGUAGES)
-    listing.add_argument("--status", choices=STATUSES, default="new")
+    listing.add_argument("--status", choices=NLU_TURN_STATUSES, default="new")
     listing.add_argument("--limit", type=_positive, default=2000, help="newest N messages (default 2000)")
     listing.set_defaults(action=run_list)
     assign = sub.add_parser("assign", help="assign messages to an intent: traffic assign INTENT ID...")
@@ -284,16 +284,12 @@ def run_trends(insights: Insights, args: argparse.Namespace) -> int:
 
 def format_trends(trends: Trends) -> str:
     """A table of messages per day (rows) and topic (columns), then the alerts."""
-    from bot.insights import TOPICS
-
-    topics = list(TOPICS) + sorted({r.topic for r in trends.rows} - set(TOPICS))
-    counts: dict[tuple[Any, str], int] = {}
-    for row in trends.rows:
-        counts[(row.day, row.topic)] = counts.get((row.day, row.topic), 0) + row.count
+    series = trends.per_topic()
+    topics = list(series)
     widths = [max(len(t), 5) for t in topics]
     lines = ["day         " + " ".join(t.rjust(w) for t, w in zip(topics, widths, strict=True)) + "  total"]
-    for day in trends.days:
-        values = [counts.get((day, t), 0) for t in topics]
+    for index, day in enumerate(trends.days):
+        values = [series[t][index] for t in topics]
         cells = " ".join(str(v).rjust(w) for v, w in zip(values, widths, strict=True))
         lines.append(f"{day.isoformat()}  {cells}  {sum(values):5d}")
     lines.append("")
