@@ -137,6 +137,13 @@ def build_router() -> APIRouter:
         page = (STATIC_DIR / "console.html").read_text(encoding="utf-8")
         return HTMLResponse(page, headers=page_headers())
 
+    @router.get("/dom.js", include_in_schema=False)
+    async def dom_script() -> Response:
+        """The DOM helpers the console pages share (static/dom.js)."""
+        script = (STATIC_DIR / "dom.js").read_text(encoding="utf-8")
+        media_type = "text/javascript; charset=utf-8"
+        return Response(script, media_type=media_type, headers={"Cache-Control": "no-cache"})
+
     @router.post("/api/login")
     async def login(request: Request) -> Response:
         body = await json_body(request)
