@@ -347,6 +347,12 @@ def test_assign_dismiss_and_export_as_training_data(
     ):
         response = admin.post("insights/assign", body)
         assert (response.status_code, error_code(response)) == (422, code), body
+    too_many = admin.post("insights/dismiss", {"ids": list(range(1, 2002))})
+    assert (too_many.status_code, error_code(too_many)) == (413, "too_many_ids")
+    headers = {**admin.cookie, "X-CSRF-Token": admin.csrf, "Content-Type": "application/json"}
+    malformed = admin.http.post("/agent/api/insights/assign", content=b'{"ids": [1', headers=headers)
+    assert malformed.status_code == 400, malformed.text
+    assert admin.get("insights/unhandled", days="soon").status_code == 200  # the default period
     assert len(unhandled(admin)["groups"]) == len(data["groups"])  # nothing changed meanwhile
 
     assigned = admin.post("insights/assign", {"ids": porting, "intent": "sim_number_porting"})
