@@ -15,7 +15,7 @@ setup: ## .venv with Python 3.10 and the pinned dependencies
 	bash scripts/setup.sh
 
 train: setup ## train the model only if config, domain or data changed
-	$(PY) -m bot.training
+	$(PY) -m bot.rasa.training
 
 validate: setup ## rasa data validate
 	$(PY) -m rasa data validate

@@ -13,15 +13,17 @@ import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.engine import Engine
 
-from actions.coverage import CoverageProvider, Place, demo_provider
-from bot.db import create_db_engine
-from bot.outages import Outage, OutageRepository
-from bot.settings import SUPPORTED_LANGUAGES, Settings
-from handoff.hours import BusinessHours, HoursRepository, describe_opening
-from handoff.queue import HandoffQueue
-from handoff.repetition import Turn, is_angry_repetition
-from handoff.rules import Rule, default_rules, reason_for_intent
+from bot.connectors.coverage import CoverageProvider, Place, demo_provider
+from bot.core.db import create_db_engine
+from bot.core.hours import BusinessHours, HoursRepository, describe_opening
+from bot.core.outages import Outage, OutageRepository
+from bot.core.ownership import Escalations
+from bot.core.repetition import Turn, is_angry_repetition
+from bot.core.rules import Rule, default_rules
+from bot.core.settings import SUPPORTED_LANGUAGES, Settings
+from bot.core.taxonomy import reason_for_intent
 
 LOCAL_TZ = ZoneInfo("Europe/Brussels")
 LABELS_FILE = Path(__file__).with_name("intent_labels.yml")
@@ -34,8 +36,14 @@ def _settings() -> Settings:
 
 
 @lru_cache(maxsize=1)
+def _engine() -> Engine:
+    """One database engine (and pool) for every action of this process."""
+    return create_db_engine(_settings().database_url)
+
+
+@lru_cache(maxsize=1)
 def _outage_repository() -> OutageRepository:
-    return OutageRepository(create_db_engine(_settings().database_url))
+    return OutageRepository(_engine())
 
 
 @lru_cache(maxsize=1)
@@ -280,12 +288,12 @@ def clarify_buttons(ranking: List[Dict[str, Any]], language: str, limit: int = 3
 
 @lru_cache(maxsize=1)
 def _hours_repository() -> HoursRepository:
-    return HoursRepository(create_db_engine(_settings().database_url))
+    return HoursRepository(_engine())
 
 
 @lru_cache(maxsize=1)
-def _handoff_queue() -> HandoffQueue:
-    return HandoffQueue(create_db_engine(_settings().database_url))
+def _escalations() -> Escalations:
+    return Escalations(_engine())
 
 
 class ActionEscalate(Action):
@@ -297,7 +305,7 @@ class ActionEscalate(Action):
 
     def __init__(
         self,
-        queue: HandoffQueue | None = None,
+        queue: Escalations | None = None,
         rules: Dict[str, Rule] | None = None,
         hours: BusinessHours | None = None,
         now: Callable[[], datetime] | None = None,
@@ -321,7 +329,7 @@ class ActionEscalate(Action):
         intent = tracker.latest_message.get("intent", {}).get("name")
         reason = reason or reason_for_intent(intent) or contextual_reason(tracker, intent)
         rule = rules.get(reason) or rules["request_human"]
-        queue = self._queue or _handoff_queue()
+        queue = self._queue or _escalations()
         handoff = queue.escalate(
             tracker.sender_id,
             rule,
@@ -339,7 +347,7 @@ class ActionEscalate(Action):
         return []
 
     def _tell_the_wait(
-        self, dispatcher: CollectingDispatcher, queue: HandoffQueue, tracker: Tracker, language: str
+        self, dispatcher: CollectingDispatcher, queue: Escalations, tracker: Tracker, language: str
     ) -> None:
         hours = self._hours or _hours_repository().current()
         now = self._now()

@@ -1,7 +1,7 @@
 """End-to-end reply latency per channel: web chat, Telegram and Slack, on the real stack.
 
 The real Rasa server, action server and gateway run on free ports with the current model
-(``tests.e2e_stack.running_stack``; trains first if the data changed). The gateway's Telegram
+(``testkit.e2e_stack.running_stack``; trains first if the data changed). The gateway's Telegram
 channel long-polls a local fake Bot API and its Slack channel posts to a local fake Web API
 (``tests/fakes``), both in this process. Each sample is one ordinary held-out question (billing,
 coverage or SIM, ``bench/heldout``) in the customer's language (nl/fr/en), a new customer every
@@ -48,15 +48,22 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.latency import percentile  # noqa: E402
-from bench.nlu_heldout import escalates, load_heldout  # noqa: E402
 from bot.channels.slack_text import escape  # noqa: E402
-from bot.db import OWNER_AGENT, OWNER_QUEUED, create_db_engine  # noqa: E402
-from bot.store import ConversationStore  # noqa: E402
-from tests.databases import fresh_database  # noqa: E402
-from tests.fakes.slack_api import Bot, FakeSlack, event_callback, message_event, signed_headers  # noqa: E402
-from tests.fakes.telegram_api import Call, FakeTelegram  # noqa: E402
+from bot.core.db import OWNER_AGENT, OWNER_QUEUED, create_db_engine  # noqa: E402
+from bot.core.store import ConversationStore  # noqa: E402
+from bot.core.taxonomy import is_answer_topic  # noqa: E402
+from bot.core.taxonomy import is_escalation as escalates  # noqa: E402
+from bot.rasa.evaluation import load_heldout  # noqa: E402
+from testkit.databases import fresh_database  # noqa: E402
+from testkit.fakes.slack_api import (  # noqa: E402
+    Bot,
+    FakeSlack,
+    event_callback,
+    message_event,
+    signed_headers,
+)
+from testkit.fakes.telegram_api import Call, FakeTelegram  # noqa: E402
 
-ORDINARY = ("billing", "coverage", "sim")
 LOCALES = {"nl": "nl-BE", "fr": "fr-BE", "en": "en-GB"}
 TELEGRAM_TOKEN = "123456:BENCH-token"
 SLACK_TOKEN, SLACK_SECRET, TEAM = "xoxb-bench", "bench-signing-secret", "T0BENCH"
@@ -224,7 +231,7 @@ def question_pools(seed: int = 7) -> dict[str, list[str]]:
     """Ordinary held-out billing/coverage/SIM questions per language, in a fixed shuffled order."""
     pools: dict[str, list[str]] = {}
     for language, intent, text in load_heldout():
-        if intent.split("_")[0] in ORDINARY and not escalates(intent):
+        if is_answer_topic(intent) and not escalates(intent):
             pools.setdefault(language, []).append(text)
     for texts in pools.values():
         random.Random(seed).shuffle(texts)
@@ -377,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.database_url and not args.database_url.startswith("postgresql"):
         parser.error("--database-url must be a postgresql:// URL (SQLite is the default)")
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
-    from tests.e2e_stack import running_stack
+    from testkit.e2e_stack import running_stack
 
     with tempfile.TemporaryDirectory() as tmp, fresh_database(Path(tmp), "bench", args.database_url) as url:
         print(machine_context(url), flush=True)

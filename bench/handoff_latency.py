@@ -50,13 +50,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.latency import percentile  # noqa: E402
-from bot.db import conversations, create_db_engine, init_schema, utcnow  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from bot.core.db import conversations, create_db_engine, init_schema, utcnow  # noqa: E402
+from bot.core.rules import default_rules  # noqa: E402
+from bot.core.settings import Settings  # noqa: E402
 from handoff.agents import AgentDirectory  # noqa: E402
 from handoff.queue import HandoffQueue  # noqa: E402
-from handoff.rules import default_rules  # noqa: E402
-from tests.databases import fresh_database  # noqa: E402
-from tests.e2e_stack import free_port  # noqa: E402
+from testkit.databases import fresh_database  # noqa: E402
+from testkit.e2e_stack import free_port  # noqa: E402
 
 AGENT, ADMIN, PASSWORD = "bench.agent", "bench.admin", "bench-password-123"
 COOKIE, CSRF_HEADER = "cc_agent", "X-CSRF-Token"
@@ -119,7 +119,7 @@ def gateway_env(work: Path, database_url: str, port: int) -> dict[str, str]:
 
 def gateway_command(port: int) -> list[str]:
     return [
-        *(sys.executable, "-m", "uvicorn", "bot.gateway:app_from_env", "--factory"),
+        *(sys.executable, "-m", "uvicorn", "bot.web.gateway:app_from_env", "--factory"),
         *("--host", "127.0.0.1", "--port", str(port), "--ws", "none", "--no-access-log"),
         *("--timeout-graceful-shutdown", "3"),
     ]

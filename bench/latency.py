@@ -31,13 +31,11 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.nlu_heldout import load_heldout  # noqa: E402
+from bot.core.taxonomy import is_answer_topic  # noqa: E402
+from bot.rasa.evaluation import load_heldout  # noqa: E402
 
 Send = Callable[[httpx.Client, str, str], None]
 Texts = dict[str, list[str]]  # language -> messages; each conversation stays in one language
-
-
-ORDINARY = ("billing_", "coverage_", "sim_")
 
 
 def ordinary_texts() -> Texts:
@@ -50,7 +48,7 @@ def ordinary_texts() -> Texts:
     """
     by_intent: dict[str, dict[str, list[str]]] = {}
     for language, intent, text in load_heldout():
-        if intent.startswith(ORDINARY):
+        if is_answer_topic(intent):
             by_intent.setdefault(language, {}).setdefault(intent, []).append(text)
     texts: Texts = {}
     for language, intents in by_intent.items():
@@ -68,7 +66,7 @@ def answered_by_the_bot(rasa_url: str, texts: Texts) -> Texts:
         for language, pool in texts.items():
             for text in pool:
                 intent = client.post(f"{rasa_url}/model/parse", json={"text": text}).json()["intent"]["name"]
-                if intent.startswith(ORDINARY):
+                if is_answer_topic(intent):
                     kept.setdefault(language, []).append(text)
     return kept
 
@@ -195,7 +193,7 @@ def row(label: str, values: list[float], rate: float | None = None) -> str:
 
 @contextlib.contextmanager
 def own_stack(model: Path | None, extra_env: dict[str, str]) -> Iterator[tuple[str, str]]:
-    from tests.e2e_stack import running_stack
+    from testkit.e2e_stack import running_stack
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -212,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--baseline",
         action="store_true",
-        help="measure the 'before': Rasa's default policies, without bot/rasa_speedups.py",
+        help="measure the 'before': Rasa's default policies, without bot/rasa/speedups.py",
     )
     parser.add_argument("--requests", type=int, default=150)
     parser.add_argument("--concurrency", type=int, default=20)
@@ -223,8 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     extra_env: dict[str, str] = {}
     if args.baseline:
-        from bot.settings import Settings
-        from bot.training import ensure_model
+        from bot.core.settings import Settings
+        from bot.rasa.training import ensure_model
 
         config = "bench/configs/default_policies.yml"
         args.model = ensure_model(Settings.from_env().model_dir, config=config, prefix="baseline")

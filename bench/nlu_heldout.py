@@ -16,42 +16,13 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.language import choose_language, default_detector  # noqa: E402
-from bot.settings import SUPPORTED_LANGUAGES, Settings  # noqa: E402
-
-
-def load_heldout(folder: Path = ROOT / "bench" / "heldout") -> list[tuple[str, str, str]]:
-    """(language, intent, text) for every held-out message."""
-    items = []
-    for path in sorted(folder.glob("*.yml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for language, intents in data.items():
-            for intent, texts in (intents or {}).items():
-                items += [(language, intent, str(t)) for t in texts or []]
-    return items
-
-
-async def predict(model: Path, texts: list[str]) -> list[tuple[str, float, str]]:
-    """(intent, confidence, best intent ignoring the fallback) per text."""
-    import logging
-
-    from rasa.core.agent import Agent
-    from rasa.utils.log_utils import configure_structlog
-
-    configure_structlog(logging.WARNING)  # Rasa logs every parse at debug level otherwise
-    agent = Agent.load(str(model))
-    out = []
-    for text in texts:
-        parsed = await agent.parse_message(text)
-        ranking = [r["name"] for r in parsed.get("intent_ranking", []) if r["name"] != "nlu_fallback"]
-        intent = parsed["intent"]
-        out.append((intent["name"], float(intent.get("confidence") or 0.0), ranking[0] if ranking else ""))
-    return out
+from bot.core.language import choose_language, default_detector  # noqa: E402
+from bot.core.settings import SUPPORTED_LANGUAGES, Settings  # noqa: E402
+from bot.core.taxonomy import is_answer_topic, is_escalation  # noqa: E402
+from bot.rasa.evaluation import load_heldout, predict  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if args.model is None:
-        from bot.training import ensure_model
+        from bot.rasa.training import ensure_model
 
         args.model = ensure_model(settings.model_dir)
     items = load_heldout()
@@ -80,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         if escalates(intent):
             s["sensitive"] += 1
             s["escalated"] += escalates(predicted)
-        elif intent.split("_")[0] in ("billing", "coverage", "sim"):
+        elif is_answer_topic(intent):
             s["ordinary"] += 1
             s["false_escalation"] += escalates(predicted)
         chosen = choose_language(
@@ -122,8 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def escalates(intent: str) -> bool:
-    return intent == "request_human" or intent.startswith("sensitive_")
+escalates = is_escalation
 
 
 def _row(label: str, s: dict[str, int]) -> str:

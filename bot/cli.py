@@ -11,7 +11,7 @@ import uuid
 
 import httpx
 
-from bot.settings import Settings
+from bot.core.settings import Settings
 
 
 def render(data: dict) -> str:

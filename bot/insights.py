@@ -50,7 +50,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import (
+from bot.core import taxonomy
+from bot.core.db import (
     NLU_TURN_STATUSES,
     conversations,
     handoffs,
@@ -59,16 +60,15 @@ from bot.db import (
     topic_alerts,
     utcnow,
 )
-from bot.settings import PROJECT_ROOT, SUPPORTED_LANGUAGES, Settings
-from handoff.masking import mask_text
+from bot.core.masking import mask_text
+from bot.core.settings import PROJECT_ROOT, SUPPORTED_LANGUAGES, Settings
+from bot.core.taxonomy import FALLBACK_INTENT, OUT_OF_SCOPE_INTENT, topic_of
 
 log = logging.getLogger(__name__)
 
-TOPICS = ("billing", "coverage", "sim", "sensitive", "not_understood", "out_of_scope", "smalltalk")
-ALERTING_TOPICS = ("billing", "coverage", "sim", "sensitive", "not_understood")
+TOPICS = (*taxonomy.TOPICS, "not_understood", "out_of_scope", "smalltalk")
+ALERTING_TOPICS = (*taxonomy.TOPICS, "not_understood")
 REASONS = ("not_understood", "out_of_scope", "unresolved")
-FALLBACK_INTENT = "nlu_fallback"
-OUT_OF_SCOPE_INTENT = "out_of_scope"
 UNRESOLVED_HANDOFFS = ("misunderstood", "not_helped", "angry_repetition")
 UNRESOLVED_TURNS = 3  # customer turns before such an escalation that count as unresolved
 CURSOR_NAME = "rasa_tracker"
@@ -83,7 +83,7 @@ DEFAULT_DEPARTMENT = "Customer care"
 WEBHOOK_TIMEOUT_S = 5.0
 ID_CHUNK = 500
 
-# Rasa's SQLTrackerStore table, just the columns read here (bot.rasa_stores owns the real one).
+# Rasa's SQLTrackerStore table, just the columns read here (bot.rasa.stores owns the real one).
 _tracker_metadata = MetaData()
 tracker_events = Table(
     "events",
@@ -99,21 +99,6 @@ tracker_events = Table(
 
 class InsightsError(ValueError):
     """An editor's request that cannot be done (unknown intent, nothing selected, ...)."""
-
-
-def topic_of(intent: str | None) -> str:
-    """The topic an intent counts under in the trends."""
-    name = intent or FALLBACK_INTENT
-    for prefix in ("billing", "coverage", "sim", "sensitive"):
-        if name.startswith(f"{prefix}_"):
-            return prefix
-    if name == "request_human":
-        return "sensitive"
-    if name == FALLBACK_INTENT:
-        return "not_understood"
-    if name == OUT_OF_SCOPE_INTENT:
-        return "out_of_scope"
-    return "smalltalk"
 
 
 @dataclass(frozen=True)
@@ -187,7 +172,7 @@ class Trends:
 def open_tracker_engine(url: str) -> Engine:
     """An engine on Rasa's tracker store that reads it as it is.
 
-    Not :func:`bot.db.create_db_engine`: its SQLite pragmas would switch Rasa's file to WAL
+    Not :func:`bot.core.db.create_db_engine`: its SQLite pragmas would switch Rasa's file to WAL
     from outside. SQLite waits up to 10 s for Rasa's write lock instead of failing.
     """
     if make_url(url).get_backend_name() == "sqlite":
@@ -367,7 +352,7 @@ class Insights:
     # -- unhandled messages --------------------------------------------------------------------
     def intents(self) -> list[str]:
         """The intents an editor may assign messages to: those of the project's domain.yml."""
-        from bot.editor.project import Project
+        from bot.core.project import Project
 
         try:
             return sorted({intent.value for intent in Project(self.project_root).intents()})
@@ -463,7 +448,7 @@ class Insights:
     def training_examples(self, items: Iterable[TrafficItem]) -> dict[str, dict[str, list[str]]]:
         """language -> intent -> example texts of ``items``, without the examples the project's
         training data already has under that intent (or that appear twice)."""
-        from bot.editor.project import Project, normalise
+        from bot.core.project import Project, normalise
 
         project = Project(self.project_root)
         known: dict[str, set[tuple[str, str]]] = {}

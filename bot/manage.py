@@ -21,9 +21,9 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from bot.db import create_db_engine, init_schema, outages, utcnow
-from bot.outages import OutageRepository
-from bot.settings import Settings
+from bot.core.db import create_db_engine, init_schema, outages, utcnow
+from bot.core.outages import OutageRepository
+from bot.core.settings import Settings
 from handoff.agents import AgentDirectory, AgentError
 
 

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Callable
 
-from bot.clients.rasa import ActionServerClient, RasaClient, RasaUnavailable
-from bot.db import OWNER_BOT, OWNER_CLOSED, OWNER_QUEUED
-from bot.language import Detector, LanguageChoice, choose_language
-from bot.settings import Settings
-from bot.store import ConversationStore, Inbound
-from bot.texts import text as gateway_text
+from bot.core.db import OWNER_BOT, OWNER_CLOSED, OWNER_QUEUED
+from bot.core.language import Detector, LanguageChoice, choose_language
+from bot.core.settings import Settings
+from bot.core.store import ConversationStore, Inbound
+from bot.core.texts import text as gateway_text
+from bot.rasa.client import ActionServerClient, RasaClient, RasaUnavailable
 
 log = logging.getLogger(__name__)
 

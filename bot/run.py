@@ -17,7 +17,7 @@ from types import FrameType
 
 import httpx
 
-from bot.settings import PROJECT_ROOT, Settings
+from bot.core.settings import PROJECT_ROOT, Settings
 
 
 @dataclass
@@ -56,7 +56,7 @@ class Stack:
                 py,
                 "-m",
                 "uvicorn",
-                "bot.gateway:app_from_env",
+                "bot.web.gateway:app_from_env",
                 "--factory",
                 "--host",
                 s.bind_host,
@@ -127,7 +127,7 @@ class Stack:
 def prepare(settings: Settings) -> Path:
     """Database schema, demo data and an up-to-date model."""
     from bot.manage import main as manage
-    from bot.training import ensure_model
+    from bot.rasa.training import ensure_model
 
     manage(["seed-demo"])
     return ensure_model(settings.model_dir)
@@ -135,7 +135,7 @@ def prepare(settings: Settings) -> Path:
 
 def admin_hint(settings: Settings) -> str:
     """How to get into the console when nobody can log in yet."""
-    from bot.db import create_db_engine
+    from bot.core.db import create_db_engine
     from handoff.agents import AgentDirectory
 
     engine = create_db_engine(settings.database_url)

@@ -21,8 +21,8 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import agent_links, agent_sessions, agents, utcnow
-from bot.settings import SUPPORTED_LANGUAGES
+from bot.core.db import agent_links, agent_sessions, agents, utcnow
+from bot.core.settings import SUPPORTED_LANGUAGES
 
 ROLES = ("agent", "admin")
 PRESENCES = ("online", "away", "offline")

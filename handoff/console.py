@@ -18,10 +18,10 @@ import yaml
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
-from bot.db import OWNER_AGENT, OWNER_QUEUED, csat, utcnow
-from bot.settings import SUPPORTED_LANGUAGES, Settings
-from bot.store import Conversation, ConversationStore
-from bot.texts import text as customer_text
+from bot.core.db import OWNER_AGENT, OWNER_QUEUED, csat, utcnow
+from bot.core.settings import SUPPORTED_LANGUAGES, Settings
+from bot.core.store import Conversation, ConversationStore
+from bot.core.texts import text as customer_text
 from handoff.agents import Agent
 from handoff.delivery import Delivery
 from handoff.queue import Handoff, HandoffQueue

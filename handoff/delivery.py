@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-from bot.store import Conversation
+from bot.core.store import Conversation
 
 log = logging.getLogger(__name__)
 

@@ -58,7 +58,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
-from bot.db import conversations, csat, handoffs, utcnow
+from bot.core.db import conversations, csat, handoffs, utcnow
 
 LOCAL_TZ = ZoneInfo("Europe/Brussels")
 OUTCOMES = ("closed", "handed_back")

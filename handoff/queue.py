@@ -1,135 +1,23 @@
-"""The agent queue and the ownership transitions of a conversation.
+"""The agent queue: what waits, who took what, and the agents' ownership transitions.
 
-``conversations.owner`` is the single source of truth: bot -> queued (escalation) ->
-agent (claim) -> bot (hand back) or closed. Every transition is one conditional UPDATE
-(``... WHERE owner = <expected>``) inside a transaction, so two parties can never both win:
-two agents claiming at once, or an escalation racing a close, leave exactly one result.
+The transitions themselves (one table, one conditional UPDATE) are in ``bot.core.ownership``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import and_, insert, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import and_, select, update
+from sqlalchemy.engine import Connection
 
-from bot.db import (
-    OWNER_AGENT,
-    OWNER_BOT,
-    OWNER_CLOSED,
-    OWNER_QUEUED,
-    conversations,
-    handoffs,
-    utcnow,
-)
-from handoff.rules import Rule
+from bot.core.db import conversations, handoffs, utcnow
+from bot.core.ownership import Escalations, Handoff, Owner, Transition, handoff_from_row, move
+
+__all__ = ["Handoff", "HandoffQueue"]
 
 
-@dataclass(frozen=True)
-class Handoff:
-    id: int
-    conversation_id: str
-    reason: str
-    priority: str
-    language: str
-    channel: str
-    created_at: datetime
-    claimed_by: str | None
-    summary: str | None
-    intents: list[str]
-    slots: dict[str, Any]
-    claimed_at: datetime | None = None
-    first_reply_at: datetime | None = None
-    ended_at: datetime | None = None
-    outcome: str | None = None
-
-
-def _handoff(row: Any) -> Handoff:
-    return Handoff(
-        id=row.id,
-        conversation_id=row.conversation_id,
-        reason=row.reason,
-        priority=row.priority,
-        language=row.language,
-        channel=row.channel,
-        created_at=row.created_at,
-        claimed_by=row.claimed_by,
-        summary=row.summary,
-        intents=list(row.intents or []),
-        slots=dict(row.slots or {}),
-        claimed_at=row.claimed_at,
-        first_reply_at=row.first_reply_at,
-        ended_at=row.ended_at,
-        outcome=row.outcome,
-    )
-
-
-def _move(conn: Connection, conversation_id: str, expected: tuple[str, ...], owner: str) -> bool:
-    """Change the owner if it is one of ``expected``; True when this call made the change."""
-    values: dict[str, Any] = {"owner": owner, "updated_at": utcnow()}
-    if owner == OWNER_CLOSED:
-        values["closed_at"] = values["updated_at"]
-    result = conn.execute(
-        update(conversations)
-        .where(conversations.c.id == conversation_id, conversations.c.owner.in_(expected))
-        .values(**values)
-    )
-    return result.rowcount == 1
-
-
-class HandoffQueue:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def escalate(
-        self,
-        conversation_id: str,
-        rule: Rule,
-        *,
-        summary: str | None = None,
-        intents: list[str] | None = None,
-        slots: dict[str, Any] | None = None,
-    ) -> Handoff | None:
-        """Queue a bot conversation for a person; None when the bot no longer owns it."""
-        with self.engine.begin() as conn:
-            conv = conn.execute(
-                select(conversations.c.language, conversations.c.channel).where(
-                    conversations.c.id == conversation_id
-                )
-            ).first()
-            if conv is None or not _move(conn, conversation_id, (OWNER_BOT,), OWNER_QUEUED):
-                return None
-            handoff_id = conn.execute(
-                insert(handoffs).values(
-                    conversation_id=conversation_id,
-                    reason=rule.reason,
-                    priority=rule.priority,
-                    priority_rank=rule.rank,
-                    language=conv.language,
-                    channel=conv.channel,
-                    summary=summary,
-                    intents=intents or [],
-                    slots=slots or {},
-                    created_at=utcnow(),
-                )
-            ).inserted_primary_key[0]
-            row = conn.execute(select(handoffs).where(handoffs.c.id == handoff_id)).one()
-        return _handoff(row)
-
-    def waiting(self, languages: tuple[str, ...] | None = None) -> list[Handoff]:
-        """Unclaimed handoffs, most urgent first, then longest waiting; optionally by language."""
-        query = (
-            select(handoffs)
-            .join(conversations, conversations.c.id == handoffs.c.conversation_id)
-            .where(handoffs.c.ended_at.is_(None), conversations.c.owner == OWNER_QUEUED)
-            .order_by(handoffs.c.priority_rank, handoffs.c.created_at, handoffs.c.id)
-        )
-        if languages is not None:
-            query = query.where(handoffs.c.language.in_(languages))
-        with self.engine.connect() as conn:
-            return [_handoff(row) for row in conn.execute(query)]
+class HandoffQueue(Escalations):
+    """The agents' side of the queue: claim, reply, hand back, close, requeue."""
 
     def claimed_by(self, agent: str) -> list[Handoff]:
         """The open chats this agent has taken, oldest claim first."""
@@ -139,12 +27,12 @@ class HandoffQueue:
             .where(
                 handoffs.c.ended_at.is_(None),
                 handoffs.c.claimed_by == agent,
-                conversations.c.owner == OWNER_AGENT,
+                conversations.c.owner == Owner.AGENT.value,
             )
             .order_by(handoffs.c.claimed_at, handoffs.c.id)
         )
         with self.engine.connect() as conn:
-            return [_handoff(row) for row in conn.execute(query)]
+            return [handoff_from_row(row) for row in conn.execute(query)]
 
     def latest_handoff(self, conversation_id: str) -> Handoff | None:
         """The conversation's most recent handoff, open or ended."""
@@ -155,16 +43,7 @@ class HandoffQueue:
                 .order_by(handoffs.c.id.desc())
                 .limit(1)
             ).first()
-        return _handoff(row) if row else None
-
-    def position(self, conversation_id: str) -> int | None:
-        """1-based place in the queue of a waiting conversation (among its language)."""
-        queue = self.waiting()
-        mine = next((h for h in queue if h.conversation_id == conversation_id), None)
-        if mine is None:
-            return None
-        same_language = [h for h in queue if h.language == mine.language]
-        return same_language.index(mine) + 1
+        return handoff_from_row(row) if row else None
 
     def claim(self, handoff_id: int, agent: str) -> bool:
         """Give a waiting conversation to ``agent``; exactly one of concurrent claims wins."""
@@ -174,7 +53,7 @@ class HandoffQueue:
                     handoffs.c.id == handoff_id, handoffs.c.ended_at.is_(None)
                 )
             ).first()
-            if row is None or not _move(conn, row.conversation_id, (OWNER_QUEUED,), OWNER_AGENT):
+            if row is None or not move(conn, row.conversation_id, Transition.CLAIM):
                 return False
             conn.execute(
                 update(handoffs)
@@ -198,11 +77,11 @@ class HandoffQueue:
 
     def hand_back(self, conversation_id: str) -> bool:
         """The agent gives the conversation back to the bot."""
-        return self._end(conversation_id, (OWNER_AGENT, OWNER_QUEUED), OWNER_BOT, "handed_back")
+        return self._end(conversation_id, Transition.HAND_BACK, "handed_back")
 
     def close(self, conversation_id: str) -> bool:
         """End the conversation; the customer's next message starts a new one with the bot."""
-        return self._end(conversation_id, (OWNER_BOT, OWNER_QUEUED, OWNER_AGENT), OWNER_CLOSED, "closed")
+        return self._end(conversation_id, Transition.CLOSE, "closed")
 
     def requeue_unanswered(self, older_than: timedelta, now: datetime | None = None) -> list[int]:
         """Claimed handoffs whose agent has not replied within ``older_than`` go back to the queue."""
@@ -220,7 +99,7 @@ class HandoffQueue:
                 )
             ).all()
             for handoff_id, conversation_id in stale:
-                if _move(conn, conversation_id, (OWNER_AGENT,), OWNER_QUEUED):
+                if move(conn, conversation_id, Transition.REQUEUE):
                     conn.execute(
                         update(handoffs)
                         .where(handoffs.c.id == handoff_id)
@@ -240,11 +119,11 @@ class HandoffQueue:
             .where(handoffs.c.conversation_id == conversation_id, handoffs.c.ended_at.is_(None))
             .order_by(handoffs.c.id.desc())
         ).first()
-        return _handoff(row) if row else None
+        return handoff_from_row(row) if row else None
 
-    def _end(self, conversation_id: str, expected: tuple[str, ...], owner: str, outcome: str) -> bool:
+    def _end(self, conversation_id: str, transition: Transition, outcome: str) -> bool:
         with self.engine.begin() as conn:
-            if not _move(conn, conversation_id, expected, owner):
+            if not move(conn, conversation_id, transition):
                 return False
             conn.execute(
                 update(handoffs)

@@ -17,7 +17,7 @@ $PY -m ruff check .
 $PY -m ruff format --check .
 
 echo "== model (trained only when config, domain or data changed)"
-$PY -m bot.training
+$PY -m bot.rasa.training
 
 echo "== editors' check on the project's own data (report: reports/editor/index.html)"
 $PY -m bot.editor check --report reports/editor

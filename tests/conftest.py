@@ -11,12 +11,12 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy.engine import Engine
 
-from bot.db import create_db_engine, init_schema
-from bot.settings import Settings
+from bot.core.db import create_db_engine, init_schema
+from bot.core.settings import Settings
 from handoff import agents as agents_module
-from tests.databases import fresh_database
-from tests.fakes.http_server import FakeServer
-from tests.fakes.rasa import fake_action_server, fake_rasa
+from testkit.databases import fresh_database
+from testkit.fakes.http_server import FakeServer
+from testkit.fakes.rasa import fake_action_server, fake_rasa
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 

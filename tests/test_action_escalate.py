@@ -14,10 +14,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
 from actions.actions import ActionEscalate, intent_labels
-from bot.db import conversations, utcnow
-from handoff.hours import default_hours
+from bot.core.db import conversations, utcnow
+from bot.core.hours import default_hours
+from bot.core.rules import default_rules
 from handoff.queue import HandoffQueue
-from handoff.rules import default_rules
 
 OPEN = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # Monday 10:00 in Brussels
 CLOSED = datetime(2026, 11, 21, 18, 0, tzinfo=timezone.utc)  # Saturday 19:00
@@ -138,7 +138,7 @@ def test_a_second_escalation_of_a_waiting_chat_is_not_queued_twice(engine: Engin
 def test_every_reason_in_the_rules_has_its_message_in_three_languages() -> None:
     import yaml
 
-    from bot.settings import PROJECT_ROOT
+    from bot.core.settings import PROJECT_ROOT
 
     domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
     for reason in default_rules():

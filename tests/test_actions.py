@@ -22,10 +22,10 @@ from actions.actions import (
     format_local,
     last_bot_response,
 )
-from actions.coverage import demo_provider
-from bot.db import outages
-from bot.outages import OutageRepository
-from bot.settings import Settings
+from bot.connectors.coverage import demo_provider
+from bot.core.db import outages
+from bot.core.outages import OutageRepository
+from bot.core.settings import Settings
 
 
 def tracker(

@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
-from bot.db import agent_sessions, agents, utcnow
+from bot.core.db import agent_sessions, agents, utcnow
 from handoff import agents as agents_module
 from handoff.agents import Agent, AgentDirectory, AgentError
 

@@ -12,7 +12,7 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from sklearn.linear_model import LogisticRegression
 
-from bot.nlu.classifier import EscalationGuard, MultilingualIntentClassifier, is_escalation
+from bot.rasa.nlu.classifier import EscalationGuard, MultilingualIntentClassifier, is_escalation
 
 
 def message(vector: list[float]) -> Message:

@@ -4,7 +4,7 @@ import sys
 import pytest
 
 from bot import cli
-from tests.fakes.http_server import FakeServer
+from testkit.fakes.http_server import FakeServer
 
 
 def test_terminal_client_chats_through_the_gateway(monkeypatch: pytest.MonkeyPatch, capsys) -> None:

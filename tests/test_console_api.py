@@ -30,16 +30,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
-from bot.db import agents, conversations, csat, messages, utcnow
-from bot.gateway import create_app
-from bot.settings import Settings
-from bot.texts import text as customer_text
+from bot.agentdesk.console_api import COOKIE
+from bot.core.db import agents, conversations, csat, messages, utcnow
+from bot.core.rules import default_rules
+from bot.core.settings import Settings
+from bot.core.texts import text as customer_text
+from bot.web.gateway import create_app
 from handoff.agents import AgentDirectory
-from handoff.console_api import COOKIE
 from handoff.queue import Handoff, HandoffQueue
-from handoff.rules import default_rules
-from tests.fakes.http_server import FakeServer
-from tests.fakes.rasa import fake_action_server, fake_rasa
+from testkit.fakes.http_server import FakeServer
+from testkit.fakes.rasa import fake_action_server, fake_rasa
 
 PASSWORD = "correct horse battery"
 MARKUP = "<img src=x onerror=alert(1)>"

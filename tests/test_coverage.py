@@ -7,8 +7,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.engine import Engine
 
 from actions.actions import ActionCoverageCheck
-from actions.coverage import demo_provider, haversine_km, normalize
-from bot.outages import OutageRepository
+from bot.connectors.coverage import demo_provider, haversine_km, normalize
+from bot.core.outages import OutageRepository
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import conversations, utcnow
+from bot.core.db import conversations, utcnow
 
 
 def add_conversation(engine: Engine, cid: str, owner: str) -> None:

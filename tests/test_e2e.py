@@ -13,13 +13,13 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from bot.db import create_db_engine, handoffs, messages, nlu_turns, utcnow
+from bot.core.db import create_db_engine, handoffs, messages, nlu_turns, utcnow
+from bot.core.language import default_detector
+from bot.core.outages import OutageRepository
+from bot.core.texts import text as gateway_text
 from bot.insights import Insights
-from bot.language import default_detector
-from bot.outages import OutageRepository
 from bot.run import Stack
-from bot.texts import text as gateway_text
-from tests.e2e_stack import stack_on_fresh_database
+from testkit.e2e_stack import stack_on_fresh_database
 
 pytestmark = pytest.mark.e2e
 DOMAIN = yaml.safe_load((Path(__file__).parents[1] / "domain.yml").read_text(encoding="utf-8"))

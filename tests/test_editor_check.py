@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.project import Example, Problem, Project
+from bot.core.settings import PROJECT_ROOT, Settings
 from bot.editor.__main__ import main
 from bot.editor.model import Evaluation, Prediction, confused_pairs, failed_stories, model_checks
-from bot.editor.project import Example, Problem, Project
 from bot.editor.report import write_report
 from bot.editor.static import static_problems
-from bot.settings import PROJECT_ROOT, Settings
-from bot.training import ensure_model
+from bot.rasa.training import ensure_model
 
 DOMAIN = """\
 version: "3.1"
@@ -358,7 +358,7 @@ def test_publish_refuses_unfinished_data_and_sends_put_model(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from bot.editor.publish import publish
-    from tests.fakes.http_server import FakeServer
+    from testkit.fakes.http_server import FakeServer
 
     server = FakeServer()
     server.route("PUT", "/model", lambda r: (204, None))
@@ -391,7 +391,7 @@ def test_publish_end_to_end_with_a_fake_rasa(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from bot.editor.publish import publish
-    from tests.fakes.http_server import FakeServer
+    from testkit.fakes.http_server import FakeServer
 
     server = FakeServer()
     server.route("PUT", "/model", lambda r: (204, None))

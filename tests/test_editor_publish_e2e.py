@@ -16,12 +16,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.core.project import Project
+from bot.core.texts import text as gateway_text
 from bot.editor.__main__ import main
-from bot.editor.project import Project
 from bot.editor.publish import publish
 from bot.run import Stack
-from bot.texts import text as gateway_text
-from tests.e2e_stack import stack_on_fresh_database
+from testkit.e2e_stack import stack_on_fresh_database
 from tests.test_editor_scaffold import copy_project, fill_late_fee
 
 pytestmark = [pytest.mark.e2e, pytest.mark.rasa]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.settings import PROJECT_ROOT
 from bot.editor.__main__ import main
-from bot.settings import PROJECT_ROOT
 
 COPIED = (
     "domain.yml",

@@ -7,8 +7,8 @@ import uuid
 from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine
 
-from bot.db import conversations, messages, utcnow
-from bot.feed import ChangeFeed
+from bot.core.db import conversations, messages, utcnow
+from bot.core.feed import ChangeFeed
 
 
 def conversation(engine: Engine, owner: str = "bot") -> str:

@@ -5,10 +5,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from bot.db import create_db_engine, messages
-from bot.gateway import create_app
-from bot.settings import Settings
-from tests.fakes.http_server import FakeServer
+from bot.core.db import create_db_engine, messages
+from bot.core.settings import Settings
+from bot.web.gateway import create_app
+from testkit.fakes.http_server import FakeServer
 
 
 @pytest.fixture

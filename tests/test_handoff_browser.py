@@ -11,12 +11,12 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from bot.db import create_db_engine, csat
+from bot.core.db import create_db_engine, csat
+from bot.core.texts import text as customer_text
 from bot.run import Stack
-from bot.texts import text as customer_text
 from handoff.agents import AgentDirectory
-from tests.browser import chromium
-from tests.e2e_stack import stack_on_fresh_database
+from testkit.browser import chromium
+from testkit.e2e_stack import stack_on_fresh_database
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 PASSWORD = "correct horse battery"

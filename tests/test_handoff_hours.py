@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.engine import Engine
 
-from handoff.hours import default_hours, describe_opening
+from bot.core.hours import default_hours, describe_opening
 
 UTC = timezone.utc
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -47,7 +47,7 @@ def test_opening_described_in_each_language(language: str, expected: str) -> Non
 
 
 def test_admin_hours_override_the_file_and_bad_hours_change_nothing(engine: Engine) -> None:
-    from handoff.hours import HoursError, HoursRepository, hours_spec
+    from bot.core.hours import HoursError, HoursRepository, hours_spec
 
     repository = HoursRepository(engine, ttl_s=0)
     assert hours_spec(repository.current()) == hours_spec(default_hours())

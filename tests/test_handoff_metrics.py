@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.engine import Connection, Engine
 
-from bot.db import csat, handoffs
+from bot.core.db import csat, handoffs
 from handoff.metrics import compute_metrics, format_duration, percentile
-from tests.databases import insert_conversation
+from testkit.databases import insert_conversation
 
 UTC = timezone.utc
 # Local (Europe/Brussels, UTC+1 in early March) midnight 4 March to midnight 6 March.

@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from bot.db import conversations, utcnow
+from bot.core.db import conversations, utcnow
+from bot.core.rules import default_rules, load_rules
+from bot.core.taxonomy import reason_for_intent
 from handoff.queue import HandoffQueue
-from handoff.rules import default_rules, load_rules, reason_for_intent
-from tests.databases import insert_conversation
+from testkit.databases import insert_conversation
 
 
 def conversation(engine: Engine, language: str = "nl", channel: str = "web", owner: str = "bot") -> str:

@@ -7,8 +7,8 @@ from collections import Counter
 
 import yaml
 
-from bench.nlu_heldout import load_heldout
-from bot.settings import PROJECT_ROOT, SUPPORTED_LANGUAGES
+from bot.core.settings import PROJECT_ROOT, SUPPORTED_LANGUAGES
+from bot.rasa.evaluation import load_heldout
 
 ANNOTATION = re.compile(r"\[([^\]]+)\]\([^)]+\)")
 

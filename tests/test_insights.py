@@ -24,9 +24,11 @@ from rasa.shared.nlu.training_data.loading import load_data
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
-from bot.db import insights_cursor, nlu_turns, topic_alerts, utcnow
+from bot.core.db import insights_cursor, nlu_turns, topic_alerts, utcnow
+from bot.core.project import Project
+from bot.core.rules import default_rules
+from bot.core.settings import Settings
 from bot.editor.__main__ import main
-from bot.editor.project import Project
 from bot.insights import (
     TOPICS,
     Alert,
@@ -38,12 +40,10 @@ from bot.insights import (
     open_tracker_engine,
     topic_of,
 )
-from bot.rasa_stores import SettingsTrackerStore
-from bot.settings import Settings
+from bot.rasa.stores import SettingsTrackerStore
 from handoff.queue import HandoffQueue
-from handoff.rules import default_rules
-from tests.databases import insert_conversation
-from tests.fakes.http_server import FakeServer
+from testkit.databases import insert_conversation
+from testkit.fakes.http_server import FakeServer
 from tests.test_editor_scaffold import copy_project
 
 NOW = datetime(2025, 3, 10, 10, 30, tzinfo=timezone.utc)  # a Monday, half-way a surge window
@@ -731,7 +731,7 @@ def test_the_command_lists_assigns_and_writes_examples_into_the_data(
 
 
 def _engine(settings: Settings) -> Engine:
-    from bot.db import create_db_engine
+    from bot.core.db import create_db_engine
 
     return create_db_engine(settings.database_url)
 
@@ -763,7 +763,7 @@ def test_the_gateway_copies_messages_in_the_background(
 ) -> None:
     from fastapi.testclient import TestClient
 
-    from bot.gateway import create_app
+    from bot.web.gateway import create_app
 
     save(store, [said("waar blijft mijn simkaart", "sim_activate", 0.9)])
     app = create_app(tracker_settings.with_overrides(insights_interval_s=0.05), channels=[])

@@ -30,14 +30,14 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
-from bot.db import conversations, nlu_turns
-from bot.gateway import create_app
+from bot.core.db import conversations, nlu_turns
+from bot.core.rules import default_rules
+from bot.core.settings import Settings
 from bot.insights import TOPICS, Insights
-from bot.rasa_stores import sql_store_arguments
-from bot.settings import Settings
+from bot.rasa.stores import sql_store_arguments
+from bot.web.gateway import create_app
 from handoff.agents import AgentDirectory
 from handoff.queue import HandoffQueue
-from handoff.rules import default_rules
 from tests.test_console_api import PASSWORD, AgentApi, error_code, log_in
 
 HTML = "<b>html</b> <img src=x onerror=alert(1)> wat is dit?"

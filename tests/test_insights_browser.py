@@ -15,10 +15,10 @@ import yaml
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.engine import Engine
 
+from bot.core.settings import Settings
 from bot.insights import TOPICS, Insights
-from bot.settings import Settings
 from handoff.agents import AgentDirectory
-from tests.browser import chromium
+from testkit.browser import chromium
 from tests.test_console_api import PASSWORD, live_gateway
 from tests.test_insights_api import PORTING_NL, Said, add_turns, write_tracker
 

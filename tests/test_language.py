@@ -1,6 +1,6 @@
 import pytest
 
-from bot.language import choose_language, default_detector, locale_language
+from bot.core.language import choose_language, default_detector, locale_language
 
 
 def choose(text: str, current: str | None = None, locale: str | None = None, default: str = "nl"):
@@ -93,7 +93,7 @@ def test_a_place_name_alone_keeps_the_conversation_language() -> None:
 
 
 def test_content_words_drop_payloads_and_proper_names() -> None:
-    from bot.language import content_words
+    from bot.core.language import content_words
 
     assert content_words("/billing_due_date") == []
     assert content_words("is er bereik in Gent") == ["is", "er", "bereik", "in"]

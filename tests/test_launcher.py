@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.settings import PROJECT_ROOT
-from tests.e2e_stack import free_port
+from bot.core.settings import PROJECT_ROOT
+from testkit.e2e_stack import free_port
 
 pytestmark = pytest.mark.e2e
 

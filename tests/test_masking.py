@@ -1,4 +1,4 @@
-"""Personal-data masking (handoff/masking.py): what is masked, what is left alone, logging."""
+"""Personal-data masking (bot/core/masking.py): what is masked, what is left alone, logging."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from handoff import masking
-from handoff.masking import MaskingFilter, install_log_masking, mask_text, mask_transcript
+from bot.core import masking
+from bot.core.masking import MaskingFilter, install_log_masking, mask_text, mask_transcript
 
 # (text, masked text): the data in the middle of ordinary nl/fr/en sentences.
 PHONES = [

@@ -13,8 +13,8 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot import rasa_speedups
-from bot.policies import recent_tracker, user_turns
+from bot.rasa import speedups as rasa_speedups
+from bot.rasa.policies import recent_tracker, user_turns
 
 DOMAIN = Domain.from_yaml(
     """

@@ -3,9 +3,9 @@ from typing import Iterator
 import httpx
 import pytest
 
-from bot.clients.rasa import ActionServerClient, BotMessage, RasaClient, RasaUnavailable
-from tests.fakes.http_server import FakeServer
-from tests.fakes.rasa import fake_action_server, fake_rasa
+from bot.rasa.client import ActionServerClient, BotMessage, RasaClient, RasaUnavailable
+from testkit.fakes.http_server import FakeServer
+from testkit.fakes.rasa import fake_action_server, fake_rasa
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.settings import PROJECT_ROOT, SUPPORTED_LANGUAGES, Settings
-from bot.training import ensure_model
+from bot.core.settings import PROJECT_ROOT, SUPPORTED_LANGUAGES, Settings
+from bot.rasa.training import ensure_model
 
 pytestmark = pytest.mark.rasa
 ACTIONS_SOURCE = (PROJECT_ROOT / "actions" / "actions.py").read_text(encoding="utf-8")

@@ -12,8 +12,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.rasa_stores import SettingsLockStore, SettingsTrackerStore, sql_store_arguments
-from bot.settings import Settings
+from bot.core.settings import Settings
+from bot.rasa.stores import SettingsLockStore, SettingsTrackerStore, sql_store_arguments
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/1")
 

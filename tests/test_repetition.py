@@ -1,4 +1,4 @@
-"""Angry repetition (handoff/repetition.py) and the policy that hands it to a person."""
+"""Angry repetition (bot/core/repetition.py) and the policy that hands it to a person."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.policies import customer_turns
-from handoff.repetition import is_angry_repetition, sounds_angry
+from bot.core.repetition import is_angry_repetition, sounds_angry
+from bot.rasa.policies import customer_turns
 
 BILL = "billing_higher_than_usual"
 

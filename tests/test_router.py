@@ -4,14 +4,14 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
-from bot.clients.rasa import ActionServerClient, RasaClient
-from bot.db import OWNER_AGENT, OWNER_CLOSED, OWNER_QUEUED, conversations, messages
-from bot.language import default_detector
+from bot.core.db import OWNER_AGENT, OWNER_CLOSED, OWNER_QUEUED, conversations, messages
+from bot.core.language import default_detector
+from bot.core.settings import Settings
+from bot.core.store import ConversationStore
+from bot.core.texts import text as gateway_text
+from bot.rasa.client import ActionServerClient, RasaClient
 from bot.router import IncomingMessage, InvalidMessage, Router
-from bot.settings import Settings
-from bot.store import ConversationStore
-from bot.texts import text as gateway_text
-from tests.fakes.http_server import FakeServer
+from testkit.fakes.http_server import FakeServer
 
 
 @pytest.fixture

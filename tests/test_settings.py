@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings, SettingsError
+from bot.core.settings import Settings, SettingsError
 
 
 def test_defaults_are_embedded_and_local() -> None:

@@ -18,18 +18,18 @@ from sqlalchemy.engine import Engine
 from bot.channels.common import ConversationRefs, run_on_loop
 from bot.channels.slack import SlackCustomerChannel
 from bot.channels.slack_text import to_plain
-from bot.db import conversations, csat, processed_updates
-from bot.gateway import create_app
-from bot.settings import Settings
-from bot.store import ConversationStore
-from bot.texts import text as customer_text
+from bot.core.db import conversations, csat, processed_updates
+from bot.core.rules import default_rules
+from bot.core.settings import Settings
+from bot.core.store import ConversationStore
+from bot.core.texts import text as customer_text
+from bot.web.gateway import create_app
 from handoff.agents import AgentDirectory
 from handoff.console import Console
 from handoff.queue import HandoffQueue
-from handoff.rules import default_rules
-from tests.fakes.http_server import FakeServer
-from tests.fakes.rasa import echo_replies, fake_action_server, fake_rasa
-from tests.fakes.slack_api import (
+from testkit.fakes.http_server import FakeServer
+from testkit.fakes.rasa import echo_replies, fake_action_server, fake_rasa
+from testkit.fakes.slack_api import (
     Bot,
     Call,
     FakeSlack,

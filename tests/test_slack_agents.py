@@ -19,22 +19,22 @@ from httpx import Response
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from bot.agentdesk.console_api import COOKIE
+from bot.agentdesk.slack import SlackAgentWorkspace
 from bot.channels.common import ConversationRefs, run_on_loop
 from bot.channels.slack import SlackCustomerChannel
-from bot.channels.slack_agents import SlackAgentWorkspace
 from bot.channels.slack_text import to_plain
-from bot.db import conversations
-from bot.gateway import create_app
-from bot.settings import Settings
-from bot.texts import text as customer_text
+from bot.core.db import conversations
+from bot.core.masking import mask_text
+from bot.core.rules import default_rules
+from bot.core.settings import Settings
+from bot.core.texts import text as customer_text
+from bot.web.gateway import create_app
 from handoff.agents import AgentDirectory
-from handoff.console_api import COOKIE
-from handoff.masking import mask_text
 from handoff.queue import Handoff, HandoffQueue
-from handoff.rules import default_rules
-from tests.fakes.http_server import FakeServer
-from tests.fakes.rasa import fake_action_server, fake_rasa
-from tests.fakes.slack_api import (
+from testkit.fakes.http_server import FakeServer
+from testkit.fakes.rasa import fake_action_server, fake_rasa
+from testkit.fakes.slack_api import (
     Bot,
     Call,
     FakeSlack,

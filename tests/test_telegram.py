@@ -38,17 +38,17 @@ from bot.channels.telegram import (
     split_text,
     utf16_units,
 )
-from bot.db import conversations, create_db_engine, csat, init_schema, messages, processed_updates
-from bot.gateway import create_app
-from bot.settings import Settings, SettingsError
-from bot.texts import text as customer_text
+from bot.core.db import conversations, create_db_engine, csat, init_schema, messages, processed_updates
+from bot.core.rules import default_rules
+from bot.core.settings import Settings, SettingsError
+from bot.core.texts import text as customer_text
+from bot.web.gateway import create_app
 from handoff.agents import AgentDirectory
 from handoff.queue import HandoffQueue
-from handoff.rules import default_rules
-from tests.databases import fresh_database
-from tests.fakes.http_server import FakeServer
-from tests.fakes.rasa import echo_replies, fake_action_server, fake_rasa
-from tests.fakes.telegram_api import FakeTelegram, round_trip, unescape_markdown
+from testkit.databases import fresh_database
+from testkit.fakes.http_server import FakeServer
+from testkit.fakes.rasa import echo_replies, fake_action_server, fake_rasa
+from testkit.fakes.telegram_api import FakeTelegram, round_trip, unescape_markdown
 
 TOKEN = "123456:TEST-token"
 SECRET = "webhook-Secret_42"

@@ -1,12 +1,12 @@
 import shutil
 from pathlib import Path
 
-from bot.settings import PROJECT_ROOT
-from bot.training import fingerprint, model_path, prune
+from bot.core.settings import PROJECT_ROOT
+from bot.rasa.training import fingerprint, model_path, prune
 
 
 def copy_inputs(target: Path) -> Path:
-    for name in ("config.yml", "domain.yml", "data", "bot/nlu", "bot/policies.py"):
+    for name in ("config.yml", "domain.yml", "data", "bot/rasa/nlu", "bot/rasa/policies.py", "bot/core/taxonomy.py"):
         source = PROJECT_ROOT / name
         if source.is_dir():
             shutil.copytree(source, target / name)

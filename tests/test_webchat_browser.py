@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from bot.run import Stack
-from tests.browser import chromium
-from tests.e2e_stack import stack_on_fresh_database
+from testkit.browser import chromium
+from testkit.e2e_stack import stack_on_fresh_database
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

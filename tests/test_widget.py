@@ -9,9 +9,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.gateway import create_app
-from bot.settings import Settings
-from tests.fakes.http_server import FakeServer
+from bot.core.settings import Settings
+from bot.web.gateway import create_app
+from testkit.fakes.http_server import FakeServer
 
 SHOP = "https://shop.example"
 OTHER = "https://evil.example"

@@ -21,13 +21,13 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, expect
 from sqlalchemy.engine import Engine
 
+from bot.agentdesk.console_api import COOKIE
+from bot.channels.webchat import SCRIPT
+from bot.core.texts import text as customer_text
 from bot.run import Stack
-from bot.texts import text as customer_text
-from bot.widget import SCRIPT
 from handoff.agents import AgentDirectory
-from handoff.console_api import COOKIE
-from tests.browser import chromium
-from tests.e2e_stack import stack_on_fresh_database
+from testkit.browser import chromium
+from testkit.e2e_stack import stack_on_fresh_database
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 PASSWORD = "correct horse battery"

@@ -19,11 +19,11 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import conversation_refs, processed_updates, utcnow
-from bot.feed import ChangeFeed
+from bot.core.db import conversation_refs, processed_updates, utcnow
+from bot.core.feed import ChangeFeed
+from bot.core.settings import Settings
+from bot.core.store import ConversationStore
 from bot.router import Router
-from bot.settings import Settings
-from bot.store import ConversationStore
 from handoff.agents import AgentDirectory
 from handoff.console import Console
 from handoff.delivery import Delivery
@@ -161,7 +161,7 @@ def configured_channels(settings: Settings) -> list[Channel]:
 
         channels.append(SlackCustomerChannel(settings))
     if settings.slack_agents_enabled:
-        from bot.channels.slack_agents import SlackAgentWorkspace
+        from bot.agentdesk.slack import SlackAgentWorkspace
 
         channels.append(SlackAgentWorkspace(settings))
     return channels

@@ -46,11 +46,11 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.channels.common import ChannelContext, ConversationRefs, UpdateLog, run_on_loop
 from bot.channels.slack_text import escape, mentions, to_plain
-from bot.language import locale_language
+from bot.core.language import locale_language
+from bot.core.settings import Settings
+from bot.core.store import Conversation
+from bot.core.texts import text as customer_text
 from bot.router import IncomingMessage, InvalidMessage
-from bot.settings import Settings
-from bot.store import Conversation
-from bot.texts import text as customer_text
 
 log = logging.getLogger(__name__)
 

@@ -42,13 +42,13 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.helpers import escape_markdown
 
-from actions.coverage import demo_provider
 from bot.channels.common import ChannelContext, UpdateLog, run_on_loop
-from bot.language import locale_language
+from bot.connectors.coverage import demo_provider
+from bot.core.language import locale_language
+from bot.core.settings import Settings, SettingsError
+from bot.core.store import Conversation
+from bot.core.texts import text as customer_text
 from bot.router import IncomingMessage, InvalidMessage
-from bot.settings import Settings, SettingsError
-from bot.store import Conversation
-from bot.texts import text as customer_text
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,11 @@ import os
 import sys
 from pathlib import Path
 
-from bot.editor.project import Problem, Project
+from bot.core.project import Problem, Project
+from bot.core.settings import PROJECT_ROOT
+from bot.core.taxonomy import TOPICS
 from bot.editor.static import DEFAULT_MIN_EXAMPLES, static_problems
 from bot.editor.traffic import add_parser as add_traffic_parser
-from bot.settings import PROJECT_ROOT
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(run=run_check)
     add = commands.add_parser("add-intent", help="scaffold a new intent in all files and languages")
     add.add_argument("name")
-    add.add_argument("--topic", choices=["billing", "coverage", "sim", "sensitive"])
+    add.add_argument("--topic", choices=list(TOPICS))
     add.set_defaults(run=run_add_intent)
     publish = commands.add_parser("publish", help="train if needed and load the model into running Rasa")
     publish.add_argument("--rasa-url", default=None, help="default: RASA_URL from the settings")

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.editor.project import LANGUAGES, Example, Problem, Project
-from bot.settings import PROJECT_ROOT, Settings
+from bot.core.project import LANGUAGES, Example, Problem, Project
+from bot.core.settings import PROJECT_ROOT, Settings
 
 TARGET_ACCURACY = 0.95
 CONFUSION_SHARE = 0.2  # of one intent's held-out messages read as the other
@@ -99,7 +99,7 @@ def unexpected_warnings(project: Project, output: str) -> list[str]:
 
 
 def train(project: Project) -> Path:
-    from bot.training import ensure_model
+    from bot.rasa.training import ensure_model
 
     paths = (str(PROJECT_ROOT), os.environ.get("PYTHONPATH"))
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
@@ -113,7 +113,7 @@ def predict_heldout(project: Project, model: Path) -> list[Prediction]:
 
     from rasa.utils.log_utils import configure_structlog
 
-    from bench.nlu_heldout import predict
+    from bot.rasa.evaluation import predict
 
     configure_structlog(logging.WARNING)
     logging.getLogger("rasa").setLevel(logging.WARNING)

@@ -9,9 +9,9 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from bot.editor.project import Project
+from bot.core.project import Project
+from bot.core.settings import Settings
 from bot.editor.static import static_problems
-from bot.settings import Settings
 
 
 def publish(project: Project, rasa_url: str | None = None, model: Path | None = None) -> int:

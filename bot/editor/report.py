@@ -8,8 +8,8 @@ import io
 from collections import Counter
 from pathlib import Path
 
+from bot.core.project import LANGUAGES, Problem
 from bot.editor.model import TARGET_ACCURACY, Evaluation, Prediction
-from bot.editor.project import LANGUAGES, Problem
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from yaml.nodes import Node, ScalarNode
 
-from bot.editor.project import LANGUAGES, MARKER, Project, compose, items, mapping, scalar
+from bot.core.project import LANGUAGES, MARKER, Project, compose, items, mapping, scalar
+from bot.core.taxonomy import SENSITIVE_PREFIX, TOPICS
 
-TOPICS = ("billing", "coverage", "sim", "sensitive")
 NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
 LANGUAGE_NAMES = {"nl": "Dutch", "fr": "French", "en": "English"}
 PLACEHOLDER_EXAMPLES = 3
@@ -27,7 +27,7 @@ def add_intent(project: Project, name: str, topic: str | None = None) -> list[tu
     """Add ``name`` everywhere; returns (file, line) of each inserted block."""
     topic = _validate(project, name, topic)
     sensitive = topic == "sensitive"
-    reason = name[len("sensitive_") :]
+    reason = name[len(SENSITIVE_PREFIX) :]
     response = f"utter_escalate_{reason}" if sensitive else f"utter_{name}"
     action = "action_escalate" if sensitive else response
     changed = [_add_to_domain_intents(project, name, topic), _add_response(project, response, name)]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from bot.editor.project import LANGUAGES, MARKER, TOPIC_PREFIXES, Example, Problem, Project, normalise
+from bot.core.project import LANGUAGES, MARKER, TOPIC_PREFIXES, Example, Problem, Project, normalise
+from bot.core.taxonomy import SENSITIVE_PREFIX
 
 DEFAULT_MIN_EXAMPLES = 15
-SENSITIVE = "sensitive_"
+SENSITIVE = SENSITIVE_PREFIX
 
 
 def static_problems(project: Project, min_examples: int = DEFAULT_MIN_EXAMPLES) -> list[Problem]:

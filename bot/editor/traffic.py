@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from bot.db import NLU_TURN_STATUSES
-from bot.settings import PROJECT_ROOT, SUPPORTED_LANGUAGES
+from bot.core.db import NLU_TURN_STATUSES
+from bot.core.settings import PROJECT_ROOT, SUPPORTED_LANGUAGES
 
 if TYPE_CHECKING:
     from bot.insights import Insights, TrafficGroup, Trends
@@ -85,9 +85,9 @@ def run_traffic(args: argparse.Namespace) -> int:
     """Open the databases, run the subcommand; a problem is a message on stderr and exit 2."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.db import create_db_engine, init_schema
+    from bot.core.db import create_db_engine, init_schema
+    from bot.core.settings import Settings, SettingsError
     from bot.insights import Insights, InsightsError, open_tracker_engine
-    from bot.settings import Settings, SettingsError
 
     try:
         settings = Settings.from_env()

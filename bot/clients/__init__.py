@@ -1,1 +1,0 @@
-"""Thin clients, one per external service."""

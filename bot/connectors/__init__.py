@@ -1,0 +1,1 @@
+"""Thin interfaces to the operator's systems (coverage, ...), each with a demo implementation."""

@@ -1,0 +1,344 @@
+"""Database schema and engine creation (SQLAlchemy 1.4 Core, 2.0-style API).
+
+One schema serves SQLite (the embedded default) and PostgreSQL (production).
+The ``conversations.owner`` column is the single source of truth for who may
+answer a conversation: ``bot``, ``queued``, ``agent`` or ``closed``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    create_engine,
+    event,
+    text,
+)
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import QueuePool
+
+
+class Owner(str, Enum):
+    """Who may answer a conversation (``conversations.owner``); see ``bot.core.ownership``."""
+
+    BOT = "bot"
+    QUEUED = "queued"
+    AGENT = "agent"
+    CLOSED = "closed"
+
+
+class Priority(str, Enum):
+    """How urgent a handoff is, most urgent first (``handoffs.priority``)."""
+
+    URGENT = "urgent"
+    HIGH = "high"
+    NORMAL = "normal"
+
+    @property
+    def rank(self) -> int:
+        """0 for the most urgent priority; the queue sorts on it."""
+        return list(Priority).index(self)
+
+
+OWNER_BOT = Owner.BOT.value
+OWNER_QUEUED = Owner.QUEUED.value
+OWNER_AGENT = Owner.AGENT.value
+OWNER_CLOSED = Owner.CLOSED.value
+OWNERS = tuple(o.value for o in Owner)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC timestamps on every engine (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use timezone-aware UTC values")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+metadata = MetaData()
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("channel", String(32), nullable=False),
+    Column("sender", String(128), nullable=False),
+    Column("owner", String(16), nullable=False, default=OWNER_BOT),
+    Column("language", String(2), nullable=False),
+    Column("rasa_language", String(2)),  # the language Rasa's slot last had (set after an answer)
+    Column("locale", String(16)),
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("closed_at", UTCDateTime),
+)
+# The live feeds (agent console, web chat push) watch max(updated_at) to notice ownership changes.
+Index("ix_conversations_updated", conversations.c.updated_at)
+# At most one open conversation per customer and channel: the database enforces it.
+Index(
+    "uq_conversations_open",
+    conversations.c.channel,
+    conversations.c.sender,
+    unique=True,
+    sqlite_where=conversations.c.owner != OWNER_CLOSED,
+    postgresql_where=conversations.c.owner != OWNER_CLOSED,
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conversation_id", String(36), ForeignKey("conversations.id"), nullable=False),
+    Column("direction", String(3), nullable=False),  # in | out
+    Column("author", String(16), nullable=False),  # customer | bot | agent | system
+    Column("text", Text, nullable=False),
+    Column("language", String(2)),
+    Column("status", String(16), nullable=False),  # received | answered | failed | sent
+    Column("payload", JSON),
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+)
+Index("ix_messages_conversation", messages.c.conversation_id, messages.c.id)
+
+# One row per escalation. The conversation's `owner` says who may answer; this row says why
+# it left the bot, how urgent it is and which agent has it.
+handoffs = Table(
+    "handoffs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conversation_id", String(36), ForeignKey("conversations.id"), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("priority", String(16), nullable=False),
+    Column("priority_rank", Integer, nullable=False),  # 0 = most urgent
+    Column("language", String(2), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("summary", Text),
+    Column("intents", JSON),
+    Column("slots", JSON),
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("claimed_by", String(64)),
+    Column("claimed_at", UTCDateTime),
+    Column("first_reply_at", UTCDateTime),
+    Column("ended_at", UTCDateTime),
+    Column("outcome", String(16)),  # closed | handed_back
+)
+Index("ix_handoffs_open", handoffs.c.ended_at, handoffs.c.priority_rank, handoffs.c.created_at)
+
+# Webcare agents. `languages` is a comma-separated list of the languages the agent answers in;
+# `presence` (online | away | offline) decides whether the queue offers them chats.
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(128), nullable=False),
+    Column("password_hash", String(256), nullable=False),
+    Column("role", String(16), nullable=False),  # agent | admin
+    Column("languages", String(32), nullable=False),
+    Column("presence", String(16), nullable=False, default="offline"),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("last_seen_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+)
+
+# Console log-ins. The cookie holds a random token; only its SHA-256 is stored, so a leaked
+# database does not leak sessions. Each session has its own CSRF token.
+agent_sessions = Table(
+    "agent_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("agent_id", Integer, ForeignKey("agents.id"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# Customer satisfaction after a chat with a person: asked on close, answered 1-5.
+csat = Table(
+    "csat",
+    metadata,
+    Column("conversation_id", String(36), ForeignKey("conversations.id"), primary_key=True),
+    Column("language", String(2), nullable=False),
+    Column("asked_at", UTCDateTime, nullable=False),
+    Column("score", Integer),
+    Column("answered_at", UTCDateTime),
+)
+
+# Platform updates already handled (Telegram update ids, Slack event ids): a retried or
+# duplicated delivery is recognised by its primary key and processed once.
+processed_updates = Table(
+    "processed_updates",
+    metadata,
+    Column("channel", String(32), primary_key=True),
+    Column("update_id", String(128), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Where a conversation lives on a platform, beyond its sender id: the Slack thread a customer
+# wrote in, the thread of the escalation post in the agents' Slack channel, ...
+conversation_refs = Table(
+    "conversation_refs",
+    metadata,
+    Column("conversation_id", String(36), ForeignKey("conversations.id"), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("value", String(256), nullable=False),
+)
+Index("ix_conversation_refs_value", conversation_refs.c.kind, conversation_refs.c.value)
+
+# An agent's account on another platform (their Slack user in the webcare workspace).
+agent_links = Table(
+    "agent_links",
+    metadata,
+    Column("provider", String(32), primary_key=True),
+    Column("external_id", String(128), primary_key=True),
+    Column("agent_id", Integer, ForeignKey("agents.id"), nullable=False),
+)
+
+# The webcare team's hours as last changed by an admin (one row, id 1); without it the
+# hours come from handoff/hours.yml.
+business_hours = Table(
+    "business_hours",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("spec", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(64), nullable=False),
+)
+
+outages = Table(
+    "outages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("region", String(64), nullable=False),  # a place key, a province or "*" for national
+    Column("services", String(64), nullable=False),  # e.g. "4G,5G" or "voice,data"
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("expected_fix_at", UTCDateTime),
+    Column("resolved_at", UTCDateTime),
+)
+
+
+# Customer messages copied from Rasa's tracker store (bot/insights.py), masked, with what the
+# NLU made of them: content editors review the ones the bot did not understand, and the topic
+# trends count them. No foreign key to conversations: the tracker may know senders we do not.
+NLU_TURN_STATUSES = ("new", "assigned", "dismissed", "exported")  # an editor's decision on a turn
+nlu_turns = Table(
+    "nlu_turns",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_event_id", Integer, nullable=False, unique=True),  # Rasa's events.id
+    Column("conversation_id", String(36), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("intent", String(64)),
+    Column("confidence", Float),
+    Column("suggestion", String(64)),  # best intent of the ranking that is not nlu_fallback
+    Column("topic", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False, default="new"),  # one of NLU_TURN_STATUSES
+    Column("assigned_intent", String(64)),
+    Column("assigned_by", String(64)),
+    Column("assigned_at", UTCDateTime),
+    Column("exported_at", UTCDateTime),
+)
+Index("ix_nlu_turns_created", nlu_turns.c.created_at)
+Index("ix_nlu_turns_status_language", nlu_turns.c.status, nlu_turns.c.language)
+Index("ix_nlu_turns_conversation", nlu_turns.c.conversation_id, nlu_turns.c.created_at)
+
+# How far the copy of Rasa's tracker events has got (the last events.id read).
+insights_cursor = Table(
+    "insights_cursor",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("last_event_id", Integer, nullable=False),
+)
+
+# A topic whose messages surged in one window; the unique key makes one alert per topic per window.
+topic_alerts = Table(
+    "topic_alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("topic", String(32), nullable=False),
+    Column("department", String(64), nullable=False),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("window_end", UTCDateTime, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("baseline", Float, nullable=False),
+    Column("top_intents", JSON),
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("notified", Boolean, nullable=False, default=False),
+    UniqueConstraint("topic", "window_start", name="uq_topic_alerts_window"),
+)
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    """WAL lets readers and one writer work at once; NORMAL sync avoids an fsync per commit."""
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_db_engine(url: str) -> Engine:
+    """An engine for ``url``; creates the SQLite file's folder when needed."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise ValueError("use a SQLite file: an in-memory database is not shared between connections")
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # SQLAlchemy 1.4 opens a new SQLite connection per checkout by default (NullPool);
+        # a pool keeps them, so a message costs no connect and no PRAGMAs.
+        engine = create_engine(
+            url,
+            future=True,
+            poolclass=QueuePool,
+            pool_size=8,
+            max_overflow=16,
+            connect_args={"check_same_thread": False, "timeout": 10},
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, future=True, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def init_schema(engine: Engine) -> None:
+    """Create missing tables (idempotent)."""
+    metadata.create_all(engine)
+
+
+def ping(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
