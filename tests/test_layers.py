@@ -29,7 +29,9 @@ def lint_imports(project: Path) -> subprocess.CompletedProcess[str]:
 
 def copy_sources(target: Path) -> Path:
     for package in PACKAGES:
-        shutil.copytree(ROOT / package, target / package, ignore=shutil.ignore_patterns("__pycache__", "*.csv"))
+        shutil.copytree(
+            ROOT / package, target / package, ignore=shutil.ignore_patterns("__pycache__", "*.csv")
+        )
     shutil.copy(ROOT / "pyproject.toml", target / "pyproject.toml")
     return target
 
@@ -49,7 +51,9 @@ def test_the_layers_hold() -> None:
         ("bot/editor/model.py", "import bench.nlu_heldout", "bot is not allowed to import bench"),
     ],
 )
-def test_a_wrong_import_breaks_the_contract(tmp_path: Path, module: str, wrong_import: str, broken: str) -> None:
+def test_a_wrong_import_breaks_the_contract(
+    tmp_path: Path, module: str, wrong_import: str, broken: str
+) -> None:
     project = copy_sources(tmp_path)
     path = project / module
     path.write_text(path.read_text(encoding="utf-8") + f"\n{wrong_import}  # noqa\n", encoding="utf-8")

@@ -6,7 +6,14 @@ from bot.rasa.training import fingerprint, model_path, prune
 
 
 def copy_inputs(target: Path) -> Path:
-    for name in ("config.yml", "domain.yml", "data", "bot/rasa/nlu", "bot/rasa/policies.py", "bot/core/taxonomy.py"):
+    for name in (
+        "config.yml",
+        "domain.yml",
+        "data",
+        "bot/rasa/nlu",
+        "bot/rasa/policies.py",
+        "bot/core/taxonomy.py",
+    ):
         source = PROJECT_ROOT / name
         if source.is_dir():
             shutil.copytree(source, target / name)
