@@ -15,6 +15,7 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.engine import Engine
 
+from actions.knowledge import person_button
 from bot.connectors.coverage import CoverageProvider, Place, demo_provider
 from bot.core.db import create_db_engine
 from bot.core.hours import BusinessHours, HoursRepository, describe_opening
@@ -267,10 +268,22 @@ class ActionClarify(Action):
         language = conversation_language(tracker, "nl")
         buttons = clarify_buttons(tracker.latest_message.get("intent_ranking") or [], language)
         if buttons:
-            dispatcher.utter_message(response="utter_clarify", buttons=buttons)
+            dispatcher.utter_message(
+                response="utter_clarify", buttons=[*buttons, none_of_these_button(language)]
+            )
         else:
-            dispatcher.utter_message(response="utter_clarify_topics")
+            # Nothing plausible: say so honestly, with what the customer can do next.
+            dispatcher.utter_message(response="utter_clarify_topics", buttons=[person_button(language)])
         return []
+
+
+def none_of_these_button(language: str) -> Dict[str, str]:
+    titles = {
+        "nl": "Geen van deze: een medewerker",
+        "fr": "Aucun : un conseiller",
+        "en": "None of these: a person",
+    }
+    return {"title": titles.get(language, titles["en"]), "payload": "/request_human"}
 
 
 def clarify_buttons(ranking: List[Dict[str, Any]], language: str, limit: int = 3) -> List[Dict[str, str]]:

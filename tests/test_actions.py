@@ -260,6 +260,7 @@ def test_clarify_offers_likely_topics_as_buttons_in_language() -> None:
     assert messages[0]["buttons"] == [
         {"title": "Remboursement ou note de crédit", "payload": "/billing_refund"},
         {"title": "Copie d'une facture", "payload": "/billing_invoice_copy"},
+        {"title": "Aucun : un conseiller", "payload": "/request_human"},
     ]
 
 
@@ -268,6 +269,7 @@ def test_clarify_without_candidates_asks_to_rephrase() -> None:
         ActionClarify(), tracker("??", "nlu_fallback", ranking=[{"name": "nlu_fallback", "confidence": 1}])
     )
     assert said(messages) == [("utter_clarify_topics", {})]
+    assert messages[0]["buttons"] == [{"title": "Een medewerker spreken", "payload": "/request_human"}]
 
 
 def test_session_start_sets_persona_and_language_from_first_message_metadata() -> None:

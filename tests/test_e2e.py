@@ -239,3 +239,47 @@ def test_an_answer_that_did_not_help_goes_to_a_person(
         ).scalar_one()
     engine.dispose()
     assert stored == reason
+
+
+HELP_CENTRE_QUESTIONS = {
+    "nl": (
+        "kan ik mijn gesprekken laten doorschakelen naar mijn vaste lijn",
+        "nee",
+        "verkopen jullie ook glasvezel met tv voor thuis",
+    ),
+    "fr": (
+        "comment faire suivre mes appels vers mon fixe",
+        "non",
+        "vous vendez aussi la fibre et la télé pour la maison",
+    ),
+    "en": ("how do I forward my calls to my landline", "no", "do you also sell home fibre broadband with tv"),
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_help_centre_answers_then_hands_over_when_it_did_not_help(chat, language: str) -> None:
+    from bot.core.knowledge import load_help_centre
+
+    question, no, _ = HELP_CENTRE_QUESTIONS[language]
+    article = load_help_centre().get("call_forwarding", language)
+    body = chat(question)
+    assert body["language"] == language
+    answer, did_it_help = texts(body)
+    assert answer.startswith(article.body) and answer.endswith(article.link)
+    assert did_it_help == response_text("utter_did_this_help", language)
+    handed = chat(no)
+    assert handed["owner"] == "queued"
+    assert texts(handed)[0] == response_text("utter_escalate_not_helped", language)
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_a_question_nothing_answers_gets_the_honest_answer(chat, language: str) -> None:
+    chat({"nl": "hallo", "fr": "bonjour", "en": "hello"}[language])
+    body = chat(HELP_CENTRE_QUESTIONS[language][2])
+    assert body["language"] == language
+    [reply] = body["replies"]
+    honest = ("utter_clarify", "utter_clarify_topics", "utter_out_of_scope")
+    assert reply["text"] in {response_text(n, language) for n in honest}
+    if reply["text"] != response_text("utter_out_of_scope", language):
+        # always a way to a person
+        assert "/request_human" in [b["payload"] for b in reply.get("buttons", [])]

@@ -98,3 +98,32 @@ def test_content_words_drop_payloads_and_proper_names() -> None:
     assert content_words("/billing_due_date") == []
     assert content_words("is er bereik in Gent") == ["is", "er", "bereik", "in"]
     assert content_words("MIJN FACTUUR") == ["mijn", "factuur"]
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("bjr ma sim marche pas", "fr"),
+        ("svp", "fr"),
+        ("factuur te hoog aub", "nl"),
+        ("thx", "en"),
+        ("sim card broken pls", "en"),
+    ],
+)
+def test_a_chat_abbreviation_decides_a_new_conversation_over_the_locale(text: str, language: str) -> None:
+    chosen = choose_language(
+        text,
+        current=None,
+        locale="nl-BE" if language != "nl" else "fr-BE",
+        default="nl",
+        detector=default_detector(),
+        threshold=0.55,
+    )
+    assert chosen.language == language
+
+
+def test_an_abbreviation_never_switches_an_ongoing_conversation() -> None:
+    chosen = choose_language(
+        "ok thx", current="nl", locale=None, default="nl", detector=default_detector(), threshold=0.55
+    )
+    assert chosen.language == "nl"

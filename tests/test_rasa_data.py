@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,11 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.core.project import Project
 from bot.core.settings import PROJECT_ROOT, SUPPORTED_LANGUAGES, Settings
+from bot.editor.model import unexpected_warnings
 from bot.rasa.training import ensure_model
 
 pytestmark = pytest.mark.rasa
-ACTIONS_SOURCE = (PROJECT_ROOT / "actions" / "actions.py").read_text(encoding="utf-8")
 
 
 def rasa(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -33,21 +33,8 @@ def test_rasa_data_validate_is_clean() -> None:
     result = rasa("data", "validate")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-    warnings = re.findall(r"UserWarning: (.*)", output)
     # Responses sent by custom actions are not in any rule; every other warning is a real problem.
-    unexpected = [
-        w
-        for w in warnings
-        if not (m := re.match(r"The utterance '(\w+)' is not used in any story or rule\.", w))
-        or not sent_by_an_action(m.group(1))
-    ]
-    assert unexpected == []
-
-
-def sent_by_an_action(response: str) -> bool:
-    """The actions name the response literally, or build it from a prefix (f"utter_x_{...}")."""
-    prefixes = re.findall(r'f"(utter_\w+?)\{', ACTIONS_SOURCE)
-    return f'"{response}"' in ACTIONS_SOURCE or any(response.startswith(p) for p in prefixes)
+    assert unexpected_warnings(Project(PROJECT_ROOT), output) == []
 
 
 @pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)

@@ -47,6 +47,14 @@ MARKERS: dict[str, str] = {
     "thx": "en",
     "bye": "en",
 }
+# Chat and SMS abbreviations that belong to one language only. In the first message of a
+# conversation they decide the language when detection is unsure ("bjr ma carte sim marche pas",
+# "sim kapot aub"), before the channel's locale: they are the customer's own words.
+ABBREVIATIONS: dict[str, str] = {
+    **dict.fromkeys(("aub", "ajb", "mss", "ff", "idd", "wrs", "gwn", "nx", "tis", "kheb", "kzit"), "nl"),
+    **dict.fromkeys(("bjr", "bsr", "svp", "stp", "slt", "mrc", "pcq", "jsp", "dsl", "tkt", "cmt"), "fr"),
+    **dict.fromkeys(("thx", "pls", "plz", "ty", "idk", "tbh", "im", "dont", "cant", "doesnt"), "en"),
+}
 # Words used alike in all three languages (Belgian Dutch says "merci" too).
 AMBIGUOUS: frozenset[str] = frozenset(
     {
@@ -183,6 +191,9 @@ def choose_language(
         return signal
     if not is_new:
         return LanguageChoice(current, "conversation")  # type: ignore[arg-type]
+    abbreviation = _abbreviation(words)
+    if abbreviation:
+        return abbreviation
     from_locale = locale_language(locale)
     if from_locale:
         return LanguageChoice(from_locale, "locale")
@@ -230,6 +241,12 @@ def _signal(
         if all(w in AMBIGUOUS for w in words):
             return None
     return _detected(words, detector, threshold, CLEAR_MARGIN, "detected")
+
+
+def _abbreviation(words: list[str]) -> LanguageChoice | None:
+    """The language of the message's chat abbreviations, when they all agree."""
+    found = {ABBREVIATIONS[w] for w in words if w in ABBREVIATIONS}
+    return LanguageChoice(found.pop(), "marker", 1.0) if len(found) == 1 else None
 
 
 def _detected(

@@ -26,7 +26,7 @@ def _files(root: Path, config: str) -> list[Path]:
             found.append(path)
         elif path.is_dir():
             found += sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix in (".yml", ".yaml", ".py")
+                p for p in path.rglob("*") if p.is_file() and p.suffix in (".yml", ".yaml", ".py", ".md")
             )
     return found
 
@@ -79,6 +79,10 @@ def ensure_model(
         str(model_dir),
         "--fixed-model-name",
         target.name[: -len(".tar.gz")],
+        # Rasa's own cache does not see the help-centre files (they join the training data
+        # inside the pipeline), so it could reuse a classifier trained on old articles. The
+        # fingerprint above already decides when to train; then train everything.
+        "--force",
     ]
     subprocess.run(command, cwd=root, check=True)
     prune(model_dir, prefix, keep)

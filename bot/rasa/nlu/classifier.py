@@ -8,7 +8,7 @@ down-weighted) are added so typos and rare product words still count.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -16,14 +16,17 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
-from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.tensorflow.constants import RANKING_LENGTH
 from scipy.sparse import csr_matrix, hstack, vstack
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
-from bot.core.taxonomy import is_escalation
+from bot.core.knowledge import KNOWLEDGE_INTENT
+from bot.core.taxonomy import FALLBACK_INTENT, is_escalation
+from bot.rasa.nlu.knowledge import ARTICLE, ARTICLE_LABEL_PREFIX, article_label
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -62,20 +65,54 @@ class MultilingualIntentClassifier(LogisticRegressionClassifier):
     ) -> GraphComponent:
         return cls(config, execution_context.node_name, model_storage, resource)
 
+    def _create_training_matrix(self, training_data: TrainingData) -> Tuple[csr_matrix, List[str]]:
+        """(X, y) where a help-centre example's label is its article (``knowledge/<id>``)."""
+        examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
+        labels = [
+            article_label(e.get(ARTICLE))
+            if e.get(INTENT) == KNOWLEDGE_INTENT and e.get(ARTICLE)
+            else e.get(INTENT)
+            for e in examples
+        ]
+        return self._create_X(examples), labels
+
     def process(self, messages: List[Message]) -> List[Message]:
-        """Intent and the full, honest ranking per message (the escalation guard comes later)."""
+        """Intent and the full, honest ranking per message (the escalation guard comes later).
+
+        Articles are classes of their own; outside this component they appear as the one intent
+        ``knowledge`` with the best article's probability, and the articles' ranking goes to the
+        message's ``article`` key (read by ``action_answer_article``).
+        """
         if not messages:
             return messages
         probabilities = self.clf.predict_proba(self._create_X(messages))
         names = list(self.clf.classes_)
         for message, row in zip(messages, probabilities, strict=False):
-            ranking = sorted(
-                ({"name": n, "confidence": float(p)} for n, p in zip(names, row, strict=False)),
-                key=lambda e: -e["confidence"],
-            )
+            ranked = sorted(zip(names, (float(p) for p in row), strict=False), key=lambda e: -e[1])
+            articles = [
+                (n[len(ARTICLE_LABEL_PREFIX) :], p) for n, p in ranked if n.startswith(ARTICLE_LABEL_PREFIX)
+            ]
+            ranking = []
+            for name, confidence in ranked:
+                if name.startswith(ARTICLE_LABEL_PREFIX):
+                    if any(e["name"] == KNOWLEDGE_INTENT for e in ranking):
+                        continue
+                    name = KNOWLEDGE_INTENT
+                ranking.append({"name": name, "confidence": confidence})
             limit = self.config[RANKING_LENGTH]
             message.set("intent", dict(ranking[0]), add_to_output=True)
             message.set("intent_ranking", ranking[:limit] if limit > 0 else ranking, add_to_output=True)
+            if articles:
+                best_id, best_p = articles[0]
+                message.set(
+                    ARTICLE,
+                    {
+                        "id": best_id,
+                        "confidence": best_p,
+                        "ranking": [{"id": i, "confidence": p} for i, p in articles[:5]],
+                    },
+                    add_to_output=True,
+                )
         return messages
 
     def _create_X(self, messages: List[Message]) -> csr_matrix:  # noqa: N802 - Rasa's name
@@ -131,4 +168,49 @@ class EscalationGuard(GraphComponent):
             if candidates and guarded >= self.threshold:
                 best = max(candidates, key=lambda e: e["confidence"])
                 message.set("intent", {"name": best["name"], "confidence": guarded}, add_to_output=True)
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class ArticleThreshold(GraphComponent):
+    """A help-centre answer needs more confidence than an intent's answer.
+
+    An article answers one precise question; a wrong article is worse than an honest "I don't
+    know yet". Placed right after the classifier (before the FallbackClassifier), this turns a
+    ``knowledge`` prediction whose article is below ``article_threshold`` into ``nlu_fallback``
+    (clarify or admit it), keeping the classifier's ranking. The threshold is calibrated on the
+    long-tail held-out set (bench/longtail.py --sweep; docs/benchmarks.md).
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {"article_threshold": 0.5}
+
+    def __init__(self, config: Dict[str, Any]) -> None:
+        self.threshold = float(config["article_threshold"])
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> GraphComponent:
+        return cls({**cls.get_default_config(), **config})
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            intent = message.get("intent") or {}
+            article = message.get(ARTICLE) or {}
+            if (
+                intent.get("name") != KNOWLEDGE_INTENT
+                or float(article.get("confidence") or 0) >= self.threshold
+            ):
+                continue
+            fallback = {"name": FALLBACK_INTENT, "confidence": self.threshold}
+            message.set("intent", fallback, add_to_output=True)
+            message.set(
+                "intent_ranking", [fallback, *(message.get("intent_ranking") or [])], add_to_output=True
+            )
         return messages

@@ -1,0 +1,78 @@
+"""Long-tail held-out figures per language (issue: help centre and honest "don't know").
+
+    .venv/bin/python -m bench.longtail [--model models/assistant-XXXX.tar.gz] [--errors 40]
+
+Targets: right answer (article or intent) >= 85 %, confidently wrong <= 2 %, the rest honest
+(don't know, clarify, handover); unanswerable questions answered anyway <= 5 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.core.settings import SUPPORTED_LANGUAGES, Settings  # noqa: E402
+from bot.rasa.longtail import UNANSWERABLE, load_longtail, outcome, parse_all, score, simulate  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--errors", type=int, default=60)
+    parser.add_argument("--sweep", action="store_true", help="figures for other thresholds (no retraining)")
+    args = parser.parse_args(argv)
+    if args.model is None:
+        from bot.rasa.training import ensure_model
+
+        args.model = ensure_model(Settings.from_env().model_dir)
+    items = load_longtail()
+    parsed = asyncio.run(parse_all(args.model, [i.text for i in items]))
+    outcomes = [outcome(p) for p in parsed]
+    stats = score(items, outcomes)
+    print(f"model: {args.model}")
+    print(f"{'lang':<5}{'n':>5}{'right':>9}{'wrong':>9}{'honest':>9}{'unansw.':>9}{'answered':>10}")
+    for language in SUPPORTED_LANGUAGES:
+        s = stats[language]
+        n, u = max(s["n"], 1), max(s["unanswerable"], 1)
+        print(
+            f"{language:<5}{s['n']:>5}{100 * s['right'] / n:>8.1f}%{100 * s['wrong'] / n:>8.1f}%"
+            f"{100 * s['honest'] / n:>8.1f}%{s['unanswerable']:>9}{100 * s['answered_anyway'] / u:>9.1f}%"
+        )
+    if args.sweep:
+        print_sweep(items, parsed)
+    shown = 0
+    for item, result, p in zip(items, outcomes, parsed, strict=True):
+        if result != item.label and shown < args.errors:
+            if item.label == UNANSWERABLE and result in ("honest", "handover"):
+                continue
+            article = p.get("article") or {}
+            top = (p.get("intent") or {}).get("confidence") or 0.0
+            print(
+                f"  [{item.language}] {item.label} -> {result} ({top:.2f}; "
+                f"article {article.get('id')} {article.get('confidence', 0):.2f}): {item.text}"
+            )
+            shown += 1
+    return 0
+
+
+def print_sweep(items: list, parsed: list[dict]) -> None:
+    """Worst language per threshold pair: right, wrong, unanswerable answered (all in %)."""
+    print("\narticle  intent   right(min)  wrong(max)  answered-unanswerable(max)")
+    for t_article in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
+        for t_intent in (0.3, 0.4, 0.5):
+            stats = score(items, [simulate(p, t_article, t_intent) for p in parsed])
+            right = min(100 * s["right"] / max(s["n"], 1) for s in stats.values())
+            wrong = max(100 * s["wrong"] / max(s["n"], 1) for s in stats.values())
+            anyway = max(100 * s["answered_anyway"] / max(s["unanswerable"], 1) for s in stats.values())
+            print(f"{t_article:>7.2f}{t_intent:>8.2f}{right:>11.1f}{wrong:>12.1f}{anyway:>16.1f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
