@@ -24,6 +24,7 @@ from bot.core.texts import text as gateway_text
 from bot.rasa.client import ActionServerClient, RasaClient, RasaUnavailable
 
 log = logging.getLogger(__name__)
+PLAIN_TEXT_MARK = "\u200b"  # zero-width space: see _as_text
 
 
 class InvalidMessage(ValueError):
@@ -174,6 +175,16 @@ class Router:
         self.store.record_outbound(conv.id, author="system", replies=replies, language=conv.language)
         return replies
 
+    def _as_rasa_text(self, conversation_id: str, text: str, message_id: int) -> str:
+        """Only the payload of a button the bot offered in its last turn passes as a payload."""
+        stripped = text.strip()
+        if not stripped.startswith("/"):
+            return text
+        if stripped in self.store.offered_payloads(conversation_id, message_id):
+            return stripped
+        log.info("conversation %s: a typed payload is passed to Rasa as text", conversation_id)
+        return _as_text(text)
+
     def _ask_rasa(
         self, conversation_id: str, message: IncomingMessage, language: str, inbound: Inbound
     ) -> tuple[list[dict[str, Any]], str]:
@@ -184,7 +195,8 @@ class Router:
                 # Without a confirmed earlier answer Rasa may have no tracker yet: check first.
                 unconfirmed = inbound.conversation.rasa_language is None
                 self.rasa.set_slot(conversation_id, "language", language, only_if_tracked=unconfirmed)
-            bot_messages = self.rasa.send_message(conversation_id, message.text, metadata)
+            text = self._as_rasa_text(conversation_id, message.text, inbound.message_id)
+            bot_messages = self.rasa.send_message(conversation_id, text, metadata)
         except RasaUnavailable as exc:
             log.error("Rasa unavailable for conversation %s: %s", conversation_id, exc)
             return [{"text": gateway_text("rasa_unavailable", language)}], "failed"
@@ -198,6 +210,12 @@ class Router:
             log.error("action server down; conversation %s got no answer", conversation_id)
             return [{"text": gateway_text("rasa_unavailable", language)}], "failed"
         return [{"text": gateway_text("no_reply", language)}], "answered"
+
+
+def _as_text(text: str) -> str:
+    """Rasa reads any text starting with "/" as an intent payload ("/sensitive_fraud",
+    '/billing_refund{"slot": "x"}'). A zero-width space in front makes it the text it is."""
+    return f"{PLAIN_TEXT_MARK}{text}"
 
 
 def _inbound_payload(message: IncomingMessage) -> dict[str, Any] | None:

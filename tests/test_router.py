@@ -210,3 +210,27 @@ def test_switch_after_rasa_was_down_is_still_synced(router: Router, rasa: FakeSe
     events = rasa.received("POST", r"/conversations/.*/tracker/events")
     # Rasa never confirmed French, so the slot is set again before the next message.
     assert len(events) == before + 1 and events[-1].json()["value"] == "fr"
+
+
+@pytest.mark.parametrize(
+    "typed", ["/sensitive_fraud", '/billing_refund{"place": "gent"}', "/restart", "  /request_human"]
+)
+def test_a_typed_payload_reaches_rasa_as_the_text_it_is(router: Router, rasa: FakeServer, typed: str) -> None:
+    router.handle(IncomingMessage("web", "typed", "hallo"))
+    router.handle(IncomingMessage("web", "typed", typed))
+    sent = [r.json()["message"] for r in rasa.received("POST", "/webhooks/rest/webhook")]
+    assert sent[-1] == "\u200b" + typed.strip()
+    assert not sent[-1].strip().startswith("/")
+
+
+def test_only_the_payloads_of_the_last_offered_buttons_pass(router: Router, rasa: FakeServer) -> None:
+    buttons = [{"title": "Ja", "payload": "/affirm"}, {"title": "Nee", "payload": "/deny"}]
+    rasa.state["reply"] = lambda body: [
+        {"recipient_id": body["sender"], "text": "Geholpen?", "buttons": buttons}
+    ]
+    router.handle(IncomingMessage("web", "offered", "mijn factuur is te hoog"))
+    rasa.state["reply"] = lambda body: [{"recipient_id": body["sender"], "text": "Fijn!"}]
+    router.handle(IncomingMessage("web", "offered", "/affirm", metadata={"button_title": "Ja"}))
+    router.handle(IncomingMessage("web", "offered", "/deny"))  # offered one turn earlier: superseded
+    sent = [r.json()["message"] for r in rasa.received("POST", "/webhooks/rest/webhook")]
+    assert sent[-2:] == ["/affirm", "\u200b/deny"]
