@@ -71,7 +71,8 @@ def parse_article(path: Path, language: str) -> tuple[Article | None, list[Artic
     try:
         meta = yaml.safe_load("\n".join(lines[1:end])) or {}
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        # Where the broken construct starts (an unclosed "[" or quote), else where YAML stopped.
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line = (mark.line + 2) if mark is not None else 1
         return problem(line, f"the fields are not valid YAML: {getattr(exc, 'problem', exc)}")
     if not isinstance(meta, dict):
@@ -96,7 +97,8 @@ def parse_article(path: Path, language: str) -> tuple[Article | None, list[Artic
     elif len(questions) < MIN_QUESTIONS:
         problem(
             _line_of(lines, "questions", end),
-            f"only {len(questions)} example questions; write at least {MIN_QUESTIONS} in the customer's words",
+            f"only {len(questions)} example questions; "
+            f"write at least {MIN_QUESTIONS} in the customer's words",
         )
     if problems:
         return None, problems
@@ -161,6 +163,10 @@ def load_help_centre(
             if language not in present and not (folder / language / f"{article_id}.md").is_file():
                 where = articles[present[0]][article_id].path
                 problems.append(
-                    ArticleProblem(where, 1, f"article '{article_id}' has no {language} version ({language}/{article_id}.md)")
+                    ArticleProblem(
+                        where,
+                        1,
+                        f"article '{article_id}' has no {language} version ({language}/{article_id}.md)",
+                    )
                 )
     return HelpCentre(articles, problems)

@@ -2,9 +2,10 @@
 
 Placed first in the pipeline, ``HelpCentreExamples`` adds every article's example questions to
 the training data under the one domain intent ``knowledge``, tagged with the article id. The
-featurizers then embed them like any example, and ``MultilingualIntentClassifier`` learns one
-class per article (``knowledge/<id>``) next to the intents, so an article competes with the
-intents on the same probabilities instead of a nearest intent winning by default.
+featurizers then embed them like any example, and ``MultilingualIntentClassifier`` learns
+``knowledge`` as one intent among the others, then which article (a second stage), so the help
+centre competes with the intents on the same probabilities instead of a nearest intent winning
+by default.
 
 Measured before choosing (docs/benchmarks.md): nearest-neighbour search over a few questions
 per article put the right article first for about a third of real long-tail questions; the
@@ -29,11 +30,6 @@ from bot.core.knowledge import KNOWLEDGE_DIR, KNOWLEDGE_INTENT, load_help_centre
 
 log = logging.getLogger(__name__)
 ARTICLE = "article"  # message key: the article an example or a prediction is about
-ARTICLE_LABEL_PREFIX = f"{KNOWLEDGE_INTENT}/"
-
-
-def article_label(article_id: str) -> str:
-    return f"{ARTICLE_LABEL_PREFIX}{article_id}"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
