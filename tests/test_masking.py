@@ -1,4 +1,4 @@
-"""Personal-data masking (bot/core/masking.py): what is masked, what is left alone, logging."""
+"""Personal-data masking (bot/core/masking/): what is masked, what is left alone, logging."""
 
 from __future__ import annotations
 
@@ -190,7 +190,7 @@ def test_falls_back_to_blanking_when_a_detector_fails(monkeypatch: pytest.Monkey
     def broken(*args: object) -> list:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(masking, "_find_phones", broken)
+    monkeypatch.setattr(masking.text, "_find_phones", broken)
     masked = mask_text("bel 0470 12 34 56 of mail jan@x.be, PIN 1234")
     assert masked == "bel [redacted] of mail [redacted] PIN 1234"
 

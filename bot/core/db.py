@@ -1,6 +1,8 @@
 """Database schema and engine creation (SQLAlchemy 1.4 Core, 2.0-style API).
 
-One schema serves SQLite (the embedded default) and PostgreSQL (production).
+One schema serves SQLite (the embedded default) and PostgreSQL (production). The tables below
+are what the code expects; the migrations in ``bot/core/migrations`` make a database match
+them (``init_schema``).
 The ``conversations.owner`` column is the single source of truth for who may
 answer a conversation: ``bot``, ``queued``, ``agent`` or ``closed``.
 """
@@ -184,6 +186,22 @@ agent_sessions = Table(
     Column("expires_at", UTCDateTime, nullable=False),
 )
 
+# Console log-in attempts, for the throttle (handoff/throttle.py) every gateway replica shares:
+# the client's address, the username as typed (normalised, known or not), and whether it worked.
+# Failures are kept for the throttle's window, successes for a month.
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("client", String(64), nullable=False),
+    Column("username", String(64), nullable=False),
+    Column("succeeded", Boolean, nullable=False),
+    Column("attempted_at", UTCDateTime, nullable=False),
+)
+Index("ix_login_attempts_client", login_attempts.c.client, login_attempts.c.attempted_at)
+Index("ix_login_attempts_username", login_attempts.c.username, login_attempts.c.attempted_at)
+Index("ix_login_attempts_time", login_attempts.c.attempted_at)
+
 # Customer satisfaction after a chat with a person: asked on close, answered 1-5.
 csat = Table(
     "csat",
@@ -248,7 +266,7 @@ outages = Table(
 )
 
 
-# Customer messages copied from Rasa's tracker store (bot/insights.py), masked, with what the
+# Customer messages copied from Rasa's tracker store (bot/insights/), masked, with what the
 # NLU made of them: content editors review the ones the bot did not understand, and the topic
 # trends count them. No foreign key to conversations: the tracker may know senders we do not.
 NLU_TURN_STATUSES = ("new", "assigned", "dismissed", "exported")  # an editor's decision on a turn
@@ -335,8 +353,15 @@ def create_db_engine(url: str) -> Engine:
 
 
 def init_schema(engine: Engine) -> None:
-    """Create missing tables (idempotent)."""
-    metadata.create_all(engine)
+    """Upgrade the database to the newest migration (idempotent, safe for concurrent starts).
+
+    A new database gets every revision of ``bot/core/migrations``; one made by ``create_all``
+    before migrations existed is adopted at the baseline revision, then upgraded. A change to
+    the tables above needs a revision: ``python -m bot.manage make-migration "message"``.
+    """
+    from bot.core.migrations import upgrade  # its env.py imports this module
+
+    upgrade(engine)
 
 
 def ping(engine: Engine) -> None:
