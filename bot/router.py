@@ -42,6 +42,8 @@ class IncomingMessage:
     text: str
     locale: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    # A payload the channel itself made (Telegram's /start, a shared location), never typed text.
+    channel_payload: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,9 @@ class Router:
                 f"text must be at most {self.settings.max_message_chars} characters",
                 too_large=True,
             )
-        return IncomingMessage(message.channel, sender, body, message.locale, message.metadata)
+        return IncomingMessage(
+            message.channel, sender, body, message.locale, message.metadata, message.channel_payload
+        )
 
     def _chooser(self, text: str, locale: str | None):
         def choose(current: str | None) -> LanguageChoice:
@@ -176,7 +180,7 @@ class Router:
         return replies
 
     def _as_rasa_text(self, conversation_id: str, text: str, message_id: int) -> str:
-        """Only the payload of a button the bot offered in its last turn passes as a payload."""
+        """Only the payload of a button the bot offered in this conversation passes as a payload."""
         stripped = text.strip()
         if not stripped.startswith("/"):
             return text
@@ -195,7 +199,9 @@ class Router:
                 # Without a confirmed earlier answer Rasa may have no tracker yet: check first.
                 unconfirmed = inbound.conversation.rasa_language is None
                 self.rasa.set_slot(conversation_id, "language", language, only_if_tracked=unconfirmed)
-            text = self._as_rasa_text(conversation_id, message.text, inbound.message_id)
+            text = message.text
+            if not message.channel_payload:
+                text = self._as_rasa_text(conversation_id, text, inbound.message_id)
             bot_messages = self.rasa.send_message(conversation_id, text, metadata)
         except RasaUnavailable as exc:
             log.error("Rasa unavailable for conversation %s: %s", conversation_id, exc)

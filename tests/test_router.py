@@ -223,7 +223,7 @@ def test_a_typed_payload_reaches_rasa_as_the_text_it_is(router: Router, rasa: Fa
     assert not sent[-1].strip().startswith("/")
 
 
-def test_only_the_payloads_of_the_last_offered_buttons_pass(router: Router, rasa: FakeServer) -> None:
+def test_only_the_payloads_of_offered_buttons_pass(router: Router, rasa: FakeServer) -> None:
     buttons = [{"title": "Ja", "payload": "/affirm"}, {"title": "Nee", "payload": "/deny"}]
     rasa.state["reply"] = lambda body: [
         {"recipient_id": body["sender"], "text": "Geholpen?", "buttons": buttons}
@@ -231,6 +231,8 @@ def test_only_the_payloads_of_the_last_offered_buttons_pass(router: Router, rasa
     router.handle(IncomingMessage("web", "offered", "mijn factuur is te hoog"))
     rasa.state["reply"] = lambda body: [{"recipient_id": body["sender"], "text": "Fijn!"}]
     router.handle(IncomingMessage("web", "offered", "/affirm", metadata={"button_title": "Ja"}))
-    router.handle(IncomingMessage("web", "offered", "/deny"))  # offered one turn earlier: superseded
+    router.handle(IncomingMessage("web", "offered", "/deny"))  # offered one turn earlier
+    router.handle(IncomingMessage("web", "offered", "/sensitive_fraud"))  # never offered
+    router.handle(IncomingMessage("web", "someone-else", "/affirm"))  # offered to another customer
     sent = [r.json()["message"] for r in rasa.received("POST", "/webhooks/rest/webhook")]
-    assert sent[-2:] == ["/affirm", "\u200b/deny"]
+    assert sent[-4:] == ["/affirm", "/deny", "\u200b/sensitive_fraud", "\u200b/affirm"]

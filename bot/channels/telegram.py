@@ -27,7 +27,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from telegram import (
     CallbackQuery,
@@ -43,12 +43,13 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 from telegram.helpers import escape_markdown
 
 from bot.channels.common import ChannelContext, UpdateLog, run_on_loop
-from bot.connectors.coverage import demo_provider
+from bot.connectors.coverage import CoverageProvider, CoverageUnavailable, coverage_provider, demo_provider
 from bot.core.language import locale_language
 from bot.core.settings import Settings, SettingsError
 from bot.core.store import Conversation
 from bot.core.texts import text as customer_text
 from bot.router import IncomingMessage, InvalidMessage
+from bot.web.http import error_response
 
 log = logging.getLogger(__name__)
 
@@ -147,13 +148,19 @@ def _payload(button: dict[str, Any]) -> str:
     return str(button.get("payload") or button.get("title") or "")
 
 
-def location_payload(lat: float, lon: float) -> str:
+def location_payload(lat: float, lon: float, provider: CoverageProvider | None = None) -> str:
     """The Rasa intent payload asking for the coverage at a shared location.
 
-    Far from every known place the coordinates go as the place, which the action answers with
-    "unknown place" (they never look like a name or a postcode).
+    Far from every known place, or when the provider (the channel passes the configured one; the
+    demo data when None) cannot place coordinates, the coordinates go as the place, which the
+    action answers with "unknown place" or "coverage unavailable" (they never look like a name
+    or a postcode).
     """
-    place = demo_provider().nearest(lat, lon)
+    nearest = getattr(provider or demo_provider(), "nearest", None)
+    try:
+        place = nearest(lat, lon) if callable(nearest) else None
+    except CoverageUnavailable:
+        place = None
     value = place.key if place else f"{lat:.2f}, {lon:.2f}"
     return "/coverage_check_place" + json.dumps({"place": value}, ensure_ascii=False)
 
@@ -303,15 +310,15 @@ class TelegramChannel:
 
     async def _webhook(self, request: Request) -> Response:
         if not self._secret_matches(request.headers.get(SECRET_HEADER)):
-            return _error(403, "forbidden", "missing or wrong secret token")
+            return error_response(403, "forbidden", "missing or wrong secret token")
         if self._app is None:
-            return _error(503, "unavailable", "the Telegram channel is not running")
+            return error_response(503, "unavailable", "the Telegram channel is not running")
         raw = await request.body()
         if len(raw) > MAX_WEBHOOK_BYTES:
-            return _error(413, "too_large", "update too large")
+            return error_response(413, "too_large", "update too large")
         update = self._parse_update(raw)
         if update is None:
-            return _error(400, "invalid_update", "the body must be a Telegram update in JSON")
+            return error_response(400, "invalid_update", "the body must be a Telegram update in JSON")
         await self._app.update_queue.put(update)
         return Response(status_code=200)
 
@@ -353,8 +360,10 @@ class TelegramChannel:
         if message.text:
             await self._on_text(message)
         elif message.location is not None:
-            payload = location_payload(message.location.latitude, message.location.longitude)
-            await self._route(message.chat.id, message.from_user, payload)
+            location = message.location
+            provider = coverage_provider(self.settings)
+            payload = location_payload(location.latitude, location.longitude, provider)
+            await self._route(message.chat.id, message.from_user, payload, channel_payload=True)
         elif message.effective_attachment is not None:
             await self._answer(message.chat.id, message.from_user, "telegram_text_only")
 
@@ -362,7 +371,9 @@ class TelegramChannel:
         assert message.text is not None and message.from_user is not None
         text = message.text
         if text == "/start" or text.startswith("/start "):
-            text = "/greet"  # Telegram's first message when someone opens the bot
+            # Telegram's first message when someone opens the bot
+            await self._route(message.chat.id, message.from_user, "/greet", channel_payload=True)
+            return
         await self._route(message.chat.id, message.from_user, text)
 
     async def _on_button(self, query: CallbackQuery) -> None:
@@ -394,12 +405,19 @@ class TelegramChannel:
                     return _payload(button)
         return None
 
-    async def _route(self, chat_id: int, user: User, text: str, extra: dict[str, Any] | None = None) -> None:
+    async def _route(
+        self,
+        chat_id: int,
+        user: User,
+        text: str,
+        extra: dict[str, Any] | None = None,
+        *,
+        channel_payload: bool = False,
+    ) -> None:
         """The customer's message through the router; its replies back to the chat."""
         assert self._context is not None
-        incoming = IncomingMessage(
-            CHANNEL, str(chat_id), text, user.language_code, {"telegram_user_id": user.id, **(extra or {})}
-        )
+        metadata = {"telegram_user_id": user.id, **(extra or {})}
+        incoming = IncomingMessage(CHANNEL, str(chat_id), text, user.language_code, metadata, channel_payload)
         try:
             result = await run_in_threadpool(self._context.router.handle, incoming)
         except InvalidMessage as exc:
@@ -498,7 +516,3 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
-
-
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)

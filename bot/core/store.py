@@ -204,25 +204,14 @@ class ConversationStore:
             ).scalar()
 
     def offered_payloads(self, conversation_id: str, before_message_id: int) -> set[str]:
-        """Button payloads of the bot's last turn before a customer message: the only typed
-        "/..." texts that may reach Rasa as payloads (anything else is the text it is)."""
+        """Button payloads the bot offered in this conversation before a customer message: the
+        only typed "/..." texts that may reach Rasa as payloads (anything else is the text it is)."""
         with self.engine.connect() as conn:
-            previous_in = conn.execute(
-                select(messages.c.id)
-                .where(
-                    messages.c.conversation_id == conversation_id,
-                    messages.c.direction == "in",
-                    messages.c.id < before_message_id,
-                )
-                .order_by(messages.c.id.desc())
-                .limit(1)
-            ).scalar()
             rows = conn.execute(
                 select(messages.c.payload).where(
                     messages.c.conversation_id == conversation_id,
                     messages.c.direction == "out",
                     messages.c.id < before_message_id,
-                    messages.c.id > (previous_in or 0),
                 )
             ).scalars()
             return {
