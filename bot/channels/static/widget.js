@@ -1,7 +1,10 @@
 /* Customer-care chat widget. Embed on any page:
  *   <script src="https://<gateway>/widget.js" defer></script>
  * Options on that tag: data-locale="fr-BE" (language before the conversation has one),
- * data-open="true" (open the panel on load).
+ * data-open="true" (open the panel on load), data-mode="page" (the gateway's own full-page web chat,
+ * webchat.html: the panel fills the window and stays open, no launcher, the document's lang follows
+ * the chat's language, the persona the gateway writes into <script type="application/json"
+ * id="cc-chat-config"> stands in when /api/widget/config cannot be read).
  * Everything lives in a Shadow DOM; message text is only ever set with textContent. */
 (function () {
   "use strict";
@@ -13,8 +16,16 @@
   const OPTIONS = {
     locale: script.getAttribute("data-locale") || "",
     open: script.getAttribute("data-open") === "true",
+    page: script.getAttribute("data-mode") === "page",
   };
   const KEY = "cc-widget:" + GATEWAY + ":"; // namespace of our keys in the host page's storage
+  // The names of the events the gateway pushes (bot/core/events.py): the gateway writes them in
+  // when it serves this file; these are for the file served as it is (tests/test_widget.py checks).
+  const EVENTS = /*EVENTS*/{
+    "MESSAGE": "message", "OWNER": "owner", "QUEUE": "queue", "LOGOUT": "logout",
+    "AGENT_JOINED": "agent_joined", "AGENT_REPLY": "agent_reply", "HANDED_BACK": "handed_back",
+    "CSAT_QUESTION": "csat_question", "CLOSED": "closed"
+  }/*EVENTS*/;
   const UI = {
     nl: {
       open: "Chat openen", openUnread: "Chat openen (nieuw bericht)", close: "Chat sluiten",
@@ -91,6 +102,9 @@
       .panel { top: 0; left: 0; right: 0; bottom: 0; width: 100%; height: 100%; border-radius: 0; }
       .launcher.is-open { display: none; }
     }
+    /* data-mode="page": the window is the chat, a centred column at most a phone wide */
+    .page .panel { top: 0; bottom: 0; left: 0; right: 0; width: 100%; max-width: 480px; height: auto;
+      margin: 0 auto; border-radius: 0; box-shadow: 0 0 12px rgba(0,0,0,.08); }
     @media (prefers-reduced-motion: reduce) { .dot { animation: none; opacity: .6; } }
   `;
 
@@ -157,12 +171,17 @@
 
   // --- language and texts ------------------------------------------------------------------------
 
+  function documentLocale() {
+    // A host page's lang says what its visitors read; in page mode it is the chat's own (applyTexts).
+    return OPTIONS.page ? "" : document.documentElement.lang;
+  }
+
   function pageLocale() {
-    return OPTIONS.locale || document.documentElement.lang || navigator.language || "";
+    return OPTIONS.locale || documentLocale() || navigator.language || "";
   }
 
   function initialLanguage() {
-    const candidates = [OPTIONS.locale, document.documentElement.lang, navigator.language];
+    const candidates = [OPTIONS.locale, documentLocale(), navigator.language];
     for (const locale of candidates) {
       const lang = (locale || "").slice(0, 2).toLowerCase();
       if (UI[lang]) return lang;
@@ -176,6 +195,7 @@
 
   function applyTexts() {
     $.widget.lang = state.lang;
+    if (OPTIONS.page) document.documentElement.lang = state.lang;
     $.input.placeholder = t("placeholder");
     $.label.textContent = t("label");
     $.send.setAttribute("aria-label", t("send"));
@@ -254,6 +274,22 @@
 
   // --- opening and closing -------------------------------------------------------------------------
 
+  function showAsPage() {
+    // data-mode="page": the panel is the page (its main landmark, not a dialog) and never closes.
+    // Its elements keep the ids the web chat page has always had (#text, #send, #status, ...).
+    const ids = { avatar: "avatar", name: "botname", status: "status", log: "log", form: "form", input: "text", send: "send" };
+    for (const [ref, id] of Object.entries(ids)) $[ref].id = id;
+    $.label.htmlFor = $.input.id;
+    $.panel.setAttribute("role", "main");
+    $.panel.setAttribute("aria-labelledby", $.name.id);
+    $.widget.classList.add("page");
+    $.launcher.hidden = true;
+    $.close.hidden = true;
+    state.open = true;
+    $.panel.hidden = false;
+    $.input.focus();
+  }
+
   function setOpen(open, moveFocus) {
     state.open = open;
     if (open) state.unread = false;
@@ -268,7 +304,7 @@
   }
 
   function onKeydown(event) {
-    if (!state.open) return;
+    if (!state.open || OPTIONS.page) return; // a page neither closes nor traps the focus
     if (event.key === "Escape") {
       event.stopPropagation();
       setOpen(false, true);
@@ -344,7 +380,7 @@
       if (state.shown.has(message.id)) return;
       state.shown.add(message.id);
     }
-    if (message.author === "agent" || message.event === "agent_joined") {
+    if (message.author === "agent" || message.event === EVENTS.AGENT_JOINED) {
       state.agentName = message.agent || state.agentName;
     }
     addBubble(kindOf(message), message.text, message.author === "agent" ? message.agent : "");
@@ -423,6 +459,7 @@
       return false;
     } finally {
       setPending(false);
+      if (OPTIONS.page) $.input.focus(); // the page is only the chat: back to typing
     }
   }
 
@@ -442,8 +479,8 @@
     const source = new EventSource(GATEWAY + "/api/chat/stream?" + params);
     state.source = source;
     source.addEventListener("open", () => { state.retryMs = 1000; });
-    source.addEventListener("message", onPushed);
-    source.addEventListener("owner", (event) => applyConversation(null, JSON.parse(event.data).owner));
+    source.addEventListener(EVENTS.MESSAGE, onPushed);
+    source.addEventListener(EVENTS.OWNER, (event) => applyConversation(null, JSON.parse(event.data).owner));
     source.addEventListener("error", () => reconnect(source));
   }
 
@@ -481,9 +518,25 @@
   }
 
   async function loadConfig() {
+    if (OPTIONS.page) Object.assign(state.config, pageConfig());
     try {
       Object.assign(state.config, await getJson("/api/widget/config"));
     } catch (error) { /* defaults */ }
+  }
+
+  function pageConfig() {
+    // The persona the gateway writes into its web chat page (webchat.html).
+    const holder = document.getElementById("cc-chat-config");
+    try { return holder ? JSON.parse(holder.textContent) : {}; } catch (error) { return {}; }
+  }
+
+  function adoptPageSender() {
+    // Before it used this script the web chat page kept its sender id under "cc-sender": a
+    // conversation begun there is still the customer's.
+    try {
+      const earlier = localStorage.getItem("cc-sender");
+      if (earlier && !read("sender")) write("sender", earlier);
+    } catch (error) { /* storage blocked: nothing to carry over */ }
   }
 
   async function start() {
@@ -493,7 +546,10 @@
     state.lang = initialLanguage();
     applyTexts();
     document.body.appendChild(host);
-    if (read("open", true) || OPTIONS.open) setOpen(true, false);
+    if (OPTIONS.page) {
+      adoptPageSender();
+      showAsPage();
+    } else if (read("open", true) || OPTIONS.open) setOpen(true, false);
     await restoreQuietly();
   }
 
