@@ -5,7 +5,8 @@ export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: run test setup train validate lint format bench chat admin clean
 
-run: setup ## set up, train if the data changed, start Rasa + action server + gateway
+run: export DEMO ?= true
+run: setup ## set up, train if the data changed, start Rasa + action server + gateway (a demo: DEMO=true)
 	$(PY) -m bot.run
 
 test: setup ## set up and run the whole test suite (SQLite, then PostgreSQL + Redis)
@@ -40,7 +41,7 @@ clean:
 	rm -rf var results reports .rasa .pytest_cache .ruff_cache
 
 # Content editors (docs/editors.md): python -m bot.editor. PROJECT=dir works on a copy of the project.
-.PHONY: check intent publish
+.PHONY: check intent article publish
 EDITOR_PROJECT := $(if $(PROJECT),--project $(PROJECT))
 
 check: setup ## what an editor must fix: static checks, then model checks (FAST=1: static only; REPORT=dir)
@@ -49,6 +50,10 @@ check: setup ## what an editor must fix: static checks, then model checks (FAST=
 intent: setup ## scaffold a new intent: make intent NAME=billing_late_fee [TOPIC=billing]
 	@test -n "$(NAME)" || { echo "usage: make intent NAME=billing_xxx [TOPIC=billing]"; exit 2; }
 	$(PY) -m bot.editor add-intent $(NAME) $(if $(TOPIC),--topic $(TOPIC)) $(EDITOR_PROJECT)
+
+article: setup ## scaffold a help-centre article in nl/fr/en: make article ID=call_forwarding_abroad [TOPIC=services]
+	@test -n "$(ID)" || { echo "usage: make article ID=call_forwarding_abroad [TOPIC=services]"; exit 2; }
+	$(PY) -m bot.editor add-article $(ID) $(if $(TOPIC),--topic $(TOPIC)) $(EDITOR_PROJECT)
 
 publish: setup ## train if needed and load the new model into the running Rasa (PUT /model)
 	$(PY) -m bot.editor publish $(EDITOR_PROJECT)

@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.engine import Engine
 
 from actions.knowledge import person_button
-from bot.connectors.coverage import CoverageProvider, Place, demo_provider
+from bot.connectors.coverage import CoverageProvider, CoverageUnavailable, Place, coverage_provider
 from bot.core.db import create_db_engine
 from bot.core.hours import BusinessHours, HoursRepository, describe_opening
 from bot.core.outages import Outage, OutageRepository
@@ -26,7 +26,6 @@ from bot.core.rules import Rule, default_rules
 from bot.core.settings import SUPPORTED_LANGUAGES, Settings
 from bot.core.taxonomy import reason_for_intent
 
-LOCAL_TZ = ZoneInfo("Europe/Brussels")
 LABELS_FILE = Path(__file__).with_name("intent_labels.yml")
 NOT_SUGGESTED = {"nlu_fallback", "out_of_scope", "greet", "goodbye", "thanks"}
 
@@ -34,6 +33,16 @@ NOT_SUGGESTED = {"nlu_fallback", "out_of_scope", "greet", "goodbye", "thanks"}
 @lru_cache(maxsize=1)
 def _settings() -> Settings:
     return Settings.from_env()
+
+
+def local_zone() -> ZoneInfo:
+    """The time zone customers are told times in (TIME_ZONE)."""
+    return _settings().time_zone
+
+
+def _coverage() -> CoverageProvider:
+    """The configured coverage provider (COVERAGE_PROVIDER); the demo CSV only in a demo."""
+    return coverage_provider(_settings())
 
 
 @lru_cache(maxsize=1)
@@ -58,8 +67,9 @@ def conversation_language(tracker: Tracker, default: str) -> str:
 
 
 def format_local(moment: datetime, now: datetime) -> str:
-    """'14:30' today, '23/11 14:30' another day, in Brussels time."""
-    local, today = moment.astimezone(LOCAL_TZ), now.astimezone(LOCAL_TZ)
+    """'14:30' today, '23/11 14:30' another day, in local time (TIME_ZONE)."""
+    zone = local_zone()
+    local, today = moment.astimezone(zone), now.astimezone(zone)
     return local.strftime("%H:%M") if local.date() == today.date() else local.strftime("%d/%m %H:%M")
 
 
@@ -146,7 +156,11 @@ class ActionCoverageCheck(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        place, raw = place_from_tracker(tracker, self._provider or demo_provider())
+        try:
+            place, raw = place_from_tracker(tracker, self._provider or _coverage())
+        except CoverageUnavailable:
+            dispatcher.utter_message(response="utter_coverage_unavailable")
+            return [SlotSet("place", None)]
         previous = last_bot_response(tracker)
         if place is None:
             if not raw and previous not in PLACE_PROMPTS:
@@ -160,7 +174,7 @@ class ActionCoverageCheck(Action):
         dispatcher.utter_message(response=coverage_response(place), place=name)
         if place.country == "NL":
             dispatcher.utter_message(response="utter_coverage_partner_nl", place=name)
-        now = datetime.now(LOCAL_TZ)
+        now = datetime.now(local_zone())
         found = (self._outages or _outage_repository()).active([place.key, place.province], now=now)
         if found:
             utter_outage(dispatcher, found[0], name, now)
@@ -220,8 +234,11 @@ class ActionOutageStatus(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         repository = self._outages or _outage_repository()
-        place, _raw = place_from_tracker(tracker, self._provider or demo_provider())
-        now = datetime.now(LOCAL_TZ)
+        try:
+            place, _raw = place_from_tracker(tracker, self._provider or _coverage())
+        except CoverageUnavailable:  # no place to narrow down to: every open outage
+            place = None
+        now = datetime.now(local_zone())
         language = conversation_language(tracker, "nl")
         if place is not None:
             found = repository.active([place.key, place.province], now=now)
@@ -232,15 +249,19 @@ class ActionOutageStatus(Action):
             return [SlotSet("place", place.key)]
         found = repository.active(now=now)
         if found:
-            regions = ", ".join(sorted({_region_name(o.region, language) for o in found}))
+            provider = self._provider or _coverage()
+            regions = ", ".join(sorted({_region_name(o.region, language, provider) for o in found}))
             dispatcher.utter_message(response="utter_outage_list", regions=regions)
         else:
             dispatcher.utter_message(response="utter_outage_none")
         return []
 
 
-def _region_name(region: str, language: str) -> str:
-    place = demo_provider().find(region)
+def _region_name(region: str, language: str, provider: CoverageProvider) -> str:
+    try:
+        place = provider.find(region)
+    except CoverageUnavailable:
+        return region
     return place.name(language) if place else region
 
 
@@ -301,7 +322,7 @@ def clarify_buttons(ranking: List[Dict[str, Any]], language: str, limit: int = 3
 
 @lru_cache(maxsize=1)
 def _hours_repository() -> HoursRepository:
-    return HoursRepository(_engine())
+    return HoursRepository(_engine(), time_zone=local_zone())
 
 
 @lru_cache(maxsize=1)
@@ -326,7 +347,7 @@ class ActionEscalate(Action):
         self._queue = queue
         self._rules = rules
         self._hours = hours
-        self._now = now or (lambda: datetime.now(LOCAL_TZ))
+        self._now = now or (lambda: datetime.now(local_zone()))
 
     def name(self) -> str:
         return "action_escalate"

@@ -1,7 +1,9 @@
 """Maintenance commands.
 
     python -m bot.manage init-db
-    python -m bot.manage seed-demo
+    python -m bot.manage migrate                     # upgrade the database to the newest migration
+    python -m bot.manage make-migration "message" [--empty] [--database-url URL]
+    python -m bot.manage seed-demo [--force]   # only with DEMO=true (make run sets it), or --force
     python -m bot.manage create-admin USERNAME [--languages nl,fr,en] [--name "Display Name"]
     python -m bot.manage create-agent USERNAME --languages nl,fr [--name "Display Name"]
     python -m bot.manage link-slack USERNAME SLACK_USER_ID   # the agent's user in the webcare Slack
@@ -22,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from bot.core.db import create_db_engine, init_schema, outages, utcnow
+from bot.core.migrations import MigrationError, database_revision, make_migration
 from bot.core.outages import OutageRepository
 from bot.core.settings import Settings
 from handoff.agents import AgentDirectory, AgentError
@@ -67,11 +70,37 @@ def link_slack(engine: Engine, username: str, slack_user_id: str) -> str:
     return f"{agent.username!r} is Slack user {slack_user_id.strip()} in the webcare workspace"
 
 
-def main(argv: list[str] | None = None) -> int:
+def make_migration_command(args: argparse.Namespace) -> int:
+    """Write the next revision for the changes to bot/core/db.py (or an empty one)."""
+    engine = create_db_engine(args.database_url) if args.database_url else None
+    try:
+        path = make_migration(args.message, engine=engine, autogenerate=not args.empty)
+    except MigrationError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if engine is not None:
+            engine.dispose()
+    print(f"{path} written: review it, then run: python -m bot.manage migrate")
+    return 0
+
+
+def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.manage")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("init-db", help="create missing tables")
-    commands.add_parser("seed-demo", help="add a demo outage when none is open")
+    commands.add_parser("init-db", help="create the tables, or upgrade them (same as migrate)")
+    commands.add_parser("migrate", help="upgrade the database to the newest migration")
+    make = commands.add_parser("make-migration", help="write the next migration from bot/core/db.py")
+    make.add_argument("message", help='what it does, e.g. "add messages.edited_at"')
+    make.add_argument("--empty", action="store_true", help="an empty revision (for a data migration)")
+    make.add_argument(
+        "--database-url",
+        default=None,
+        help="compare with this database, brought to the newest revision first "
+        "(default: a throw-away SQLite file)",
+    )
+    seed = commands.add_parser("seed-demo", help="add a demo outage when none is open (needs DEMO=true)")
+    seed.add_argument("--force", action="store_true", help="seed even though DEMO is not true")
     for name in ("create-admin", "create-agent"):
         sub = commands.add_parser(name, help=f"add an {name.split('-')[1]} account for the console")
         sub.add_argument("username")
@@ -86,10 +115,18 @@ def main(argv: list[str] | None = None) -> int:
     link.add_argument("username")
     link.add_argument("slack_user_id")
     args = parser.parse_args(argv)
-    engine = create_db_engine(Settings.from_env().database_url)
+    if args.command == "make-migration":
+        return make_migration_command(args)
+    settings = settings or Settings.from_env()
+    if args.command == "seed-demo" and not (settings.demo or args.force):
+        print("ERROR: seed-demo adds a fake outage: only with DEMO=true (or --force)", file=sys.stderr)
+        return 2
+    engine = create_db_engine(settings.database_url)
     try:
         init_schema(engine)
-        if args.command == "seed-demo":
+        if args.command == "migrate":
+            print(f"database at revision {database_revision(engine)}")
+        elif args.command == "seed-demo":
             print("demo outage added" if seed_demo_outages(engine) else "open outages exist; nothing added")
         elif args.command in ("create-admin", "create-agent"):
             print(create_account(engine, args, "admin" if args.command == "create-admin" else "agent"))

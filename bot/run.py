@@ -125,11 +125,12 @@ class Stack:
 
 
 def prepare(settings: Settings) -> Path:
-    """Database schema, demo data and an up-to-date model."""
+    """Database schema, demo data (only when DEMO is true: `make run` sets it) and an
+    up-to-date model."""
     from bot.manage import main as manage
     from bot.rasa.training import ensure_model
 
-    manage(["seed-demo"])
+    manage(["seed-demo" if settings.demo else "init-db"], settings)
     return ensure_model(settings.model_dir)
 
 

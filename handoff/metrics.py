@@ -39,7 +39,7 @@ csat
     Customers may answer for a while after being asked (``CSAT_WINDOW_HOURS``), so the response
     rate of the last day is provisional.
 by_day
-    One entry per Europe/Brussels calendar day the window touches, oldest first, with the
+    One entry per local calendar day (TIME_ZONE) the window touches, oldest first, with the
     number of handoffs created that (local) day: ``[{"date": "YYYY-MM-DD", "escalations": n}]``.
 
 Percentiles use the nearest-rank method: the p-th percentile of n sorted values is the value
@@ -59,8 +59,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 from bot.core.db import conversations, csat, handoffs, utcnow
+from bot.core.settings import DEFAULT_TIME_ZONE
 
-LOCAL_TZ = ZoneInfo("Europe/Brussels")
 OUTCOMES = ("closed", "handed_back")
 SCORES = (1, 2, 3, 4, 5)
 BREAKDOWNS = ("reason", "language", "channel", "priority")
@@ -72,8 +72,11 @@ def compute_metrics(
     since: datetime,
     until: datetime | None = None,
     promise: timedelta = timedelta(hours=1),
+    time_zone: ZoneInfo | None = None,
 ) -> dict[str, Any]:
-    """All figures for ``[since, until)`` as a JSON-serialisable dict (see the module docstring)."""
+    """All figures for ``[since, until)`` as a JSON-serialisable dict (see the module docstring);
+    ``by_day`` counts calendar days in ``time_zone`` (the TIME_ZONE setting)."""
+    zone = time_zone or ZoneInfo(DEFAULT_TIME_ZONE)
     as_of = _window_end(since, until)
     with engine.connect() as conn:
         total, escalated = _conversation_counts(conn, since, as_of)
@@ -88,7 +91,7 @@ def compute_metrics(
         "first_reply": _first_reply(rows, promise, as_of),
         "resolution": _resolution(rows),
         "csat": _csat(scores),
-        "by_day": _by_day(rows, since, as_of),
+        "by_day": _by_day(rows, since, as_of, zone),
     }
 
 
@@ -211,9 +214,9 @@ def _csat(scores: list[int | None]) -> dict[str, Any]:
     }
 
 
-def _by_day(rows: list[Any], since: datetime, until: datetime) -> list[dict[str, Any]]:
-    counts = Counter(_local_date(row.created_at) for row in rows)
-    return [{"date": day.isoformat(), "escalations": counts[day]} for day in _days(since, until)]
+def _by_day(rows: list[Any], since: datetime, until: datetime, zone: ZoneInfo) -> list[dict[str, Any]]:
+    counts = Counter(row.created_at.astimezone(zone).date() for row in rows)
+    return [{"date": day.isoformat(), "escalations": counts[day]} for day in _days(since, until, zone)]
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -224,17 +227,13 @@ def _durations(deltas: list[timedelta]) -> dict[str, Any]:
     return {"count": len(seconds), "p50_s": percentile(seconds, 50), "p90_s": percentile(seconds, 90)}
 
 
-def _days(since: datetime, until: datetime) -> list[date]:
-    """Local calendar days touched by ``[since, until)``."""
+def _days(since: datetime, until: datetime, zone: ZoneInfo) -> list[date]:
+    """Calendar days in ``zone`` touched by ``[since, until)``."""
     if until <= since:
         return []
-    first = _local_date(since)
-    last = _local_date(until - timedelta(microseconds=1))
+    first = since.astimezone(zone).date()
+    last = (until - timedelta(microseconds=1)).astimezone(zone).date()
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
-
-
-def _local_date(moment: datetime) -> date:
-    return moment.astimezone(LOCAL_TZ).date()
 
 
 def _ranked(counts: Counter[str]) -> dict[str, int]:

@@ -39,6 +39,7 @@ def running_stack(
         "RASA_PORT": str(free_port()),
         "ACTION_PORT": str(free_port()),
         "RASA_TELEMETRY_ENABLED": "false",
+        "COVERAGE_PROVIDER": "demo",  # the conversations ask about demo places (no demo outage)
         **(extra_env or {}),
     }
     env.pop("RASA_TRACKER_URL", None)

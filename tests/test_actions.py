@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -13,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
+from actions import actions as actions_module
 from actions.actions import (
     ActionClarify,
     ActionCoverage5G,
@@ -65,6 +67,14 @@ def said(messages: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
     """(response name, template variables) for each message."""
     plain = {"text", "buttons", "image", "elements", "attachment", "template", "response", "custom"}
     return [(m["response"], {k: v for k, v in m.items() if k not in plain}) for m in messages]
+
+
+@pytest.fixture(autouse=True)
+def demo_coverage(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the demo data: the actions' provider is the demo CSV
+    (COVERAGE_PROVIDER=demo; without it, outside a demo, there is no coverage data)."""
+    demo = Settings.from_env({**os.environ, "COVERAGE_PROVIDER": "demo"})
+    monkeypatch.setattr(actions_module, "_settings", lambda: demo)
 
 
 @pytest.fixture
@@ -238,6 +248,22 @@ def test_place_given_after_outage_question_answers_the_outage_question(outage_re
     ]
 
 
+def test_outside_a_demo_the_actions_never_answer_from_the_demo_data(
+    outage_repo: OutageRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Production settings (no DEMO, no COVERAGE_PROVIDER): no coverage data, said honestly."""
+    monkeypatch.setattr(actions_module, "_settings", lambda: Settings.from_env({}))
+    for action in (ActionCoverageCheck(outages=outage_repo), ActionCoverage5G(outages=outage_repo)):
+        events, messages = run(action, tracker("bereik in Hasselt?", "coverage_check_place"))
+        assert events == [SlotSet("place", None)]
+        assert said(messages) == [("utter_coverage_unavailable", {})]
+    # The outage table still answers, listing every open outage by its region.
+    t = tracker("storing in hasselt?", "coverage_outage", entities=[{"entity": "place", "value": "hasselt"}])
+    events, messages = run(ActionOutageStatus(outages=outage_repo), t)
+    assert events == []
+    assert said(messages) == [("utter_outage_list", {"regions": "Luxembourg, hasselt"})]
+
+
 def test_no_outage_anywhere(engine: Engine) -> None:
     _, messages = run(
         ActionOutageStatus(outages=OutageRepository(engine)), tracker("storing?", "coverage_outage")
@@ -307,6 +333,14 @@ def test_times_are_shown_in_brussels_time() -> None:
     now = datetime(2026, 7, 1, 10, 0, tzinfo=timezone.utc)
     assert format_local(datetime(2026, 7, 1, 12, 30, tzinfo=timezone.utc), now) == "14:30"
     assert format_local(datetime(2026, 7, 2, 12, 30, tzinfo=timezone.utc), now) == "02/07 14:30"
+
+
+def test_times_are_shown_in_the_configured_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    lisbon = Settings.from_env({"TIME_ZONE": "Europe/Lisbon", "COVERAGE_PROVIDER": "demo"})
+    monkeypatch.setattr(actions_module, "_settings", lambda: lisbon)
+    now = datetime(2026, 7, 1, 22, 0, tzinfo=timezone.utc)  # 23:00 in Lisbon, already 2 July in Brussels
+    assert format_local(datetime(2026, 7, 1, 22, 30, tzinfo=timezone.utc), now) == "23:30"
+    assert format_local(datetime(2026, 7, 2, 8, 0, tzinfo=timezone.utc), now) == "02/07 09:00"
 
 
 def test_last_bot_response_looks_only_at_the_turn_before_the_latest_message() -> None:

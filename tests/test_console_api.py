@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from http.cookies import SimpleCookie
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -38,6 +39,7 @@ from bot.core.texts import text as customer_text
 from bot.web.gateway import create_app
 from handoff.agents import AgentDirectory
 from handoff.queue import Handoff, HandoffQueue
+from handoff.throttle import LoginPolicy, LoginThrottle
 from testkit.fakes.http_server import FakeServer
 from testkit.fakes.rasa import fake_action_server, fake_rasa
 
@@ -250,6 +252,36 @@ def error_code(response: httpx.Response) -> str:
     return response.json()["error"]["code"]
 
 
+@dataclass
+class Clock:
+    """The log-in throttle's time, moved by the test."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(utcnow())
+
+
+def on_clock(http: TestClient, clock: Clock, policy: LoginPolicy | None = None) -> TestClient:
+    """The gateway's log-in throttle (on its database) runs on the test's clock from now on."""
+    services = http.app.state.console  # type: ignore[attr-defined]
+    services.login_throttle = LoginThrottle(services.directory.engine, policy, clock)
+    return http
+
+
+def from_address(http: TestClient, address: str) -> TestClient:
+    """Another client of the same running gateway, at ``address``."""
+    return TestClient(http.app, client=(address, 50000))
+
+
 def agent_joined(language: str, name: str) -> str:
     return customer_text("agent_joined", language).format(agent=name)
 
@@ -430,24 +462,30 @@ def test_me_needs_a_live_session(client: TestClient, directory: AgentDirectory) 
 
 
 def test_wrong_password_is_401_and_the_sixth_failure_in_a_row_is_429(
-    client: TestClient, directory: AgentDirectory
+    client: TestClient, directory: AgentDirectory, clock: Clock
 ) -> None:
+    on_clock(client, clock)
     directory.create("ann", PASSWORD)
     directory.create("bob", PASSWORD)
     unknown = log_in_request(client, "nobody")
     assert unknown.status_code == 401 and error_code(unknown) == "bad_credentials"
-    for _ in range(5):
+    for _ in range(4):
         response = log_in_request(client, "ann", "not the password")
         assert response.status_code == 401 and error_code(response) == "bad_credentials"
         assert "set-cookie" not in response.headers
     for password in ("not the password", PASSWORD):  # even the right one, for a while
         blocked = log_in_request(client, "ann", password)
         assert blocked.status_code == 429 and error_code(blocked) == "too_many_attempts"
+        assert blocked.headers["retry-after"] == "2"
         assert "set-cookie" not in blocked.headers
-    assert log_in_request(client, "bob").status_code == 200  # other accounts are not affected
+    assert log_in_request(client, "bob").status_code == 429  # this client waits, whatever the account
+    assert log_in_request(from_address(client, "198.51.100.20"), "bob").status_code == 200
 
 
-def test_a_success_resets_the_failure_count(client: TestClient, directory: AgentDirectory) -> None:
+def test_a_success_resets_the_failure_count(
+    client: TestClient, directory: AgentDirectory, clock: Clock
+) -> None:
+    on_clock(client, clock)
     directory.create("ann", PASSWORD)
     for _ in range(4):
         assert log_in_request(client, "ann", "not the password").status_code == 401
@@ -459,14 +497,128 @@ def test_a_success_resets_the_failure_count(client: TestClient, directory: Agent
 
 @pytest.mark.parametrize("spelling", [" ann", "ann ", "ANN "])
 def test_the_log_in_throttle_is_not_bypassed_by_respelling_the_username(
-    client: TestClient, directory: AgentDirectory, spelling: str
+    client: TestClient, directory: AgentDirectory, spelling: str, clock: Clock
 ) -> None:
     """The directory strips and lower-cases the username; the throttle must count it the same way."""
+    on_clock(client, clock)
     directory.create("ann", PASSWORD)
     for _ in range(5):
         assert log_in_request(client, "ann", "not the password").status_code == 401
     response = log_in_request(client, spelling)
     assert response.status_code == 429, "a padded username gets fresh attempts at the same account"
+    # and from other clients, once the name is under attack, each respelling's failure counts
+    for n, other in enumerate(("203.0.113.1", "203.0.113.2")):
+        assert log_in_request(from_address(client, other), spelling, "not the password").status_code == 401
+        again = log_in_request(from_address(client, other), "ann")
+        assert again.status_code == 429 and again.headers["retry-after"] == "2", n
+
+
+def assert_throttled(response: httpx.Response, retry_after: int) -> None:
+    """429 in the documented error shape, with the seconds to wait."""
+    assert response.status_code == 429, response.text
+    assert response.json() == {"error": {"code": "too_many_attempts", "message": ANY_TEXT}}
+    assert response.headers["retry-after"] == str(retry_after)
+    assert "set-cookie" not in response.headers
+
+
+class _AnyText(str):
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and bool(other)
+
+    __hash__ = str.__hash__
+
+
+ANY_TEXT = _AnyText()
+
+
+def test_someone_hammering_a_username_does_not_lock_the_agent_out(
+    client: TestClient, directory: AgentDirectory, clock: Clock
+) -> None:
+    """Failures on a username slow down the clients that fail, not the agent's own browser."""
+    on_clock(client, clock)
+    directory.create("ann", PASSWORD)
+    attacker, agent = from_address(client, "203.0.113.66"), from_address(client, "198.51.100.7")
+    for _ in range(5):
+        assert log_in_request(attacker, "ann", "guess").status_code == 401
+    for _ in range(20):  # the attacker keeps trying: refused, and not even checked
+        assert_throttled(log_in_request(attacker, "ann", "guess"), 32)  # 2^5: its failures on "ann"
+    assert log_in_request(agent, "ann").status_code == 200  # a client without failures logs in
+    # The agent mistypes while the name is under attack: a short wait, for that client only.
+    assert log_in_request(agent, "ann", "typo").status_code == 401
+    assert_throttled(log_in_request(agent, "ann"), 2)
+    clock.advance(2)
+    assert log_in_request(agent, "ann").status_code == 200
+
+
+def test_one_client_cannot_try_one_password_on_many_usernames(
+    client: TestClient, directory: AgentDirectory, clock: Clock
+) -> None:
+    on_clock(client, clock)
+    directory.create("ann", PASSWORD)
+    for name in ("admin", "root", "bob", "carla", "dirk"):
+        assert log_in_request(client, name, "Summer2024!").status_code == 401
+    assert_throttled(log_in_request(client, "ann", "Summer2024!"), 2)
+    assert_throttled(log_in_request(client, "ann"), 2)  # the right password waits too, from here
+
+
+def test_a_client_backs_off_exponentially_up_to_a_cap(
+    client: TestClient, directory: AgentDirectory, clock: Clock
+) -> None:
+    on_clock(client, clock, LoginPolicy(max_delay=timedelta(seconds=20)))
+    directory.create("ann", PASSWORD)
+    names = (f"user{n}" for n in range(100))  # a new username every time: only the client counts
+    for _ in range(5):
+        assert log_in_request(client, next(names), "guess").status_code == 401
+    for wait in (2, 4, 8, 16, 20, 20):
+        assert_throttled(log_in_request(client, next(names), "guess"), wait)
+        clock.advance(wait - 1)
+        assert_throttled(log_in_request(client, next(names), "guess"), 1)  # refusals do not add to it
+        clock.advance(1)
+        assert log_in_request(client, next(names), "guess").status_code == 401
+    clock.advance(15 * 60)  # the failures leave the window
+    assert log_in_request(client, "ann").status_code == 200
+
+
+def test_ipv6_clients_count_per_64_block(client: TestClient, directory: AgentDirectory, clock: Clock) -> None:
+    on_clock(client, clock)
+    directory.create("ann", PASSWORD)
+    for n in range(5):  # a new address of the same /64 (and a new username) for every guess
+        guesser = from_address(client, f"2001:db8:1:2::{n + 1}")
+        assert log_in_request(guesser, f"user{n}", "guess").status_code == 401
+    assert_throttled(log_in_request(from_address(client, "2001:db8:1:2::99"), "ann", "guess"), 2)
+    assert log_in_request(from_address(client, "2001:db8:1:3::1"), "ann").status_code == 200
+
+
+def test_gateway_replicas_share_the_throttle(
+    app_settings: Settings, directory: AgentDirectory, clock: Clock
+) -> None:
+    """The counts are in the database: a second gateway knows what the first one saw."""
+    directory.create("ann", PASSWORD)
+    first = TestClient(create_app(app_settings), client=("203.0.113.66", 50000))
+    second = TestClient(create_app(app_settings), client=("203.0.113.66", 50000))
+    with first, second:
+        on_clock(first, clock)
+        on_clock(second, clock)
+        for _ in range(5):
+            assert log_in_request(first, "ann", "guess").status_code == 401
+        assert_throttled(log_in_request(second, "ann", "guess"), 32)
+        assert log_in_request(from_address(second, "198.51.100.7"), "ann").status_code == 200
+
+
+def test_many_addresses_at_once_reach_the_global_cap_but_the_agents_own_client_still_logs_in(
+    client: TestClient, directory: AgentDirectory, clock: Clock
+) -> None:
+    on_clock(client, clock, LoginPolicy(user_cap=12))
+    directory.create("ann", PASSWORD)
+    agent = from_address(client, "198.51.100.7")
+    assert log_in_request(agent, "ann").status_code == 200  # the agent's usual client
+    for n in range(12):  # a botnet: one guess per address
+        assert log_in_request(from_address(client, f"203.0.113.{n + 1}"), "ann", "guess").status_code == 401
+    stranger = log_in_request(from_address(client, "192.0.2.1"), "ann")
+    assert stranger.status_code == 429 and int(stranger.headers["retry-after"]) == 15 * 60
+    assert log_in_request(agent, "ann").status_code == 200
+    clock.advance(15 * 60)  # the guesses leave the window
+    assert log_in_request(from_address(client, "192.0.2.1"), "ann").status_code == 200
 
 
 def test_an_inactive_agent_cannot_log_in(client: TestClient, directory: AgentDirectory) -> None:
@@ -1017,6 +1169,28 @@ def test_metrics_after_a_handoff_from_escalation_to_score(
         "average": 4.0,
         "distribution": {"1": 0, "2": 0, "3": 0, "4": 1, "5": 0},
     }
+
+
+def test_the_console_shows_hours_and_metrics_in_the_configured_time_zone(
+    app_settings: Settings, directory: AgentDirectory
+) -> None:
+    """TIME_ZONE, not a zone of its own: the hours the admin sees and saves, the metrics' days."""
+    now = utcnow()
+    # whichever of the two farthest zones is on another date than Brussels right now
+    zone = next(
+        ZoneInfo(name)
+        for name in ("Pacific/Kiritimati", "Etc/GMT+12")
+        if now.astimezone(ZoneInfo(name)).date() != now.astimezone(ZoneInfo("Europe/Brussels")).date()
+    )
+    directory.create("root", PASSWORD, role="admin", languages=["nl"])
+    with TestClient(create_app(app_settings.with_overrides(time_zone=zone))) as http:
+        root = log_in(http, "root")
+        assert root.ok(root.get("hours"))["timezone"] == str(zone)
+        spec = {"weekly": {"monday": ["08:00", "20:00"]}, "holidays": [], "timezone": "Europe/Brussels"}
+        assert root.ok(root.post("hours", spec))["timezone"] == str(zone)
+        figures = root.ok(root.get("metrics", days=1))
+    since = datetime.fromisoformat(figures["window"]["since"])
+    assert figures["by_day"][0]["date"] == since.astimezone(zone).date().isoformat()
 
 
 # --- admin ----------------------------------------------------------------------------------

@@ -1,14 +1,25 @@
+from __future__ import annotations
+
 import asyncio
 import json
 
 import pytest
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.engine import Engine
 
 from actions.actions import ActionCoverageCheck
-from bot.connectors.coverage import demo_provider, haversine_km, normalize
+from bot.connectors.coverage import (
+    CoverageUnavailable,
+    Place,
+    coverage_provider,
+    demo_provider,
+    haversine_km,
+    normalize,
+)
 from bot.core.outages import OutageRepository
+from bot.core.settings import Settings, SettingsError
 
 
 @pytest.mark.parametrize(
@@ -138,3 +149,50 @@ def test_the_coverage_action_answers_a_shared_location(
     dispatcher = CollectingDispatcher()
     asyncio.run(ActionCoverageCheck(demo_provider(), OutageRepository(engine)).run(dispatcher, tracker, {}))
     assert [(m["response"], m["place"]) for m in dispatcher.messages] == [(response, place)]
+
+
+class OperatorCoverage:
+    """Stands in for an operator's own coverage API (COVERAGE_PROVIDER=tests.test_coverage:...)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OperatorCoverage:
+        return cls(settings)
+
+    def find(self, text: str) -> Place | None:
+        return demo_provider().find("gent") if "ghent" in text.lower() else None
+
+
+def test_the_coverage_provider_is_chosen_by_the_settings() -> None:
+    with pytest.raises(CoverageUnavailable):  # production without a provider: no demo answers
+        coverage_provider(Settings.from_env({})).find("is er bereik in Gent?")
+    assert coverage_provider(Settings.from_env({"DEMO": "true"})) is demo_provider()
+    settings = Settings.from_env({"COVERAGE_PROVIDER": "tests.test_coverage:OperatorCoverage"})
+    operator = coverage_provider(settings)
+    assert isinstance(operator, OperatorCoverage) and operator.settings is settings
+    assert operator.find("Ghent?").key == "gent" and operator.find("Gent") is None
+    with pytest.raises(SettingsError, match="cannot be loaded"):
+        coverage_provider(Settings.from_env({"COVERAGE_PROVIDER": "tests.test_coverage:Nothing"}))
+
+
+def test_without_coverage_data_the_action_says_so_and_a_location_stays_coordinates(engine: Engine) -> None:
+    from bot.channels.telegram import location_payload
+
+    unavailable = coverage_provider(Settings.from_env({}))
+    assert location_payload(51.0545, 3.7205, unavailable) == '/coverage_check_place{"place": "51.05, 3.72"}'
+    tracker = Tracker(
+        "conv-1",
+        {"language": "en"},
+        {"text": "is there 5G in Gent?", "intent": {"name": "coverage_check_place"}, "entities": []},
+        [],
+        False,
+        None,
+        {},
+        "action_listen",
+    )
+    dispatcher = CollectingDispatcher()
+    action = ActionCoverageCheck(unavailable, OutageRepository(engine))
+    assert asyncio.run(action.run(dispatcher, tracker, {})) == [SlotSet("place", None)]
+    assert [m["response"] for m in dispatcher.messages] == ["utter_coverage_unavailable"]

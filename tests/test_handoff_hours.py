@@ -1,10 +1,13 @@
+import logging
 from datetime import datetime, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.engine import Engine
 
 from bot.core.hours import default_hours, describe_opening
+from bot.core.settings import Settings
 
 UTC = timezone.utc
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -67,3 +70,24 @@ def test_admin_hours_override_the_file_and_bad_hours_change_nothing(engine: Engi
         with pytest.raises(HoursError):
             repository.save(bad, by="admin")
     assert repository.current().is_open(sunday)  # unchanged
+
+
+def test_the_time_zone_setting_wins_over_the_hours_own(
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.core.hours import HoursRepository, hours_spec
+
+    lisbon = Settings.from_env({"TIME_ZONE": "Europe/Lisbon"}).time_zone
+    hours_file = tmp_path / "hours.yml"
+    hours_file.write_text('timezone: Europe/Brussels\nweekly:\n  monday: ["08:00", "20:00"]\n')
+    repository = HoursRepository(engine, ttl_s=0, fallback=hours_file, time_zone=lisbon)
+    with caplog.at_level(logging.WARNING, logger="bot.core.hours"):
+        hours = repository.current()
+    assert hours.timezone == lisbon
+    assert "TIME_ZONE=Europe/Lisbon is used instead" in caplog.text
+    monday_0730_utc = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)  # 07:30 in Lisbon, 08:30 in Brussels
+    assert not hours.is_open(monday_0730_utc)
+    assert hours.is_open(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))
+    # what an admin saves is in the configured zone too, whatever it says
+    saved = repository.save({"timezone": "Asia/Tokyo", "weekly": {"monday": ["08:00", "20:00"]}}, by="admin")
+    assert hours_spec(saved)["timezone"] == hours_spec(repository.current())["timezone"] == "Europe/Lisbon"

@@ -11,6 +11,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Connection, Engine
 
 from bot.core.db import csat, handoffs
+from bot.core.settings import Settings
 from handoff.metrics import compute_metrics, format_duration, percentile
 from testkit.databases import insert_conversation
 
@@ -352,3 +353,14 @@ def test_nearest_rank_percentile() -> None:
 )
 def test_format_duration(seconds: float | None, text: str) -> None:
     assert format_duration(seconds) == text
+
+
+def test_by_day_uses_the_configured_time_zone(busy: Engine) -> None:
+    """Same rows and window as above, counted in New York's days (UTC-5): the window starts on
+    3 March there, and the handoff at 23:30 UTC on 4 March is still the 4th."""
+    new_york = Settings.from_env({"TIME_ZONE": "America/New_York"}).time_zone
+    assert compute_metrics(busy, since=SINCE, until=UNTIL, time_zone=new_york)["by_day"] == [
+        {"date": "2024-03-03", "escalations": 0},
+        {"date": "2024-03-04", "escalations": 5},
+        {"date": "2024-03-05", "escalations": 2},
+    ]

@@ -108,3 +108,28 @@ def test_settings_do_not_read_process_environment_when_given_a_mapping(
     assert Settings.from_env({}).bot_name == "Mila"
     assert Settings.from_env({"BOT_NAME": "Nora"}).bot_name == "Nora"
     assert isinstance(Settings.from_env({}).model_dir, Path)
+
+
+def test_demo_is_off_by_default_and_decides_the_default_coverage_provider() -> None:
+    production = Settings.from_env({})
+    assert (production.demo, production.coverage_provider) == (False, "none")
+    demo = Settings.from_env({"DEMO": "true"})
+    assert (demo.demo, demo.coverage_provider) == (True, "demo")
+    assert Settings.from_env({"COVERAGE_PROVIDER": "demo"}).coverage_provider == "demo"
+    named = Settings.from_env({"DEMO": "true", "COVERAGE_PROVIDER": "operator.coverage:Api"})
+    assert named.coverage_provider == "operator.coverage:Api"
+    for bad, message in (
+        ({"DEMO": "sometimes"}, "DEMO must be true or false"),
+        ({"COVERAGE_PROVIDER": "csv"}, "COVERAGE_PROVIDER must be demo, none or package.module:Class"),
+        ({"COVERAGE_PROVIDER": "operator.coverage.Api"}, "COVERAGE_PROVIDER must be"),
+    ):
+        with pytest.raises(SettingsError, match=message):
+            Settings.from_env(bad)
+
+
+def test_one_time_zone_setting() -> None:
+    assert str(Settings.from_env({}).time_zone) == "Europe/Brussels"
+    assert str(Settings.from_env({"TIME_ZONE": "Europe/Amsterdam"}).time_zone) == "Europe/Amsterdam"
+    for bad in ("Brussels", "Europe", "../../etc/passwd"):
+        with pytest.raises(SettingsError, match="TIME_ZONE must be an IANA time zone"):
+            Settings.from_env({"TIME_ZONE": bad})

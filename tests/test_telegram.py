@@ -114,6 +114,7 @@ def telegram_settings(base: Settings, api: FakeTelegram, rasa: FakeServer, actio
         action_server_url=actions.url,
         rasa_timeout_s=2.0,
         feed_interval_s=0.05,
+        coverage_provider="demo",  # a shared location is placed with the demo data
     )
 
 

@@ -1,21 +1,29 @@
 """Network coverage by place, behind an interface a real operator replaces with its own API.
 
-The demo provider reads ``actions/data/coverage_demo.csv``: Belgian and Dutch places with
-their names in nl/fr/en, postcodes, province, 4G/5G levels and the approximate coordinates of
-their centre (for a shared location). It is demo data, not a map.
+The demo provider reads ``bot/connectors/data/coverage_demo.csv``: Belgian and Dutch places
+with their names in nl/fr/en, postcodes, province, 4G/5G levels and the approximate coordinates
+of their centre (for a shared location). It is demo data, not a map.
+
+Which provider answers is a setting (COVERAGE_PROVIDER, see :func:`coverage_provider`): the demo
+CSV only when asked for (or in a demo, DEMO=true), a real operator's class by its dotted path,
+and otherwise :class:`UnavailableCoverageProvider`, which says there is no coverage data instead
+of answering from the demo file.
 """
 
 from __future__ import annotations
 
 import csv
 import difflib
+import importlib
 import math
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+
+from bot.core.settings import Settings, SettingsError
 
 DEMO_FILE = Path(__file__).with_name("data") / "coverage_demo.csv"
 _BE_POSTCODE = re.compile(r"\b([1-9]\d{3})\b")
@@ -41,9 +49,18 @@ class Place:
         return self.names.get(language) or self.names["nl"]
 
 
+class CoverageUnavailable(RuntimeError):
+    """The provider has no coverage data to answer from (none configured, or its source is down)."""
+
+
 class CoverageProvider(Protocol):
+    """What the actions ask. A provider that knows where places are may also offer
+    ``nearest(lat, lon) -> Place | None`` (a location shared on Telegram uses it)."""
+
     def find(self, text: str) -> Place | None:
-        """The place named in ``text`` (a name, a misspelt name or a postcode), or None."""
+        """The place named in ``text`` (a name, a misspelt name or a postcode), or None.
+
+        Raises :class:`CoverageUnavailable` when there is no coverage data to look in."""
 
 
 def normalize(text: str) -> str:
@@ -151,3 +168,35 @@ def _place_from_row(row: dict[str, str]) -> Place:
 @lru_cache(maxsize=1)
 def demo_provider() -> CsvCoverageProvider:
     return CsvCoverageProvider.from_csv()
+
+
+class UnavailableCoverageProvider:
+    """No coverage data configured (COVERAGE_PROVIDER=none, the default outside a demo)."""
+
+    def find(self, text: str) -> Place | None:
+        raise CoverageUnavailable("no coverage data: set COVERAGE_PROVIDER (see the README)")
+
+    def nearest(self, lat: float, lon: float, max_km: float = NEAREST_MAX_KM) -> Place | None:
+        raise CoverageUnavailable("no coverage data: set COVERAGE_PROVIDER (see the README)")
+
+
+def coverage_provider(settings: Settings) -> CoverageProvider:
+    """The provider COVERAGE_PROVIDER names: ``demo`` (the demo CSV), ``none`` (no data), or
+    ``package.module:Class``, built with ``Class.from_settings(settings)`` when it has that
+    class method, else ``Class()``. One instance per setting and process."""
+    return _provider(settings.coverage_provider, settings)
+
+
+@lru_cache(maxsize=4)
+def _provider(spec: str, settings: Settings) -> Any:
+    if spec == "demo":
+        return demo_provider()
+    if spec == "none":
+        return UnavailableCoverageProvider()
+    module_name, _, class_name = spec.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as exc:
+        raise SettingsError(f"COVERAGE_PROVIDER={spec!r} cannot be loaded: {exc}") from exc
+    factory = getattr(cls, "from_settings", None)
+    return factory(settings) if callable(factory) else cls()

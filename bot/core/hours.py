@@ -1,4 +1,10 @@
-"""Business hours of the webcare team (handoff/hours.yml), in Europe/Brussels time."""
+"""Business hours of the webcare team (handoff/hours.yml), in the configured time zone.
+
+The zone is the TIME_ZONE setting (Europe/Brussels by default) wherever a repository is given it
+(the gateway and the action server do): a different ``timezone`` in hours.yml, in the database
+or sent by the admin screen is then ignored, with a warning in the log. Without it (scripts,
+tests) the hours' own ``timezone`` counts, else the default.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core.db import business_hours, utcnow
+from bot.core.settings import DEFAULT_TIME_ZONE
 
 log = logging.getLogger(__name__)
 HOURS_FILE = Path(__file__).resolve().parents[2] / "handoff" / "hours.yml"
@@ -80,8 +87,11 @@ class HoursError(ValueError):
     """Business hours that cannot be used (unknown day, closing before opening, bad date)."""
 
 
-def parse_hours(data: dict[str, Any], source: str = "business hours") -> BusinessHours:
-    """Business hours from their plain form (the YAML file's, or what the admin screen sends)."""
+def parse_hours(
+    data: dict[str, Any], source: str = "business hours", time_zone: ZoneInfo | None = None
+) -> BusinessHours:
+    """Business hours from their plain form (the YAML file's, or what the admin screen sends);
+    ``time_zone`` (the TIME_ZONE setting) wins over the ``timezone`` they name."""
     weekly = {}
     for name, span in (data.get("weekly") or {}).items():
         if name not in DAYS or not isinstance(span, (list, tuple)) or len(span) != 2:
@@ -98,9 +108,12 @@ def parse_hours(data: dict[str, Any], source: str = "business hours") -> Busines
             d if isinstance(d, date) else date.fromisoformat(str(d).strip())
             for d in data.get("holidays") or []
         )
-        zone = ZoneInfo(str(data.get("timezone") or "Europe/Brussels"))
-    except (ValueError, KeyError) as exc:
+        named = str(data.get("timezone") or "").strip()
+        zone = time_zone or ZoneInfo(named or DEFAULT_TIME_ZONE)
+    except (ValueError, KeyError, OSError) as exc:
         raise HoursError(f"{source}: {exc}") from exc
+    if time_zone is not None and named and named != str(time_zone):
+        _warn_once(f"{source} names the time zone {named}; TIME_ZONE={time_zone} is used instead")
     if not weekly:
         raise HoursError(f"{source}: the team must be open on at least one day")
     return BusinessHours(zone, weekly, holidays)
@@ -115,8 +128,18 @@ def hours_spec(hours: BusinessHours) -> dict[str, Any]:
     }
 
 
-def load_hours(path: Path = HOURS_FILE) -> BusinessHours:
-    return parse_hours(yaml.safe_load(path.read_text(encoding="utf-8")) or {}, str(path))
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    """Hours are read again every ``ttl_s``: say a thing once per process."""
+    if message not in _warned:
+        _warned.add(message)
+        log.warning(message)
+
+
+def load_hours(path: Path = HOURS_FILE, time_zone: ZoneInfo | None = None) -> BusinessHours:
+    return parse_hours(yaml.safe_load(path.read_text(encoding="utf-8")) or {}, str(path), time_zone)
 
 
 @lru_cache(maxsize=1)
@@ -128,12 +151,20 @@ class HoursRepository:
     """The hours in force: the admin's last change (database), else handoff/hours.yml.
 
     Read often (every escalation) and changed rarely, so a reading is kept ``ttl_s`` seconds.
+    ``time_zone`` is the TIME_ZONE setting: it wins over the zone the hours name.
     """
 
-    def __init__(self, engine: Engine, ttl_s: float = 30.0, fallback: Path = HOURS_FILE) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        ttl_s: float = 30.0,
+        fallback: Path = HOURS_FILE,
+        time_zone: ZoneInfo | None = None,
+    ) -> None:
         self.engine = engine
         self.ttl_s = ttl_s
         self.fallback = fallback
+        self.time_zone = time_zone
         self._cached: tuple[float, BusinessHours] | None = None
 
     def current(self) -> BusinessHours:
@@ -145,13 +176,16 @@ class HoursRepository:
         except SQLAlchemyError as exc:  # telling the customer *something* beats failing the handoff
             log.warning("business hours unreadable from the database, using %s: %s", self.fallback, exc)
             spec = None
-        hours = parse_hours(spec, "business hours in the database") if spec else load_hours(self.fallback)
+        if spec:
+            hours = parse_hours(spec, "business hours in the database", self.time_zone)
+        else:
+            hours = load_hours(self.fallback, self.time_zone)
         self._cached = (monotonic(), hours)
         return hours
 
     def save(self, spec: dict[str, Any], by: str) -> BusinessHours:
         """Validate and store new hours; raises :class:`HoursError` and changes nothing if invalid."""
-        hours = parse_hours(spec)
+        hours = parse_hours(spec, time_zone=self.time_zone)
         values = {"spec": hours_spec(hours), "updated_at": utcnow(), "updated_by": by}
         with self.engine.begin() as conn:
             if (

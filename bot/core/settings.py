@@ -12,9 +12,11 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Mapping, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SUPPORTED_LANGUAGES: tuple[str, ...] = ("nl", "fr", "en")
+DEFAULT_TIME_ZONE = "Europe/Brussels"
 T = TypeVar("T", int, float)
 
 
@@ -92,6 +94,22 @@ def _http_url(env: Mapping[str, str], key: str) -> str | None:
     return value
 
 
+def _time_zone(env: Mapping[str, str], key: str, default: str) -> ZoneInfo:
+    name = (env.get(key) or default).strip()
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a folder like "Europe"
+        raise SettingsError(f"{key} must be an IANA time zone like Europe/Brussels, got {name!r}") from exc
+
+
+def _coverage_provider(env: Mapping[str, str], key: str, demo: bool) -> str:
+    """``demo``, ``none`` or ``package.module:Class``; unset means ``demo`` only in a demo."""
+    value = (env.get(key) or "").strip() or ("demo" if demo else "none")
+    if value in ("demo", "none") or re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", value):
+        return value
+    raise SettingsError(f"{key} must be demo, none or package.module:Class, got {value!r}")
+
+
 def _sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
@@ -144,6 +162,9 @@ class Settings:
     surge_baseline_days: int
     surge_webhook_url: str | None
     insights_interval_s: float
+    demo: bool
+    coverage_provider: str
+    time_zone: ZoneInfo
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -153,6 +174,7 @@ class Settings:
         database_url = env.get("DATABASE_URL") or _sqlite_url(var_dir / "assistant.db")
         host = env.get("BIND_HOST") or "127.0.0.1"
         rasa_port = _int(env, "RASA_PORT", 5005)
+        demo = _bool(env, "DEMO", False)
         action_port = _int(env, "ACTION_PORT", 5055)
         return cls(
             var_dir=var_dir,
@@ -198,6 +220,9 @@ class Settings:
             surge_baseline_days=_int(env, "SURGE_BASELINE_DAYS", 7, minimum=1),
             surge_webhook_url=_http_url(env, "SURGE_WEBHOOK_URL"),
             insights_interval_s=_float(env, "INSIGHTS_INTERVAL", 60.0, minimum=1.0),
+            demo=demo,
+            coverage_provider=_coverage_provider(env, "COVERAGE_PROVIDER", demo),
+            time_zone=_time_zone(env, "TIME_ZONE", DEFAULT_TIME_ZONE),
         )
 
     def with_overrides(self, **changes: object) -> Settings:
