@@ -18,12 +18,14 @@ import yaml
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
+from bot.core import events
 from bot.core.db import OWNER_AGENT, OWNER_QUEUED, csat, utcnow
 from bot.core.settings import SUPPORTED_LANGUAGES, Settings
 from bot.core.store import Conversation, ConversationStore
 from bot.core.texts import text as customer_text
 from handoff.agents import Agent
 from handoff.delivery import Delivery
+from handoff.privacy import record_transcript_read
 from handoff.queue import Handoff, HandoffQueue
 
 CANNED_FILE = Path(__file__).with_name("canned.yml")
@@ -125,13 +127,15 @@ class Console:
 
     def packet(self, conversation_id: str, agent: Agent) -> dict[str, Any]:
         """Everything the agent needs: reason, priority, language, channel, intents, slots,
-        summary and the full transcript (unmasked: the console is the one place it may be)."""
+        summary and the full transcript (unmasked: the console is the one place it may be).
+        Every read is audited (handoff/privacy.py): the packet, the chat's stream and its export."""
         conv = self._conversation(conversation_id)
         handoff = self.queue.latest_handoff(conversation_id)
         if handoff is None:
             raise ConsoleError("this conversation was never handed over", 404)
         if handoff.language not in agent.languages and not agent.is_admin:
             raise ConsoleError("this conversation is in a language you do not answer", 403)
+        record_transcript_read(self.engine, agent.username, conv.id, self.now(), handoff_id=handoff.id)
         return {
             "conversation": {
                 "id": conv.id,
@@ -166,7 +170,7 @@ class Console:
         self._tell_customer(
             conv,
             "agent_joined",
-            {"event": "agent_joined", "agent": agent.display_name},
+            {"event": events.AGENT_JOINED, "agent": agent.display_name},
             agent=agent.display_name,
         )
 
@@ -182,7 +186,7 @@ class Console:
             author="agent",
             text=body,
             language=conv.language,
-            payload={"event": "agent_reply", "agent": agent.display_name},
+            payload={"event": events.AGENT_REPLY, "agent": agent.display_name},
         )
         self.queue.record_agent_reply(conv.id, agent.username)
         self.notify()
@@ -193,7 +197,7 @@ class Console:
         conv = self._own(conversation_id, agent)
         if not self.queue.hand_back(conv.id):
             raise ConsoleError("the chat changed owner meanwhile", 409)
-        self._tell_customer(conv, "handed_back", {"event": "handed_back"}, bot=self.settings.bot_name)
+        self._tell_customer(conv, "handed_back", {"event": events.HANDED_BACK}, bot=self.settings.bot_name)
 
     def close(self, conversation_id: str, agent: Agent) -> None:
         conv = self._conversation(conversation_id)
@@ -206,7 +210,7 @@ class Console:
         if conv.owner == OWNER_AGENT:
             self._ask_csat(conv)
         else:  # an admin closed a chat nobody talked to (spam, a duplicate): no score to ask for
-            self._tell_customer(conv, "closed_unanswered", {"event": "closed"})
+            self._tell_customer(conv, "closed_unanswered", {"event": events.CLOSED})
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -245,7 +249,7 @@ class Console:
             author="system",
             text=question,
             language=conv.language,
-            payload={"event": "csat_question", "buttons": buttons},
+            payload={"event": events.CSAT_QUESTION, "buttons": buttons},
         )
         self.notify()
         self.delivery.deliver(conv, [{"text": question, "buttons": buttons}])

@@ -3,12 +3,15 @@ endpoints it calls from another origin (answered by the fake Rasa server; no bro
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from bot.channels.webchat import EVENTS_SLOT, SCRIPT
+from bot.core import events
 from bot.core.settings import Settings
 from bot.web.gateway import create_app
 from testkit.fakes.http_server import FakeServer
@@ -146,3 +149,22 @@ def test_a_configured_list_refuses_other_origins(shop_only: TestClient) -> None:
     for path in ("/api/widget/config", "/api/chat/history?sender=w-3"):
         response = shop_only.get(path, headers={"Origin": OTHER})
         assert "access-control-allow-origin" not in response.headers  # the browser hides the answer
+
+
+def test_widget_js_gets_the_pushed_events_names_from_the_gateway(client: TestClient) -> None:
+    """The names are defined once (bot/core/events.py): the gateway writes them into widget.js,
+    and the ones the file carries for being served as it is must be the same."""
+    served = client.get("/widget.js").text
+    assert f"const EVENTS = {events.page_json()};" in served and "/*EVENTS*/" not in served
+    raw = EVENTS_SLOT.search(SCRIPT.read_bytes())
+    assert raw is not None and json.loads(raw.group(1)) == events.PAGE_EVENTS
+
+
+def test_events_js_defines_the_names_for_the_gateways_pages(client: TestClient) -> None:
+    for path in ("/events.js", "/agent/events.js"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "text/javascript; charset=utf-8"
+        assert response.text == f"window.EVENTS = {json.dumps(events.PAGE_EVENTS)};\n"
+    console = client.get("/agent/").text
+    assert console.index('src="/agent/events.js"') < console.index("EVENTS.MESSAGE")

@@ -13,9 +13,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from bot.agentdesk.console_api import (
+from bot.agentdesk.console_session import (
     STATIC_DIR,
-    ApiError,
     current_session,
     json_body,
     page_headers,
@@ -24,6 +23,7 @@ from bot.agentdesk.console_api import (
 )
 from bot.core.db import NLU_TURN_STATUSES
 from bot.core.settings import SUPPORTED_LANGUAGES
+from bot.web.http import ApiError
 
 if TYPE_CHECKING:
     from bot.insights import Insights

@@ -47,6 +47,7 @@ from starlette.concurrency import run_in_threadpool
 from bot.channels.common import ChannelContext, ConversationRefs, UpdateLog
 from bot.channels.slack import STOP_TIMEOUT_S, InFlight
 from bot.channels.slack_text import escape, to_plain
+from bot.core import events
 from bot.core.db import OWNER_AGENT, OWNER_QUEUED, conversation_refs, utcnow
 from bot.core.feed import Event
 from bot.core.masking import mask_text
@@ -300,7 +301,7 @@ class SlackAgentWorkspace:
             await self._sync_post(handoff.conversation_id)
 
     async def _on_change(self, change: Event) -> None:
-        if change.kind == "owner":
+        if change.kind == events.OWNER:
             await self._sync_post(change.conversation_id)
         elif change.data.get("author") == "customer" and change.data.get("direction") == "in":
             await self._relay(change.conversation_id, change.data)

@@ -29,6 +29,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
+from bot.core import events
 from bot.core.db import conversations, messages
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ LOOKBACK = timedelta(seconds=5)
 @dataclass(frozen=True)
 class Event:
     seq: int
-    kind: str  # "message" | "owner"
+    kind: str  # events.MESSAGE | events.OWNER
     conversation_id: str
     channel: str
     sender: str
@@ -132,7 +133,7 @@ class ChangeFeed:
             self._gaps.pop(row.id, None)
             self._message_cursor = max(self._message_cursor or 0, row.id)
             data = {k: v for k, v in row._mapping.items() if k not in ("channel", "sender")}
-            found.append(("message", row.conversation_id, row.channel, row.sender, data))
+            found.append((events.MESSAGE, row.conversation_id, row.channel, row.sender, data))
         return found
 
     def _remember_gaps(self, ids: list[int]) -> None:
@@ -153,7 +154,7 @@ class ChangeFeed:
                 self._updated_cursor = row.updated_at
             if self._owners.get(row.id) != row.owner:
                 self._owners.put(row.id, row.owner)
-                found.append(("owner", row.id, row.channel, row.sender, {"owner": row.owner}))
+                found.append((events.OWNER, row.id, row.channel, row.sender, {"owner": row.owner}))
         return found
 
     def _append(self, fresh: list[tuple[str, str, str, str, dict[str, Any]]]) -> None:
