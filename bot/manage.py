@@ -7,6 +7,9 @@
     python -m bot.manage create-admin USERNAME [--languages nl,fr,en] [--name "Display Name"]
     python -m bot.manage create-agent USERNAME --languages nl,fr [--name "Display Name"]
     python -m bot.manage link-slack USERNAME SLACK_USER_ID   # the agent's user in the webcare Slack
+    python -m bot.manage export-customer CHANNEL SENDER [--out FILE|-] [--actor NAME]
+    python -m bot.manage erase-customer CHANNEL SENDER --actor NAME --yes
+    python -m bot.manage retention                   # delete what is past its retention, once
 
 The password is read from the terminal (twice), or from the environment variable
 AGENT_PASSWORD when there is no terminal (scripts, containers).
@@ -16,9 +19,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import os
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -27,7 +32,9 @@ from bot.core.db import create_db_engine, init_schema, outages, utcnow
 from bot.core.migrations import MigrationError, database_revision, make_migration
 from bot.core.outages import OutageRepository
 from bot.core.settings import Settings
+from bot.insights import open_tracker_engine
 from handoff.agents import AgentDirectory, AgentError
+from handoff.privacy import Privacy, PrivacyError, TrackerUnavailable
 
 
 def seed_demo_outages(engine: Engine) -> bool:
@@ -85,6 +92,43 @@ def make_migration_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def privacy_command(engine: Engine, settings: Settings, args: argparse.Namespace) -> int:
+    """export-customer, erase-customer and retention (handoff/privacy.py), on our database and
+    Rasa's tracker store."""
+    tracker = open_tracker_engine(settings.rasa_tracker_url)
+    privacy = Privacy(settings, engine, tracker)
+    try:
+        if args.command == "retention":
+            counts = privacy.enforce_retention()
+            print(" ".join(f"{kind}={count}" for kind, count in counts.items()))
+        elif args.command == "export-customer":
+            data = privacy.export_customer(args.channel, args.sender, actor=args.actor)
+            if args.out == "-":
+                json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+                print()
+            else:
+                path = privacy.write_export(data, Path(args.out) if args.out else None)
+                kept = f"RETENTION_EXPORT_DAYS={settings.retention_export_days} applies"
+                note = kept if args.out is None else "outside var/exports/: delete it when done"
+                print(f"{data['counts']['conversations']} conversation(s) exported to {path} ({note})")
+        elif not args.yes:
+            print("ERROR: erasing cannot be undone: add --yes to erase this customer", file=sys.stderr)
+            return 2
+        else:
+            result = privacy.erase_customer(args.channel, args.sender, args.actor)
+            deleted = " ".join(f"{kind}={count}" for kind, count in result["deleted"].items())
+            print(f"customer {result['subject']} erased: {deleted}")
+    except TrackerUnavailable as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 1
+    except PrivacyError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        tracker.dispose()
+    return 0
+
+
 def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.manage")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -114,6 +158,21 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     link = commands.add_parser("link-slack", help="tie an agent to their Slack user in the webcare workspace")
     link.add_argument("username")
     link.add_argument("slack_user_id")
+    export = commands.add_parser("export-customer", help="everything about one customer as JSON (audited)")
+    erase = commands.add_parser("erase-customer", help="erase a customer here and in Rasa's store (audited)")
+    for sub in (export, erase):
+        sub.add_argument("channel", help="web, telegram, slack, ...")
+        sub.add_argument("sender", help="the customer's id on that channel")
+    export.add_argument(
+        "--out",
+        default=None,
+        help="the JSON file to write, - for standard output "
+        "(default: a new file in var/exports/, deleted after RETENTION_EXPORT_DAYS)",
+    )
+    export.add_argument("--actor", default=_login_name(), help="who exports, for the audit log")
+    erase.add_argument("--actor", required=True, help="who erases, for the audit log")
+    erase.add_argument("--yes", action="store_true", help="confirm: erasing cannot be undone")
+    commands.add_parser("retention", help="delete what is past its retention now, print the counts")
     args = parser.parse_args(argv)
     if args.command == "make-migration":
         return make_migration_command(args)
@@ -132,12 +191,21 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
             print(create_account(engine, args, "admin" if args.command == "create-admin" else "agent"))
         elif args.command == "link-slack":
             print(link_slack(engine, args.username, args.slack_user_id))
+        elif args.command in ("export-customer", "erase-customer", "retention"):
+            return privacy_command(engine, settings, args)
     except AgentError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 2
     finally:
         engine.dispose()
     return 0
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name known (a container without passwd entry)
+        return "admin"
 
 
 if __name__ == "__main__":

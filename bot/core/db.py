@@ -320,6 +320,25 @@ topic_alerts = Table(
 )
 
 
+# Who did what with personal data, and when (handoff/privacy.py): customer exports and erasures,
+# retention runs and every agent's read of a transcript. ``subject`` names what was touched:
+# ``conversation:<id>``, ``customer:<channel>:<hash>`` (the sender itself is not kept) or
+# ``retention``. Kept when the data it speaks of is gone.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("actor", String(64), nullable=False),  # an agent's username, an admin's name, "retention"
+    Column("action", String(32), nullable=False),  # see handoff.privacy.Action
+    Column("subject", String(160), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("details", JSON),
+)
+Index("ix_audit_log_created", audit_log.c.created_at)
+Index("ix_audit_log_subject", audit_log.c.subject, audit_log.c.created_at)
+Index("ix_audit_log_action", audit_log.c.action, audit_log.c.created_at)
+
+
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     """WAL lets readers and one writer work at once; NORMAL sync avoids an fsync per commit."""
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]

@@ -162,6 +162,11 @@ class Settings:
     surge_baseline_days: int
     surge_webhook_url: str | None
     insights_interval_s: float
+    retention_transcript_days: int
+    retention_tracker_days: int
+    retention_insights_days: int
+    retention_export_days: int
+    retention_interval_s: float
     demo: bool
     coverage_provider: str
     time_zone: ZoneInfo
@@ -220,6 +225,12 @@ class Settings:
             surge_baseline_days=_int(env, "SURGE_BASELINE_DAYS", 7, minimum=1),
             surge_webhook_url=_http_url(env, "SURGE_WEBHOOK_URL"),
             insights_interval_s=_float(env, "INSIGHTS_INTERVAL", 60.0, minimum=1.0),
+            # Days each kind of personal data is kept (handoff/privacy.py); 0 keeps it for good.
+            retention_transcript_days=_int(env, "RETENTION_TRANSCRIPT_DAYS", 365, minimum=0),
+            retention_tracker_days=_int(env, "RETENTION_TRACKER_DAYS", 90, minimum=0),
+            retention_insights_days=_int(env, "RETENTION_INSIGHTS_DAYS", 180, minimum=0),
+            retention_export_days=_int(env, "RETENTION_EXPORT_DAYS", 30, minimum=0),
+            retention_interval_s=_float(env, "RETENTION_INTERVAL", 86400.0, minimum=60.0),
             demo=demo,
             coverage_provider=_coverage_provider(env, "COVERAGE_PROVIDER", demo),
             time_zone=_time_zone(env, "TIME_ZONE", DEFAULT_TIME_ZONE),
