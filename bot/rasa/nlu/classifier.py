@@ -8,6 +8,7 @@ down-weighted) are added so typos and rare product words still count.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Dict, List, Tuple
 
 import numpy as np
@@ -46,7 +47,7 @@ class MultilingualIntentClassifier(LogisticRegressionClassifier):
         self, config: Dict[str, Any], name: str, model_storage: ModelStorage, resource: Resource
     ) -> None:
         super().__init__(config, name, model_storage, resource)
-        self.clf = self._new_estimator()
+        self.clf = self._new_estimator(class_weight=None)  # weighted per example in train()
         self.article_clf: LogisticRegression | None = None
 
     @classmethod
@@ -70,10 +71,17 @@ class MultilingualIntentClassifier(LogisticRegressionClassifier):
         One classifier over intents and 84 articles at once trained about ten times slower (the
         cost grows with samples x classes); the second stage sees only the article examples.
         """
-        features, labels = self._create_training_matrix(training_data)
-        if features.shape[0] == 0:
+        examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
+        if not examples:
             return self._resource
-        self.clf.fit(features, labels)
+        features, labels = self._create_X(examples), [e.get(INTENT) for e in examples]
+        # Every intent and every article weighs the same in total ("balanced" over the fine
+        # labels): with per-class balancing the 84 articles together would weigh as one intent,
+        # and the nearest intent would win every long-tail question.
+        fine = [e.get(ARTICLE) or e.get(INTENT) for e in examples]
+        counts = Counter(fine)
+        weights = np.array([len(fine) / (len(counts) * counts[label]) for label in fine])
+        self.clf.fit(features, labels, sample_weight=weights)
         articles = [
             e for e in training_data.intent_examples if e.get(INTENT) == KNOWLEDGE_INTENT and e.get(ARTICLE)
         ]
@@ -83,22 +91,22 @@ class MultilingualIntentClassifier(LogisticRegressionClassifier):
         self.persist()
         return self._resource
 
-    def _new_estimator(self) -> LogisticRegression:
+    def _new_estimator(self, class_weight: str | None = "balanced") -> LogisticRegression:
         return LogisticRegression(
             C=float(self.config["C"]),
             solver=self.config["solver"],
             max_iter=int(self.config["max_iter"]),
             tol=self.config["tol"],
             random_state=self.config["random_state"],
-            class_weight="balanced",
+            class_weight=class_weight,
         )
 
     def persist(self) -> None:
         import skops.io as sio
 
         super().persist()
-        if self.article_clf is not None:
-            with self._model_storage.write_to(self._resource) as model_dir:
+        with self._model_storage.write_to(self._resource) as model_dir:
+            if self.article_clf is not None:
                 sio.dump(self.article_clf, model_dir / f"{self._resource.name}.articles.skops")
 
     @classmethod
