@@ -1,28 +1,27 @@
-"""End to end: the real Rasa server, action server and gateway, over POST /api/chat."""
+"""End to end: the real Rasa server, action server and gateway, over POST /api/chat.
+
+The running stack is the pass's shared one (``stack`` in tests/conftest.py, with an outage in
+Hasselt going on): every test is a customer of its own."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 import yaml
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
 
-from bot.core.db import create_db_engine, handoffs, messages, nlu_turns, utcnow
+from bot.core.db import create_db_engine, handoffs, messages, nlu_turns
 from bot.core.language import default_detector
-from bot.core.outages import OutageRepository
+from bot.core.settings import PROJECT_ROOT
 from bot.core.texts import text as gateway_text
 from bot.insights import Insights
 from bot.run import Stack
-from testkit.e2e_stack import stack_on_fresh_database
 
 pytestmark = pytest.mark.e2e
-DOMAIN = yaml.safe_load((Path(__file__).parents[1] / "domain.yml").read_text(encoding="utf-8"))
+DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
 
 
 def response_text(name: str, language: str) -> str:
@@ -30,17 +29,6 @@ def response_text(name: str, language: str) -> str:
         if variant["condition"][0]["value"] == language:
             return variant["text"]
     raise KeyError(name)
-
-
-def seed_outage(engine: Engine) -> None:
-    now = utcnow()
-    OutageRepository(engine).add("hasselt", "4G/5G", now - timedelta(hours=1), now + timedelta(hours=2))
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with stack_on_fresh_database(tmp_path_factory.mktemp("e2e"), "e2e", seed_outage) as running:
-        yield running
 
 
 @pytest.fixture
@@ -248,7 +236,7 @@ HELP_CENTRE_QUESTIONS = {
         "verkopen jullie ook glasvezel met tv voor thuis",
     ),
     "fr": (
-        "comment faire suivre mes appels vers mon fixe",
+        "comment renvoyer mes appels vers mon fixe",
         "non",
         "vous vendez aussi la fibre et la télé pour la maison",
     ),

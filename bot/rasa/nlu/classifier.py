@@ -259,14 +259,29 @@ class ArticleThreshold(GraphComponent):
         for message in messages:
             intent = message.get("intent") or {}
             article = message.get(ARTICLE) or {}
-            if (
-                intent.get("name") != KNOWLEDGE_INTENT
-                or float(article.get("confidence") or 0) >= self.threshold
-            ):
+            confidence = float(article.get("confidence") or 0)
+            if intent.get("name") != KNOWLEDGE_INTENT or confidence >= self.threshold:
                 continue
-            fallback = {"name": FALLBACK_INTENT, "confidence": self.threshold}
-            message.set("intent", fallback, add_to_output=True)
-            message.set(
-                "intent_ranking", [fallback, *(message.get("intent_ranking") or [])], add_to_output=True
-            )
+            ranking = message.get("intent_ranking") or []
+            decided, rest = self._without_articles(ranking, article)
+            message.set("intent", decided, add_to_output=True)
+            message.set("intent_ranking", [decided, *rest], add_to_output=True)
         return messages
+
+    def _without_articles(
+        self, ranking: List[Dict[str, Any]], article: Dict[str, Any]
+    ) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
+        """No article is sure enough: the best intent, if it is clear once the help centre's
+        share is set aside (P(intent) / (1 - P(knowledge)), the ranking likewise), else the
+        fallback in front of the classifier's ranking."""
+        conditional = float(article.get("conditional") or 0)
+        p_knowledge = float(article.get("confidence") or 0) / conditional if conditional else 0.0
+        others = [e for e in ranking if e["name"] not in (KNOWLEDGE_INTENT, FALLBACK_INTENT)]
+        if others and p_knowledge < 1.0:
+            rest = [
+                {"name": e["name"], "confidence": float(e["confidence"]) / (1.0 - p_knowledge)}
+                for e in others
+            ]
+            if rest[0]["confidence"] >= self.threshold:
+                return rest[0], rest[1:]
+        return {"name": FALLBACK_INTENT, "confidence": self.threshold}, ranking
