@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 
 import numpy as np
+import pytest
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa_sdk import Tracker
@@ -16,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from actions.knowledge import ActionAnswerArticle, HelpCentreCache
 from bot.core.knowledge import load_help_centre
 from bot.rasa.nlu.classifier import ArticleThreshold, MultilingualIntentClassifier
-from tests.test_classifier import message
+from tests.helpers.nlu import message
 
 ARTICLE = """---
 id: {id}
@@ -141,3 +142,26 @@ def test_a_weak_article_becomes_a_fallback_not_an_answer(tmp_path: Path) -> None
     [weak] = ArticleThreshold({"article_threshold": confidence + 0.01}).process([m])
     assert weak.get("intent")["name"] == "nlu_fallback"
     assert weak.get("intent_ranking")[1]["name"] == "knowledge"  # the classifier's ranking is kept
+
+
+def test_a_weak_article_gives_way_to_an_intent_that_is_clear_without_the_help_centre() -> None:
+    from rasa.shared.nlu.training_data.message import Message
+
+    m = Message({"text": "domiciliëring instellen"})
+    m.set("intent", {"name": "knowledge", "confidence": 0.3})
+    m.set(
+        "intent_ranking",
+        [
+            {"name": "knowledge", "confidence": 0.3},
+            {"name": "billing_direct_debit", "confidence": 0.28},
+            {"name": "billing_payment_methods", "confidence": 0.05},
+        ],
+    )
+    m.set("article", {"id": "mobile_payments", "confidence": 0.3, "conditional": 0.5})  # P(knowledge) 0.6
+    [decided] = ArticleThreshold({"article_threshold": 0.5}).process([m])
+    assert decided.get("intent")["name"] == "billing_direct_debit"
+    assert decided.get("intent")["confidence"] == pytest.approx(0.7)
+    assert [e["name"] for e in decided.get("intent_ranking")] == [
+        "billing_direct_debit",
+        "billing_payment_methods",
+    ]
