@@ -78,13 +78,47 @@ def score(items: list[Item], outcomes: list[str]) -> dict[str, dict[str, int]]:
     return stats
 
 
-async def parse_all(model: Path, texts: list[str]) -> list[dict[str, Any]]:
+PARSE_BATCH = 64
+
+
+async def parse_all(model: Path, texts: list[str], batch: int = PARSE_BATCH) -> list[dict[str, Any]]:
+    """The NLU result of every text, as ``Agent.parse_message`` gives it, the model loaded once.
+
+    Texts go through the NLU graph ``batch`` at a time: every component of the pipeline takes a
+    list of messages, and the sentence encoders are much faster on a batch (the editors' check
+    parses some 4,500 texts: minutes one by one, seconds in batches). Same results as one by one.
+    """
     from rasa.core.agent import Agent
     from rasa.utils.log_utils import configure_structlog
 
     configure_structlog(logging.WARNING)
     agent = Agent.load(str(model))
-    return [await agent.parse_message(text) for text in texts]
+    processor = agent.processor
+    if processor is None or processor.http_interpreter is not None:
+        return [await agent.parse_message(text) for text in texts]
+    results: list[dict[str, Any]] = []
+    for start in range(0, len(texts), max(batch, 1)):
+        results += _parse_batch(processor, texts[start : start + batch])
+    return results
+
+
+def _parse_batch(processor: Any, texts: list[str]) -> list[dict[str, Any]]:
+    """One run of the NLU graph for several messages (what MessageProcessor does for one)."""
+    from rasa.core.channels.channel import UserMessage
+    from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    target = processor.model_metadata.nlu_target
+    inputs = {
+        PLACEHOLDER_MESSAGE: [UserMessage(text) for text in texts],
+        PLACEHOLDER_TRACKER: DialogueStateTracker.from_events("parse_all", []),
+    }
+    parsed = []
+    for message in processor.graph_runner.run(inputs=inputs, targets=[target])[target]:
+        data: dict[str, Any] = {"text": "", "intent": {"name": None, "confidence": 0.0}, "entities": []}
+        data.update(message.as_dict(only_output_properties=True))
+        parsed.append(data)
+    return parsed
 
 
 def simulate(
@@ -104,7 +138,17 @@ def simulate(
         return "honest"
     if top["name"] == KNOWLEDGE_INTENT:
         article = parsed.get("article") or {}
-        return (
-            str(article.get("id")) if float(article.get("confidence") or 0) >= article_threshold else "honest"
-        )
+        if float(article.get("confidence") or 0) >= article_threshold:
+            return str(article.get("id"))
+        # as ArticleThreshold: the best intent if clear without the help centre's share
+        conditional = float(article.get("conditional") or 0)
+        p_knowledge = float(article.get("confidence") or 0) / conditional if conditional else 1.0
+        others = [e for e in ranking if e["name"] != KNOWLEDGE_INTENT]
+        if (
+            others
+            and p_knowledge < 1.0
+            and others[0]["confidence"] / (1.0 - p_knowledge) >= article_threshold
+        ):
+            return "honest" if others[0]["name"] in HONEST else others[0]["name"]
+        return "honest"
     return "honest" if top["name"] in HONEST else top["name"]
