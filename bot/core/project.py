@@ -130,6 +130,14 @@ class Project:
     def heldout_files(self) -> list[Path]:
         return sorted((self.root / "bench" / "heldout").glob("*.yml"))
 
+    @property
+    def knowledge_dir(self) -> Path:
+        """The help-centre articles: ``data/knowledge/<lang>/<id>.md`` (bot.core.knowledge)."""
+        return self.root / "data" / "knowledge"
+
+    def article_files(self) -> list[Path]:
+        return sorted(p for lang in LANGUAGES for p in (self.knowledge_dir / lang).glob("*.md"))
+
     def conversation_file(self, language: str) -> Path:
         return self.root / "tests" / "conversations" / f"test_{language}.yml"
 
@@ -143,6 +151,7 @@ class Project:
         files = [self.domain_file, self.labels_file, self.handoff_file, *self.heldout_files()]
         files += sorted((self.root / "data").rglob("*.yml"))
         files += [self.conversation_file(language) for language in LANGUAGES]
+        files += self.article_files()
         return [f for f in files if f.is_file()]
 
     # -- domain -------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 python -m bot.editor check [--fast] [--report DIR] [--min-examples N] [--project DIR]
 python -m bot.editor add-intent NAME [--topic billing|coverage|sim|sensitive] [--project DIR]
+python -m bot.editor add-article ID [--topic billing|coverage|sim|services|account|devices] [--project DIR]
 python -m bot.editor publish [--rasa-url URL] [--project DIR]
 python -m bot.editor traffic list|assign|dismiss|export|trends ...  (learn from live traffic)
 """
@@ -13,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from bot.core.knowledge import ARTICLE_TOPICS
 from bot.core.project import Problem, Project
 from bot.core.settings import PROJECT_ROOT
 from bot.core.taxonomy import TOPICS
@@ -39,10 +41,14 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--topic", choices=list(TOPICS))
     add.set_defaults(run=run_add_intent)
+    article = commands.add_parser("add-article", help="scaffold a help-centre article in every language")
+    article.add_argument("id", help="lowercase words joined by _, e.g. call_forwarding_abroad")
+    article.add_argument("--topic", choices=list(ARTICLE_TOPICS))
+    article.set_defaults(run=run_add_article)
     publish = commands.add_parser("publish", help="train if needed and load the model into running Rasa")
     publish.add_argument("--rasa-url", default=None, help="default: RASA_URL from the settings")
     publish.set_defaults(run=run_publish)
-    for sub in (check, add, publish):
+    for sub in (check, add, article, publish):
         sub.add_argument(
             "--project", type=Path, default=PROJECT_ROOT, help="project folder (default: this one)"
         )
@@ -85,6 +91,21 @@ def run_add_intent(args: argparse.Namespace) -> int:
         print(f"refused: {error}", file=sys.stderr)
         return 2
     print(f"added {args.name}; fill in every TODO(editor) placeholder in:")
+    for path, line in changed:
+        print(f"  {path}:{line}")
+    print("then run: make check")
+    return 0
+
+
+def run_add_article(args: argparse.Namespace) -> int:
+    from bot.editor.scaffold import ScaffoldError, add_article
+
+    try:
+        changed = add_article(Project(args.project), args.id, args.topic)
+    except ScaffoldError as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return 2
+    print(f"added article {args.id}; fill in every TODO(editor) placeholder in:")
     for path, line in changed:
         print(f"  {path}:{line}")
     print("then run: make check")

@@ -9,7 +9,16 @@ from collections import Counter
 from pathlib import Path
 
 from bot.core.project import LANGUAGES, Problem
-from bot.editor.model import TARGET_ACCURACY, Evaluation, Prediction
+from bot.editor.model import (
+    LONGTAIL_ANSWERED,
+    LONGTAIL_RIGHT,
+    LONGTAIL_WRONG,
+    TARGET_ACCURACY,
+    TARGET_RETRIEVAL,
+    Evaluation,
+    Prediction,
+    longtail_figures,
+)
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
@@ -20,11 +29,14 @@ def write_report(folder: Path, problems: list[Problem], evaluation: Evaluation |
     folder.mkdir(parents=True, exist_ok=True)
     verdict = "PASS" if not problems else f"FIX {len(problems)} problems"
     parts = [f"<h1 class='{'pass' if not problems else 'fix'}'>{verdict}</h1>", _problems(problems)]
-    if evaluation and evaluation.predictions:
-        parts.append(f"<p>model: <code>{html.escape(str(evaluation.model))}</code></p>")
-        parts += [_language_section(evaluation, language) for language in LANGUAGES]
-    elif evaluation is None:
+    if evaluation is None:
         parts.append("<p>Model checks skipped (<code>--fast</code>).</p>")
+    elif evaluation.predictions or evaluation.retrievals:
+        parts.append(f"<p>model: <code>{html.escape(str(evaluation.model))}</code></p>")
+        if evaluation.predictions:
+            parts += [_language_section(evaluation, language) for language in LANGUAGES]
+        if evaluation.retrievals or evaluation.longtail:
+            parts.append(_help_centre_section(evaluation))
     page = folder / "index.html"
     body = "\n".join(parts)
     page.write_text(
@@ -80,6 +92,85 @@ def _language_section(evaluation: Evaluation, language: str) -> str:
         f"<h3>Messages the model gets wrong</h3>{_wrong(mine)}"
         f"<h3>Confusion matrix</h3>{_img(_confusion_chart(mine, language))}"
     )
+
+
+def _help_centre_section(evaluation: Evaluation) -> str:
+    """Per language: how many article questions retrieve their article, the weakest articles,
+    and the long-tail held-out figures against their targets (bench/longtail.py)."""
+    parts = ["<h2>Help centre</h2>"]
+    if evaluation.retrievals:
+        rows = ""
+        for language in LANGUAGES:
+            share = evaluation.retrieval(language)
+            if share is None:
+                continue
+            scores = evaluation.article_scores(language)
+            below = [s for s in scores if s[2] < TARGET_RETRIEVAL * s[3]]
+            mark = "pass" if not below else "fix"
+            rows += (
+                f"<tr><td>{language}</td><td>{100 * share:.1f}%</td>"
+                f"<td>{sum(s[3] for s in scores)}</td><td>{len(scores)}</td>"
+                f"<td class='{mark}'>{len(below)}</td></tr>"
+            )
+        parts.append(
+            f"<h3>Retrieval: an article's own questions find it (target {100 * TARGET_RETRIEVAL:.0f}% "
+            "per article)</h3><table><tr><th>language</th><th>questions retrieving their article</th>"
+            f"<th>questions</th><th>articles</th><th>articles below target</th></tr>{rows}</table>"
+        )
+        weakest = [
+            (language, *s)
+            for language in LANGUAGES
+            for s in evaluation.article_scores(language)[:5]
+            if s[2] < s[3]
+        ]
+        if weakest:
+            rows = "".join(
+                f"<tr><td>{language}</td><td><code>{html.escape(path)}</code></td>"
+                f"<td>{100 * right / n:.0f}%</td><td>{right} of {n}</td></tr>"
+                for language, _article, path, right, n in weakest
+            )
+            parts.append(
+                "<h3>Weakest articles</h3><table><tr><th>language</th><th>article</th>"
+                f"<th>retrieval</th><th>questions</th></tr>{rows}</table>"
+            )
+        missed = [r for r in evaluation.retrievals if not r.ok]
+        if missed:
+            rows = "".join(
+                f"<tr><td><code>{html.escape(r.path)}:{r.line}</code></td><td>{html.escape(r.question)}</td>"
+                f"<td>{html.escape(r.read_as)} ({r.confidence:.2f})</td></tr>"
+                for r in missed
+            )
+            parts.append(
+                "<h3>Questions that do not find their article</h3><table><tr><th>where</th>"
+                f"<th>question</th><th>model said</th></tr>{rows}</table>"
+            )
+    if evaluation.longtail:
+        rows = ""
+        for language in LANGUAGES:
+            figures = longtail_figures(evaluation.longtail.get(language))
+            if not figures:
+                continue
+            right, wrong, honest, n, answered, unanswerable = figures
+            rows += (
+                f"<tr><td>{language}</td><td>{n}</td>"
+                f"<td class='{_mark(right >= LONGTAIL_RIGHT)}'>{100 * right:.1f}%</td>"
+                f"<td class='{_mark(wrong <= LONGTAIL_WRONG)}'>{100 * wrong:.1f}%</td>"
+                f"<td>{100 * honest:.1f}%</td><td>{unanswerable}</td>"
+                f"<td class='{_mark(answered <= LONGTAIL_ANSWERED)}'>{100 * answered:.1f}%</td></tr>"
+            )
+        parts.append(
+            "<h3>Long-tail held-out questions (<code>bench/heldout/longtail/</code>)</h3>"
+            f"<p>Targets: right at least {100 * LONGTAIL_RIGHT:.0f}%, confidently wrong at most "
+            f"{100 * LONGTAIL_WRONG:.0f}%, the rest honest (don't know, clarify, handover); unanswerable "
+            f"questions answered anyway at most {100 * LONGTAIL_ANSWERED:.0f}%.</p>"
+            "<table><tr><th>language</th><th>questions</th><th>right</th><th>wrong</th><th>honest</th>"
+            f"<th>unanswerable</th><th>answered anyway</th></tr>{rows}</table>"
+        )
+    return "".join(parts)
+
+
+def _mark(ok: bool) -> str:
+    return "pass" if ok else "fix"
 
 
 def _wrong(predictions: list[Prediction]) -> str:

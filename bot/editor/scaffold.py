@@ -1,4 +1,5 @@
-"""`add-intent`: scaffold a new intent in every file and language, with TODO(editor) placeholders.
+"""`add-intent`: scaffold a new intent in every file and language, with TODO(editor) placeholders;
+`add-article`: the same for a help-centre article (``data/knowledge/<lang>/<id>.md``).
 
 Files are edited by inserting text blocks, never by re-dumping YAML: editors' comments,
 ordering and formatting stay exactly as they were.
@@ -7,10 +8,12 @@ ordering and formatting stay exactly as they were.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 from yaml.nodes import Node, ScalarNode
 
+from bot.core.knowledge import ARTICLE_TOPICS, ID_PATTERN, MIN_QUESTIONS, load_help_centre
 from bot.core.project import LANGUAGES, MARKER, Project, compose, items, mapping, scalar
 from bot.core.taxonomy import SENSITIVE_PREFIX, TOPICS
 
@@ -156,3 +159,66 @@ def _add_conversation(project: Project, language: str, name: str, action: str) -
         f"        intent: {name}\n      - action: {action}\n"
     )
     return project.rel(path), _insert(path, 0, block) + 1
+
+
+# -- help-centre articles -----------------------------------------------------------------------
+
+
+def add_article(project: Project, article_id: str, topic: str | None = None) -> list[tuple[str, int]]:
+    """Write ``data/knowledge/<lang>/<article_id>.md`` for every language, with placeholders the
+    check refuses; returns (file, line of the first placeholder) of each file."""
+    if not ID_PATTERN.match(article_id):
+        raise ScaffoldError(
+            f"{article_id!r}: use lowercase letters, digits and _ (e.g. call_forwarding_abroad)"
+        )
+    if topic is not None and topic not in ARTICLE_TOPICS:
+        raise ScaffoldError(f"topic {topic!r} is not one of {', '.join(ARTICLE_TOPICS)}")
+    paths = [project.knowledge_dir / language / f"{article_id}.md" for language in LANGUAGES]
+    existing = [project.rel(p) for p in paths if p.exists()]
+    if existing:
+        raise ScaffoldError(f"article {article_id} already exists ({', '.join(existing)})")
+    if article_id in {i.value for i in project.intents()}:
+        raise ScaffoldError(f"{article_id} is already an intent in domain.yml; choose another id")
+    centre = load_help_centre(project.knowledge_dir, LANGUAGES)
+    current = [a for by_id in centre.articles.values() for a in by_id.values()]
+    departments = Counter(a.department for a in current if a.topic == topic)
+    department = departments.most_common(1)[0][0] if topic and departments else None
+    links = {a.link.replace(f"/{a.language}/{a.id}", "/{language}/{id}") for a in current}
+    pattern = links.pop() if len(links) == 1 else None  # e.g. https://help.example/{language}/{id}
+    pattern = pattern if pattern and "{id}" in pattern else None
+    changed = []
+    for language, path in zip(LANGUAGES, paths, strict=True):
+        link = pattern.format(language=language, id=article_id) if pattern else None
+        text = _article_text(article_id, language, topic, department, link)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        first = next(n for n, line in enumerate(text.splitlines(), start=1) if MARKER in line)
+        changed.append((project.rel(path), first))
+    return changed
+
+
+def _article_text(
+    article_id: str, language: str, topic: str | None, department: str | None, link: str | None
+) -> str:
+    name = LANGUAGE_NAMES[language]
+    topic = topic or f'"{MARKER}: one of {", ".join(ARTICLE_TOPICS)}"'
+    department = department or f'"{MARKER}: the department that owns this answer"'
+    if link:
+        link += f"  # {MARKER}: check that this page exists, then delete this comment"
+    else:
+        link = f'"{MARKER}: the https:// address of the page in {name}"'
+    questions = [f"customer question {i} in {name}" for i in range(1, MIN_QUESTIONS + 1)]
+    questions[0] += " (write 12 to 15, in the customer's words, each different)"
+    lines = [
+        "---",
+        f"id: {article_id}",
+        f'title: "{MARKER}: the title in {name}"',
+        f"topic: {topic}",
+        f"department: {department}",
+        f"link: {link}",
+        "questions:",
+        *(f'  - "{MARKER}: {q}"' for q in questions),
+        "---",
+        f"{MARKER}: the answer in {name}, as the assistant sends it (short steps, under 1200 characters).",
+    ]
+    return "\n".join(lines) + "\n"

@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import re
+from collections import Counter, defaultdict
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
-from bot.core.project import LANGUAGES, MARKER, TOPIC_PREFIXES, Example, Problem, Project, normalise
+from bot.core.knowledge import ARTICLE_TOPICS, KNOWLEDGE_INTENT, Article, HelpCentre, load_help_centre
+from bot.core.project import (
+    LANGUAGES,
+    MARKER,
+    TOPIC_PREFIXES,
+    Example,
+    Located,
+    Problem,
+    Project,
+    compose,
+    items,
+    line_of,
+    mapping,
+    normalise,
+    scalar,
+)
 from bot.core.taxonomy import SENSITIVE_PREFIX
 
 DEFAULT_MIN_EXAMPLES = 15
@@ -23,6 +41,7 @@ def static_problems(project: Project, min_examples: int = DEFAULT_MIN_EXAMPLES) 
     problems += missing_labels(project)
     problems += sensitive_setup(project)
     problems += heldout_leaks(project)
+    problems += article_problems(project)
     return sorted(set(problems), key=lambda p: (p.path, p.line, p.message))
 
 
@@ -43,6 +62,8 @@ def example_counts(project: Project, minimum: int) -> list[Problem]:
             counts[example.intent] += not _is_placeholder(example)
         blocks = project.intent_blocks(language)
         for intent in project.intents():
+            if intent.value == KNOWLEDGE_INTENT:  # its examples are the articles' questions
+                continue
             n = counts[intent.value]
             if n >= minimum:
                 continue
@@ -168,3 +189,190 @@ def heldout_leaks(project: Project) -> list[Problem]:
 
 def _is_placeholder(example: Example) -> bool:
     return MARKER in example.value
+
+
+# -- help-centre articles (data/knowledge/<lang>/<id>.md, bot.core.knowledge) -----------------
+
+
+def article_problems(project: Project) -> list[Problem]:
+    """Problems of the help centre: the parser's (fields, body, id, questions, missing language),
+    then ids, topics, departments, links and example questions shared with something else."""
+    centre = load_help_centre(project.knowledge_dir, LANGUAGES)
+    found = [Problem(_rel(project, p.path), p.line, p.message) for p in centre.problems]
+    if not project.article_files():
+        return found
+    if KNOWLEDGE_INTENT not in {i.value for i in project.intents()}:
+        message = f"the help centre (data/knowledge/) needs the intent {KNOWLEDGE_INTENT} in the intents list"
+        found.append(Problem(project.rel(project.domain_file), 0, message))
+    found += article_ids(project, centre)
+    found += article_fields(project, centre)
+    found += duplicate_questions(project, centre)
+    found += longtail_leaks(project, centre)
+    return found
+
+
+def front_matter_lines(path: Path) -> dict[str, int]:
+    """Field name -> 1-based line in an article's front matter (only top-level ``name:`` lines)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    found: dict[str, int] = {}
+    for number, line in enumerate(lines[1:], start=2):
+        if line.strip() == "---":
+            break
+        match = re.match(r"([A-Za-z_]+):", line)
+        if match:
+            found.setdefault(match.group(1), number)
+    return found
+
+
+def _declared_id(path: Path) -> tuple[str, int] | None:
+    """The id a file's front matter declares, read leniently (also from files with problems)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    for number, line in enumerate(lines[1:], start=2):
+        if line.strip() == "---":
+            return None
+        match = re.match(r"""id:\s*["']?([^"'#\s]+)""", line)
+        if match:
+            return match.group(1), number
+    return None
+
+
+def article_ids(project: Project, centre: HelpCentre) -> list[Problem]:
+    """An id declared by two files of one language, or equal to an intent of domain.yml."""
+    intents = {i.value: i for i in project.intents()}
+    found = []
+    for language in LANGUAGES:
+        declared: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for path in sorted((project.knowledge_dir / language).glob("*.md")):
+            got = _declared_id(path)
+            if got:
+                declared[got[0]].append((project.rel(path), got[1]))
+        for article_id, places in declared.items():
+            for path, line in places:
+                others = ", ".join(f"{p}:{n}" for p, n in places if (p, n) != (path, line))
+                if others:
+                    found.append(Problem(path, line, f"id '{article_id}' is also used by {others}"))
+                intent = intents.get(article_id)
+                if intent:
+                    where = f"{intent.path}:{intent.line}"
+                    found.append(
+                        Problem(
+                            path, line, f"id '{article_id}' is also an intent ({where}); choose another id"
+                        )
+                    )
+    return found
+
+
+def article_fields(project: Project, centre: HelpCentre) -> list[Problem]:
+    """Known topic, an https link, and the same topic and department in every language."""
+    found = []
+    for article_id in centre.ids():
+        versions = [a for lang in LANGUAGES if (a := centre.get(article_id, lang))]
+        usual = {
+            name: Counter(getattr(a, name) for a in versions).most_common(1)[0][0]
+            for name in ("topic", "department")
+        }
+        for article in versions:
+            lines = front_matter_lines(article.path)
+            path = _rel(project, article.path)
+            if MARKER not in article.topic and article.topic not in ARTICLE_TOPICS:
+                message = f"topic '{article.topic}' is not one of {', '.join(ARTICLE_TOPICS)}"
+                found.append(Problem(path, lines.get("topic", 2), message))
+            for name in ("topic", "department"):
+                value = getattr(article, name)
+                if value != usual[name] and MARKER not in value:
+                    others = [a.language for a in versions if getattr(a, name) == usual[name]]
+                    message = (
+                        f"{name} '{value}' differs from the {'/'.join(others)} version ('{usual[name]}'); "
+                        "an article has one in all languages"
+                    )
+                    found.append(Problem(path, lines.get(name, 2), message))
+            link = urlparse(article.link)
+            if MARKER not in article.link and (link.scheme != "https" or not link.netloc):
+                message = f"link '{article.link}' must be a full https:// address"
+                found.append(Problem(path, lines.get("link", 2), message))
+    return found
+
+
+def duplicate_questions(project: Project, centre: HelpCentre) -> list[Problem]:
+    """The same question in two articles, or in an article and an intent's examples (reported
+    at both places; two intents sharing an example are reported by duplicate_examples)."""
+    by_text: dict[str, list[Located]] = defaultdict(list)
+    owner: dict[Located, str] = {}
+    for article in _articles(centre):
+        for question, line in zip(article.questions, _question_lines(article), strict=True):
+            if MARKER not in question:
+                place = Located(question, _rel(project, article.path), line)
+                by_text[normalise(question)].append(place)
+                owner[place] = f"article {article.id}"
+    for example in project.examples():
+        key = normalise(example.value)
+        if key in by_text and not _is_placeholder(example):
+            place = Located(example.value, example.path, example.line)
+            by_text[key].append(place)
+            owner[place] = f"intent {example.intent}"
+    found = []
+    for places in by_text.values():
+        if len({owner[p] for p in places}) < 2:
+            continue
+        for place in places:
+            mine = owner[place]
+            others = sorted(
+                f"{owner[o]} ({o.path}:{o.line})"
+                for o in places
+                if owner[o] != mine and (mine.startswith("article") or owner[o].startswith("article"))
+            )
+            if others:
+                what = "question" if mine.startswith("article") else "example"
+                message = f"{what} {place.value!r} of {mine} is also in {', '.join(others)}"
+                found.append(Problem(place.path, place.line, message))
+    return found
+
+
+def longtail_leaks(project: Project, centre: HelpCentre) -> list[Problem]:
+    """A long-tail held-out question (bench/heldout/longtail/) that is also a training question."""
+    training = {normalise(q): (a, line) for a in _articles(centre) for q, line in _longtail_pairs(a)}
+    training.update({normalise(e.value): (e, e.line) for e in project.examples()})
+    found = []
+    for message in _longtail_messages(project):
+        twin = training.get(normalise(message.value))
+        if twin:
+            source, line = twin
+            where = f"{_rel(project, source.path) if isinstance(source, Article) else source.path}:{line}"
+            text = f"held-out message {message.value!r} is also a training example ({where})"
+            found.append(Problem(message.path, message.line, text))
+    return found
+
+
+def _longtail_pairs(article: Article) -> list[tuple[str, int]]:
+    return list(zip(article.questions, _question_lines(article), strict=True))
+
+
+def _longtail_messages(project: Project) -> list[Located]:
+    found = []
+    for path in sorted((project.root / "bench" / "heldout" / "longtail").glob("*.yml")):
+        for _language, (_k, labels) in mapping(compose(path)).items():
+            for _label, (_k2, texts) in mapping(labels).items():
+                for text in items(texts):
+                    found.append(Located(scalar(text) or "", project.rel(path), line_of(text)))
+    return found
+
+
+def _articles(centre: HelpCentre) -> list[Article]:
+    return [a for lang in LANGUAGES for _i, a in sorted(centre.articles.get(lang, {}).items())]
+
+
+def _question_lines(article: Article) -> tuple[int, ...]:
+    return article.question_lines or (1,) * len(article.questions)
+
+
+def _rel(project: Project, path: Path) -> str:
+    try:
+        return project.rel(path)
+    except ValueError:
+        return str(path)
