@@ -16,14 +16,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Callable
 
-from bot.core.db import OWNER_BOT, OWNER_CLOSED, OWNER_QUEUED
+from bot.core.db import OWNER_BOT, OWNER_CLOSED, OWNER_QUEUED, conversations
 from bot.core.language import Detector, LanguageChoice, choose_language
 from bot.core.settings import Settings
 from bot.core.store import ConversationStore, Inbound
 from bot.core.texts import text as gateway_text
+from bot.core.unicode import well_formed
 from bot.rasa.client import ActionServerClient, RasaClient, RasaUnavailable
 
 log = logging.getLogger(__name__)
+MAX_SENDER_CHARS = conversations.c.sender.type.length
+MAX_LOCALE_CHARS = conversations.c.locale.type.length
 PLAIN_TEXT_MARK = "\u200b"  # zero-width space: see _as_text
 
 
@@ -33,6 +36,23 @@ class InvalidMessage(ValueError):
     def __init__(self, reason: str, *, too_large: bool = False) -> None:
         super().__init__(reason)
         self.too_large = too_large
+
+
+def valid_sender(sender: str | None) -> str:
+    """A customer's sender id as stored and looked up (stripped, lone surrogates as U+FFFD), or
+    :class:`InvalidMessage`: empty, longer than its column, or with a NUL character."""
+    sender = well_formed(sender or "").strip()
+    if not sender:
+        raise InvalidMessage("sender must not be empty")
+    if len(sender) > MAX_SENDER_CHARS:
+        raise InvalidMessage(f"sender must be at most {MAX_SENDER_CHARS} characters")
+    _no_nul("sender", sender)
+    return sender
+
+
+def _no_nul(field: str, value: str) -> None:
+    if "\x00" in value:
+        raise InvalidMessage(f"{field} must not contain NUL characters")
 
 
 @dataclass(frozen=True)
@@ -74,13 +94,13 @@ class Router:
         self.notify = notify or (lambda: None)
 
     def validate(self, message: IncomingMessage) -> IncomingMessage:
-        """Normalise and check a message; raises :class:`InvalidMessage` with a clear reason."""
-        sender = (message.sender or "").strip()
-        body = (message.text or "").strip()
-        if not sender:
-            raise InvalidMessage("sender must not be empty")
-        if len(sender) > 128:
-            raise InvalidMessage("sender must be at most 128 characters")
+        """Normalise and check a message; raises :class:`InvalidMessage` with a clear reason.
+
+        Checked before anything is stored: what passes fits the database (no NUL, which
+        PostgreSQL's text cannot hold; a locale within its column), and lone surrogates, which
+        no database can encode, are stored as U+FFFD (bot/core/unicode.py)."""
+        sender = valid_sender(message.sender)
+        body = well_formed(message.text or "").strip()
         if not body:
             raise InvalidMessage("text must not be empty")
         if len(body) > self.settings.max_message_chars:
@@ -88,9 +108,19 @@ class Router:
                 f"text must be at most {self.settings.max_message_chars} characters",
                 too_large=True,
             )
-        return IncomingMessage(
-            message.channel, sender, body, message.locale, message.metadata, message.channel_payload
-        )
+        _no_nul("text", body)
+        locale = message.locale
+        if locale is not None:
+            locale = well_formed(locale)
+            _no_nul("locale", locale)
+            if len(locale) > MAX_LOCALE_CHARS:
+                raise InvalidMessage(f"locale must be at most {MAX_LOCALE_CHARS} characters")
+        metadata = message.metadata
+        title = metadata.get("button_title")
+        if isinstance(title, str):
+            metadata = {**metadata, "button_title": well_formed(title)}
+            _no_nul("button_title", title)
+        return IncomingMessage(message.channel, sender, body, locale, metadata, message.channel_payload)
 
     def _chooser(self, text: str, locale: str | None):
         def choose(current: str | None) -> LanguageChoice:

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.agentdesk.console_session import current_session, json_body, services_of
 from bot.core.hours import HoursError, hours_spec
-from bot.web.http import error_response
+from bot.web.http import MAX_ROW_ID, error_response
 from handoff.agents import AgentError
 
 
@@ -52,6 +52,8 @@ def install_admin_routes(router: APIRouter) -> None:
         demoting = allowed.get("active") is False or allowed.get("role", "admin") != "admin"
         if agent_id == session.agent.id and demoting:
             return error_response(409, "self_lockout", "an admin cannot deactivate or demote themselves")
+        if not 0 < agent_id <= MAX_ROW_ID:  # no agent has it (and SQLite cannot even look it up)
+            return error_response(422, "invalid_agent", "no such agent")
         directory = services_of(request).directory
         try:
             agent = await run_in_threadpool(lambda: directory.update(agent_id, **allowed))
@@ -106,5 +108,7 @@ def install_admin_routes(router: APIRouter) -> None:
     async def resolve_outage(outage_id: int, request: Request) -> Response:
         await current_session(request, write=True, admin=True)
         await json_body(request)
-        resolved = await run_in_threadpool(services_of(request).outages.resolve, outage_id)
+        outages = services_of(request).outages
+        # No outage has an id beyond a 64-bit integer (and SQLite cannot even look one up).
+        resolved = 0 < outage_id <= MAX_ROW_ID and await run_in_threadpool(outages.resolve, outage_id)
         return JSONResponse({"ok": resolved}, status_code=200 if resolved else 404)

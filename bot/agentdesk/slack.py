@@ -45,7 +45,7 @@ from sqlalchemy import update
 from starlette.concurrency import run_in_threadpool
 
 from bot.channels.common import ChannelContext, ConversationRefs, UpdateLog
-from bot.channels.slack import STOP_TIMEOUT_S, InFlight
+from bot.channels.slack import STOP_TIMEOUT_S, InFlight, handle_signed
 from bot.channels.slack_text import escape, to_plain
 from bot.core import events
 from bot.core.db import OWNER_AGENT, OWNER_QUEUED, conversation_refs, utcnow
@@ -240,7 +240,7 @@ class SlackAgentWorkspace:
 
         @router.post(EVENTS_PATH, include_in_schema=False)
         async def slack_agent_events(request: Request) -> Response:
-            return await self.handler.handle(request)
+            return await handle_signed(self.handler, request, self.settings.slack_agent_signing_secret)
 
         return router
 

@@ -1,7 +1,8 @@
 """Business customers on Slack: they DM the app or mention it in a channel.
 
 Slack posts events and button clicks to ``POST /slack/events``; the bolt app checks the
-signature and its timestamp (forged or older than five minutes: 401), acknowledges at once and
+signature and its timestamp (forged, malformed or older than five minutes: 401; a correctly
+signed body that is no Slack payload: 400, see :func:`handle_signed`), acknowledges at once and
 handles the message in the background, so Slack never times out and retries. A retried or
 duplicated event is handled once (its ``event_id`` in :class:`UpdateLog`).
 
@@ -32,14 +33,17 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
+import hmac
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler, to_async_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.concurrency import run_in_threadpool
@@ -51,6 +55,7 @@ from bot.core.settings import Settings
 from bot.core.store import Conversation
 from bot.core.texts import text as customer_text
 from bot.router import IncomingMessage, InvalidMessage
+from bot.web.http import error_response
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +68,8 @@ MAX_SECTION_CHARS = 3000
 MAX_CACHED_LOCALES = 10_000
 STOP_TIMEOUT_S = 10.0
 SLACK_TIMEOUT_S = 10  # a Slack outage must not hold up the handling of other messages for long
+TIMESTAMP = re.compile(r"[0-9]{1,15}")  # X-Slack-Request-Timestamp: Unix seconds
+MAX_REQUEST_AGE_S = 5 * 60  # as bolt: an older request is refused (a replay)
 
 
 def customer_sender(team: str, user: str, channel: str) -> str:
@@ -174,6 +181,38 @@ class InFlight:
             await asyncio.wait(set(self.tasks), timeout=timeout_s)
 
 
+async def handle_signed(
+    handler: AsyncSlackRequestHandler, request: Request, signing_secret: str | None
+) -> Response:
+    """A request to a bolt app's endpoint (both Slack apps use this), after the checks bolt
+    misses, which would otherwise be 500s: a timestamp that is not a number is refused like a
+    forged signature (401), and a body bolt cannot read (not UTF-8, not JSON where JSON is due,
+    not an object) is 400 ``invalid_json`` when correctly signed, 401 when not. Everything else,
+    the signature and its age included, is bolt's."""
+    timestamp = request.headers.get("x-slack-request-timestamp") or ""
+    signature = request.headers.get("x-slack-signature") or ""
+    if not TIMESTAMP.fullmatch(timestamp) or not signature.isascii():
+        return error_response(401, "invalid_signature", "missing or malformed Slack signature headers")
+    raw = await request.body()  # Starlette keeps it: bolt's handler reads it again
+    try:
+        to_async_bolt_request(request, raw)  # what bolt's handler does first, parsing included
+    except (ValueError, TypeError, AttributeError, RecursionError):
+        if not correctly_signed(signing_secret, raw, timestamp, signature):
+            return error_response(401, "invalid_signature", "missing or wrong Slack signature")
+        return error_response(400, "invalid_json", "the body must be a Slack event or action payload")
+    return await handler.handle(request)
+
+
+def correctly_signed(secret: str | None, raw: bytes, timestamp: str, signature: str) -> bool:
+    """Slack's v0 signature of ``raw``, not older than five minutes: bolt's check, for any bytes
+    (slack_sdk's verifier decodes the body as UTF-8 first, and fails on anything else)."""
+    if not secret or abs(time.time() - int(timestamp)) > MAX_REQUEST_AGE_S:
+        return False
+    signed = b"v0:" + timestamp.encode() + b":" + raw
+    expected = "v0=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), signature.encode())
+
+
 class SlackCustomerChannel:
     """The ``slack`` customer channel; registered with Delivery to reach customers' threads."""
 
@@ -202,7 +241,7 @@ class SlackCustomerChannel:
 
         @router.post(EVENTS_PATH, include_in_schema=False)
         async def slack_events(request: Request) -> Response:
-            return await self.handler.handle(request)
+            return await handle_signed(self.handler, request, self.settings.slack_signing_secret)
 
         return router
 

@@ -49,7 +49,7 @@ from bot.core.settings import Settings, SettingsError
 from bot.core.store import Conversation
 from bot.core.texts import text as customer_text
 from bot.router import IncomingMessage, InvalidMessage
-from bot.web.http import error_response
+from bot.web.http import error_response, parse_json
 
 log = logging.getLogger(__name__)
 
@@ -331,7 +331,7 @@ class TelegramChannel:
     def _parse_update(self, raw: bytes) -> Update | None:
         assert self._app is not None
         try:
-            data = json.loads(raw)
+            data = parse_json(raw)  # hardened: deep nesting, huge numbers (bot/web/http.py)
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 return None
             return Update.de_json(data, self._app.bot)

@@ -29,8 +29,9 @@ from bot.core import events
 from bot.core.feed import ChangeFeed, Event
 from bot.core.settings import SUPPORTED_LANGUAGES, Settings
 from bot.core.store import ConversationStore
-from bot.router import IncomingMessage, InvalidMessage, Router
+from bot.router import IncomingMessage, InvalidMessage, Router, valid_sender
 from bot.web.http import (
+    MAX_ROW_ID,
     ApiError,
     error_response,
     events_script_response,
@@ -219,15 +220,17 @@ async def read_chat_message(request: Request) -> IncomingMessage:
 
 
 def _sender(request: Request) -> str:
-    sender = (request.query_params.get("sender") or "").strip()
-    if not sender or len(sender) > 128:
-        raise ApiError(422, "invalid_message", "sender is required")
-    return sender
+    """The ``sender`` query parameter, checked as the router checks a message's sender."""
+    try:
+        return valid_sender(request.query_params.get("sender"))
+    except InvalidMessage as exc:
+        raise ApiError(422, "invalid_message", str(exc)) from exc
 
 
 def _int(raw: str | None) -> int:
+    """A message id to resume after: 0 when absent or not a number, never beyond a stored id."""
     try:
-        return max(0, int(raw)) if raw else 0
+        return min(max(0, int(raw)), MAX_ROW_ID) if raw else 0
     except ValueError:
         return 0
 

@@ -9,6 +9,8 @@ return :func:`error_response`, or raise :class:`ApiError` in a route (the handle
 from __future__ import annotations
 
 import json
+import math
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
@@ -18,10 +20,14 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from bot.core.events import page_script
 from bot.core.feed import ChangeFeed, Event
+from bot.core.unicode import well_formed
 
 KEEPALIVE_S = 15.0  # an idle stream says so this often: proxies cut silent connections
 RETRY_MS = 2000  # how soon the browser's EventSource reconnects
 KEEPALIVE = ": keep-alive\n\n"
+MAX_JSON_DEPTH = 32  # arrays and objects inside each other (the gateway's bodies need 3)
+MAX_JSON_INT_DIGITS = 20  # any 64-bit id fits; Python refuses over 4,300 with a ValueError
+MAX_ROW_ID = 2**63 - 1  # the largest id a database holds (SQLite INTEGER, PostgreSQL BIGINT)
 
 
 # -- errors ---------------------------------------------------------------------------------
@@ -53,10 +59,10 @@ def install_error_handler(app: FastAPI) -> None:
 async def json_object(
     request: Request, max_bytes: int, *, require_json_type: bool = False, empty_is_object: bool = False
 ) -> dict[str, Any]:
-    """The request body as a JSON object, or an :class:`ApiError`: 413 ``too_large`` above
-    ``max_bytes``, 400 ``invalid_json`` for anything but a JSON object. ``require_json_type``
-    first insists on ``Content-Type: application/json`` (415 ``json_required``);
-    ``empty_is_object`` reads an empty body as ``{}``."""
+    """The request body as a JSON object (read by :func:`parse_json`), or an :class:`ApiError`:
+    413 ``too_large`` above ``max_bytes``, 400 ``invalid_json`` for anything but a JSON object.
+    ``require_json_type`` first insists on ``Content-Type: application/json`` (415
+    ``json_required``); ``empty_is_object`` reads an empty body as ``{}``."""
     if require_json_type and not (request.headers.get("content-type") or "").startswith("application/json"):
         raise ApiError(415, "json_required", "send a JSON body (Content-Type: application/json)")
     raw = await request.body()
@@ -64,13 +70,79 @@ async def json_object(
         raise ApiError(413, "too_large", f"request body must be at most {max_bytes} bytes")
     if not raw and empty_is_object:
         return {}
+    message = "request body must be a JSON object"
     try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "invalid_json", "request body must be a JSON object") from exc
+        body = parse_json(raw)
+    except JsonLimit as exc:
+        raise ApiError(400, "invalid_json", f"{message}: {exc}") from exc
+    except ValueError as exc:
+        raise ApiError(400, "invalid_json", message) from exc
     if not isinstance(body, dict):
-        raise ApiError(400, "invalid_json", "request body must be a JSON object")
+        raise ApiError(400, "invalid_json", message)
     return body
+
+
+class JsonLimit(ValueError):
+    """JSON that is valid but beyond what the gateway reads (the reason is for the client)."""
+
+
+def parse_json(raw: bytes) -> Any:
+    """A request body as JSON, or a ValueError, whatever the body: UTF-8 only, nested at most
+    :data:`MAX_JSON_DEPTH` deep (no RecursionError), integers of at most
+    :data:`MAX_JSON_INT_DIGITS` digits, finite numbers only (no NaN, no Infinity, no 1e999);
+    a lone surrogate (``"\\ud800"``) in a string or key becomes U+FFFD, so what is read can be
+    stored (bot/core/unicode.py)."""
+    text = raw.decode("utf-8-sig")  # a leading BOM is ignored; UnicodeDecodeError is a ValueError
+    if _deeper_than(text, MAX_JSON_DEPTH):
+        raise JsonLimit(f"nested more than {MAX_JSON_DEPTH} deep")
+    try:
+        value = _DECODER.decode(text)
+    except RecursionError as exc:  # not reached after the depth check; kept as a backstop
+        raise JsonLimit(f"nested more than {MAX_JSON_DEPTH} deep") from exc
+    return _well_formed(value) if "\\u" in text else value
+
+
+def _json_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_JSON_INT_DIGITS:
+        raise JsonLimit(f"numbers must have at most {MAX_JSON_INT_DIGITS} digits")
+    return int(digits)
+
+
+def _json_float(spelled: str) -> float:
+    number = float(spelled)
+    if not math.isfinite(number):
+        raise JsonLimit("numbers must be finite")
+    return number
+
+
+def _json_constant(name: str) -> Any:
+    raise JsonLimit(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(parse_int=_json_int, parse_float=_json_float, parse_constant=_json_constant)
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def _deeper_than(text: str, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` deep, strings left out; counted
+    before parsing, since parsing is what a deep body would crash."""
+    depth = 0
+    for bracket in _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def _well_formed(value: Any) -> Any:
+    if isinstance(value, str):
+        return well_formed(value)
+    if isinstance(value, list):
+        return [_well_formed(item) for item in value]
+    if isinstance(value, dict):
+        return {well_formed(key): _well_formed(item) for key, item in value.items()}
+    return value
 
 
 # -- server-sent events ---------------------------------------------------------------------

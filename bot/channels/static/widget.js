@@ -20,7 +20,7 @@
   };
   const KEY = "cc-widget:" + GATEWAY + ":"; // namespace of our keys in the host page's storage
   // The names of the events the gateway pushes (bot/core/events.py): the gateway writes them in
-  // when it serves this file; these are for the file served as it is (tests/test_widget.py checks).
+  // when it serves this file; these are for the file served as it is (tests/channels/test_widget.py checks).
   const EVENTS = /*EVENTS*/{
     "MESSAGE": "message", "OWNER": "owner", "QUEUE": "queue", "LOGOUT": "logout",
     "AGENT_JOINED": "agent_joined", "AGENT_REPLY": "agent_reply", "HANDED_BACK": "handed_back",

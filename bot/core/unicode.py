@@ -1,0 +1,19 @@
+"""Text that every database and encoder can hold.
+
+JSON may spell a lone UTF-16 surrogate (``"\\ud800"``); Python keeps it in a ``str``, but it is no
+character: UTF-8 cannot encode it, so SQLite, PostgreSQL and every HTTP client fail on it.
+:func:`well_formed` replaces each with U+FFFD, the replacement character, as a browser does.
+(A proper pair, ``"\\ud83d\\ude00"``, is already one character when parsed, so it is kept.)
+"""
+
+from __future__ import annotations
+
+import re
+
+REPLACEMENT = "\ufffd"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def well_formed(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD (the same object when there is none)."""
+    return _LONE_SURROGATE.sub(REPLACEMENT, text) if _LONE_SURROGATE.search(text) else text
