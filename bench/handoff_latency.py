@@ -76,7 +76,7 @@ class Fixture:
 
 
 def new_conversation(engine: Engine) -> str:
-    """A web conversation owned by the bot, as tests/test_handoff_queue.py creates them."""
+    """A web conversation owned by the bot, as tests/handoff/test_queue.py creates them."""
     cid, now = str(uuid.uuid4()), utcnow()
     with engine.begin() as conn:
         conn.execute(

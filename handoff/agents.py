@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -119,9 +119,15 @@ def check_password(password: str) -> None:
 class AgentDirectory:
     """Agent accounts and their sessions, on the configured database."""
 
-    def __init__(self, engine: Engine, session_ttl: timedelta = timedelta(hours=12)) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        session_ttl: timedelta = timedelta(hours=12),
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.engine = engine
         self.session_ttl = session_ttl
+        self.now = now  # the clock sessions open and expire on (a test moves its own)
 
     def create(
         self,
@@ -226,7 +232,7 @@ class AgentDirectory:
 
     def open_session(self, agent: Agent) -> tuple[str, Session]:
         """A new session; returns the cookie token (never stored) and the session."""
-        token, now = secrets.token_urlsafe(32), utcnow()
+        token, now = secrets.token_urlsafe(32), self.now()
         session = Session(agent, secrets.token_urlsafe(24), now + self.session_ttl)
         with self.engine.begin() as conn:
             conn.execute(
@@ -251,7 +257,7 @@ class AgentDirectory:
                 .join(agents, agents.c.id == agent_sessions.c.agent_id)
                 .where(agent_sessions.c.token_hash == _token_hash(token))
             ).first()
-        if row is None or row.expires_at <= utcnow() or not row.active:
+        if row is None or row.expires_at <= self.now() or not row.active:
             return None
         return Session(_agent(row), row.csrf_token, row.expires_at)
 

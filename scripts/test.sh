@@ -23,7 +23,12 @@ echo "== editors' check on the project's own data (report: reports/editor/index.
 $PY -m bot.editor check --report reports/editor
 
 echo "== suite on SQLite (embedded defaults)"
-env -u DATABASE_URL -u REDIS_URL -u RASA_TRACKER_URL $PY -m pytest -p no:cacheprovider
+# The editors' check above already ran `rasa data validate`, the held-out evaluation and the test
+# conversations: the tests that run the same again (marked rasa_check) are left out here, so each
+# runs once per `make test`. On their own they still run: pytest -m rasa_check.
+env -u DATABASE_URL -u REDIS_URL -u RASA_TRACKER_URL $PY -m pytest -p no:cacheprovider -m "not rasa_check"
 
 echo "== suite on PostgreSQL + Redis (everything that touches a database or Rasa's stores)"
-DATABASE_URL="$PG_URL" REDIS_URL="$REDIS" $PY -m pytest -p no:cacheprovider -m "not rasa"
+# Only the tests marked db (tests/conftest.py marks every test with a database fixture, and the
+# rest by hand): the others do not depend on the database engine and ran above.
+DATABASE_URL="$PG_URL" REDIS_URL="$REDIS" $PY -m pytest -p no:cacheprovider -m "db and not rasa"

@@ -82,7 +82,8 @@ class FakeServer:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        # a short poll interval: stop() (shutdown) waits for it, and tests start and stop many servers
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def stop(self) -> None:

@@ -20,13 +20,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from http.cookies import SimpleCookie
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
@@ -41,9 +39,10 @@ from handoff.agents import AgentDirectory
 from handoff.queue import Handoff, HandoffQueue
 from handoff.throttle import LoginPolicy, LoginThrottle
 from testkit.fakes.http_server import FakeServer
-from testkit.fakes.rasa import fake_action_server, fake_rasa
+from tests.helpers.clock import Clock
+from tests.helpers.console import PASSWORD, AgentApi, error_code, log_in, log_in_request, set_cookie
+from tests.helpers.gateway import live_gateway
 
-PASSWORD = "correct horse battery"
 MARKUP = "<img src=x onerror=alert(1)>"
 IBAN, PHONE = "BE68 5390 0754 7034", "0470 12 34 56"
 FR_FRAUD = "Bonjour, quelqu'un a utilisé ma carte SIM pour des appels frauduleux vers l'étranger"
@@ -54,28 +53,10 @@ NL_HUMAN = "Ik wil graag met een medewerker praten over mijn abonnement"
 # --- fixtures -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def rasa() -> Iterator[FakeServer]:
-    """One fake Rasa for the module (stopping one costs ~0.5 s); tests filter by conversation id."""
-    server = fake_rasa()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def actions() -> Iterator[FakeServer]:
-    server = fake_action_server()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(autouse=True)
-def _cheap_hashes(fast_password_hashing: None) -> None:
-    """Every test here logs agents in: cheap Argon2 parameters (fixture in conftest)."""
-
-
 @pytest.fixture
 def app_settings(settings: Settings, rasa: FakeServer, actions: FakeServer) -> Settings:
+    """The module's one fake Rasa and action server (tests/agentdesk/conftest.py): tests filter
+    what Rasa received by conversation id."""
     return settings.with_overrides(
         rasa_url=rasa.url, action_server_url=actions.url, rasa_timeout_s=2.0, feed_interval_s=0.05
     )
@@ -87,46 +68,7 @@ def client(app_settings: Settings) -> Iterator[TestClient]:
         yield client
 
 
-@pytest.fixture
-def directory(engine: Engine) -> AgentDirectory:
-    return AgentDirectory(engine)
-
-
 # --- HTTP helpers ---------------------------------------------------------------------------
-
-
-@dataclass
-class AgentApi:
-    """A logged-in agent: its own session cookie and CSRF token, on a client shared with others."""
-
-    http: httpx.Client
-    token: str
-    csrf: str
-    username: str
-
-    @property
-    def cookie(self) -> dict[str, str]:
-        return {"Cookie": f"{COOKIE}={self.token}"}
-
-    def get(self, path: str, **params: Any) -> httpx.Response:
-        return self.http.get(f"/agent/api/{path}", params=params, headers=self.cookie)
-
-    def post(self, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
-        headers = {**self.cookie, "X-CSRF-Token": self.csrf}
-        return self.http.post(f"/agent/api/{path}", json=body or {}, headers=headers)
-
-    def act(self, cid: str, action: str, **body: Any) -> httpx.Response:
-        return self.post(f"conversations/{cid}/{action}", body)
-
-    def ok(self, response: httpx.Response) -> dict[str, Any]:
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def queue(self) -> dict[str, Any]:
-        return self.ok(self.get("queue"))
-
-    def packet(self, cid: str) -> dict[str, Any]:
-        return self.ok(self.get(f"conversations/{cid}"))
 
 
 @dataclass
@@ -148,21 +90,6 @@ class Customer:
         response = self.http.get("/api/chat/history", params={"sender": self.sender})
         assert response.status_code == 200, response.text
         return response.json()
-
-
-def log_in_request(http: httpx.Client, username: str, password: str = PASSWORD) -> httpx.Response:
-    return http.post("/agent/api/login", json={"username": username, "password": password})
-
-
-def set_cookie(response: httpx.Response) -> Any:
-    return SimpleCookie(response.headers["set-cookie"])[COOKIE]
-
-
-def log_in(http: httpx.Client, username: str) -> AgentApi:
-    response = log_in_request(http, username)
-    assert response.status_code == 200, response.text
-    http.cookies.clear()  # each AgentApi sends its own cookie: several agents share one client
-    return AgentApi(http, set_cookie(response).value, response.json()["csrf"], username)
 
 
 def add_agent(
@@ -248,25 +175,9 @@ def rasa_requests_about(rasa: FakeServer, cid: str) -> list[Any]:
     return [r for r in list(rasa.requests) if cid in r.path or cid.encode() in r.body]
 
 
-def error_code(response: httpx.Response) -> str:
-    return response.json()["error"]["code"]
-
-
-@dataclass
-class Clock:
-    """The log-in throttle's time, moved by the test."""
-
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
 @pytest.fixture
 def clock() -> Clock:
+    """The log-in throttle's time, moved by the test."""
     return Clock(utcnow())
 
 
@@ -287,33 +198,6 @@ def agent_joined(language: str, name: str) -> str:
 
 
 # --- a real server for the live streams -----------------------------------------------------
-
-
-@contextmanager
-def live_gateway(settings: Settings) -> Iterator[httpx.Client]:
-    """The gateway on uvicorn, on a free port, in a thread; yields a client for it."""
-    config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=0,
-        ws="none",  # rasa pins websockets 10, which uvicorn's websocket protocol cannot use (as bot/run.py)
-        log_level="warning",
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10.0) as http:
-            yield http
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 @pytest.fixture

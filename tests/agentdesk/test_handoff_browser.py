@@ -1,42 +1,23 @@
 """A full handoff in two real browsers (Debian's Chromium, Playwright): the customer in the web
-chat, the agent in the console, both against the real Rasa, action server and gateway."""
+chat, the agent in the console, both against the real Rasa, action server and gateway (the pass's
+shared stack: the agent takes this customer's chat, whatever else waits in the queue)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
 
 from bot.core.db import create_db_engine, csat
 from bot.core.texts import text as customer_text
 from bot.run import Stack
-from handoff.agents import AgentDirectory
-from testkit.browser import chromium
-from testkit.e2e_stack import stack_on_fresh_database
+from tests.helpers.console import log_in_page
+from tests.helpers.stack import HANDOFF_AGENT, conversation_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-PASSWORD = "correct horse battery"
 XSS = "<img src=x onerror=alert(1)>"
-
-
-def add_agent(engine: Engine) -> None:
-    AgentDirectory(engine).create("sophie", PASSWORD, display_name="Sophie", languages="fr,nl")
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with stack_on_fresh_database(tmp_path_factory.mktemp("handoff-browser"), "hb", add_agent) as running:
-        yield running
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 def new_page(browser: Browser, locale: str, width: int, dialogs: list[str]) -> Page:
@@ -64,13 +45,11 @@ def test_customer_escalates_agent_answers_closes_and_customer_rates(
     customer.keyboard.press("Enter")
     expect(customer.locator(".msg.bot").last).to_have_text(customer_text("handoff_message_passed", "fr"))
 
-    agent.goto(base + "/agent/")
-    agent.fill("#username", "sophie")
-    agent.fill("#password", PASSWORD)
-    agent.click("#login-btn")
+    conversation = conversation_of(customer, base)
+    log_in_page(agent, base, HANDOFF_AGENT)
     expect(agent.locator("#availability")).to_contain_text("not online")
     agent.select_option("#presence", "online")
-    item = agent.locator("#offered .queue-item")
+    item = agent.locator(f'#offered .queue-item[data-conversation="{conversation}"]')
     expect(item).to_have_count(1, timeout=5000)  # appears live, without a reload
     expect(item).to_contain_text("request_human")
     item.click()
@@ -108,5 +87,6 @@ def test_customer_escalates_agent_answers_closes_and_customer_rates(
 
     engine = create_db_engine(stack.settings.database_url)
     with engine.connect() as conn:
-        assert conn.execute(select(csat.c.score)).scalars().all() == [4]
+        scores = select(csat.c.score).where(csat.c.conversation_id == conversation)
+        assert conn.execute(scores).scalars().all() == [4]
     engine.dispose()

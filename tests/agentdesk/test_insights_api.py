@@ -9,13 +9,9 @@ are inserted into ``nlu_turns`` directly, on exact days.
 
 from __future__ import annotations
 
-import asyncio
-import itertools
 import json
 import uuid
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
@@ -23,40 +19,26 @@ import httpx
 import pytest
 import yaml
 from fastapi.testclient import TestClient
-from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, UserUttered
-from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
-from bot.core.db import conversations, nlu_turns
+from bot.core.db import conversations
 from bot.core.rules import default_rules
 from bot.core.settings import Settings
 from bot.insights import TOPICS, Insights
-from bot.rasa.stores import sql_store_arguments
 from bot.web.gateway import create_app
 from handoff.agents import AgentDirectory
 from handoff.queue import HandoffQueue
-from tests.test_console_api import PASSWORD, AgentApi, error_code, log_in
+from tests.helpers.console import PASSWORD, AgentApi, error_code, log_in
+from tests.helpers.insights import PORTING_NL, Said, add_turns, write_tracker
 
 HTML = "<b>html</b> <img src=x onerror=alert(1)> wat is dit?"
-PORTING_NL = (
-    "kan ik mijn nummer meenemen naar het buitenland",
-    "kan ik mijn nummer meenemen naar buitenland?",
-    "kan ik mn nummer meenemen naar het buitenland",
-)
 PORTING_FR = "est-ce que je peux garder mon numéro à l'étranger"
 STILL_WRONG = "my bill is still wrong after your answer"
 INSIGHT_GETS = ("insights/unhandled", "insights/trends", "insights/export?language=nl")
 
 
 # --- fixtures -------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _cheap_hashes(fast_password_hashing: None) -> None:
-    """Every test here logs agents in: cheap Argon2 parameters (fixture in conftest)."""
 
 
 @pytest.fixture
@@ -95,48 +77,6 @@ def agent(engine: Engine, client: TestClient) -> AgentApi:
 # --- seeding --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Said:
-    """A customer message as Rasa's NLU parsed it."""
-
-    text: str
-    language: str = "nl"
-    intent: str = "nlu_fallback"
-    confidence: float = 0.22
-    suggestion: str | None = None
-    channel: str = "web"
-    minutes_ago: float = 10
-
-
-def user_event(said: Said, now: datetime) -> UserUttered:
-    ranking = [{"name": said.intent, "confidence": said.confidence}]
-    if said.suggestion:
-        ranking.append({"name": said.suggestion, "confidence": 0.21})
-    parse = {"text": said.text, "intent": ranking[0], "intent_ranking": ranking, "entities": []}
-    return UserUttered(
-        said.text,
-        intent=ranking[0],
-        parse_data=parse,  # type: ignore[arg-type]
-        metadata={"language": said.language, "channel": said.channel},
-        timestamp=(now - timedelta(minutes=said.minutes_ago)).timestamp(),
-    )
-
-
-def write_tracker(settings: Settings, conversation: str, said: Sequence[Said], now: datetime) -> None:
-    """One conversation's events, saved by Rasa's own SQL tracker store where Rasa keeps them."""
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
-    store = SQLTrackerStore(Domain.empty(), **sql_store_arguments(settings.rasa_tracker_url))
-    events: list[Any] = [ActionExecuted("action_listen")]
-    for message in said:
-        events += [user_event(message, now), ActionExecuted("action_listen")]
-    tracker = DialogueStateTracker.from_events(conversation, events)
-    try:  # on a thread of its own: Playwright's sync API keeps an event loop running in this one
-        with ThreadPoolExecutor(1) as pool:
-            pool.submit(asyncio.run, store.save(tracker)).result()
-    finally:
-        store.engine.dispose()
-
-
 def seed_traffic(settings: Settings, engine: Engine, now: datetime) -> dict[str, str]:
     """Conversations in three languages; returns name -> conversation id."""
     ids = {name: str(uuid.uuid4()) for name in ("nl1", "nl2", "nl3", "html", "fr", "ok", "old", "esc")}
@@ -173,35 +113,6 @@ def seed_traffic(settings: Settings, engine: Engine, now: datetime) -> dict[str,
         is not None
     )
     return ids
-
-
-_source_ids = itertools.count(1_000_000)
-
-
-def add_turns(
-    engine: Engine, n: int, topic: str, at: datetime, language: str = "nl", channel: str = "web"
-) -> None:
-    """``n`` messages straight into the trends' table (as sync would store them)."""
-    if n == 0:
-        return
-    intent = {"not_understood": "nlu_fallback", "smalltalk": "greet"}.get(topic, f"{topic}_x")
-    rows = [
-        {
-            "source_event_id": next(_source_ids),
-            "conversation_id": str(uuid.uuid4()),
-            "channel": channel,
-            "language": language,
-            "text": f"{topic} question {i}",
-            "intent": intent if topic != "out_of_scope" else "out_of_scope",
-            "confidence": 0.9,
-            "topic": topic,
-            "created_at": at,
-            "status": "new",
-        }
-        for i in range(n)
-    ]
-    with engine.begin() as conn:
-        conn.execute(insert(nlu_turns), rows)
 
 
 # --- helpers --------------------------------------------------------------------------------

@@ -6,37 +6,25 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import yaml
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from sqlalchemy.engine import Engine
 
 from bot.core.settings import Settings
 from bot.insights import TOPICS, Insights
 from handoff.agents import AgentDirectory
-from testkit.browser import chromium
-from tests.test_console_api import PASSWORD, live_gateway
-from tests.test_insights_api import PORTING_NL, Said, add_turns, write_tracker
+from tests.helpers.console import PASSWORD, log_in_page
+from tests.helpers.gateway import live_gateway
+from tests.helpers.insights import PORTING_NL, Said, add_turns, write_tracker
 
 pytestmark = [pytest.mark.browser]
 HTML = "<b>html</b> staat er in mijn factuur??"
 FRENCH = ("je ne comprends pas le montant de ma facture", "je comprends pas le montant de ma facture!")
 SCREENSHOT = Path("/tmp/insights.png")
-
-
-@pytest.fixture(autouse=True)
-def _cheap_hashes(fast_password_hashing: None) -> None:
-    """The admin logs in: cheap Argon2 parameters (fixture in conftest)."""
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 def seed(settings: Settings, engine: Engine, now: datetime) -> int:
@@ -107,7 +95,7 @@ def test_admin_reviews_unhandled_messages_exports_them_and_reads_the_trends(
         expect(page.locator("#gate-link")).to_have_attribute("href", "/agent/")
         expect(page.locator("#app")).to_be_hidden()
 
-        log_in(page, base, "ada")
+        log_in_page(page, base, "ada")
         page.click("#insights-link")
         expect(page).to_have_url(base + "/agent/insights")
         expect(page.locator("#agent-name")).to_have_text("Ada")
@@ -179,7 +167,7 @@ def test_admin_reviews_unhandled_messages_exports_them_and_reads_the_trends(
         page.screenshot(path=str(tmp_path / "insights-phone.png"), full_page=True)
 
         other = browser.new_context().new_page()  # an agent who is not an admin
-        log_in(other, base, "ben")
+        log_in_page(other, base, "ben")
         expect(other.locator("#insights-link")).to_be_hidden()
         other.goto(base + "/agent/insights")
         expect(other.locator("#gate-text")).to_have_text("Only admins can see the traffic insights.")
@@ -187,11 +175,3 @@ def test_admin_reviews_unhandled_messages_exports_them_and_reads_the_trends(
         other.context.close()
         context.close()
     assert dialogs == [] and errors == []  # no script from a message ever ran
-
-
-def log_in(page: Page, base: str, username: str) -> None:
-    page.goto(base + "/agent/")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("#login-btn")
-    expect(page.locator("#agent-name")).to_contain_text(username.title())

@@ -19,7 +19,6 @@ from httpx import Response
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from bot.agentdesk.console_api import COOKIE
 from bot.agentdesk.slack import SlackAgentWorkspace
 from bot.channels.common import ConversationRefs, run_on_loop
 from bot.channels.slack import SlackCustomerChannel
@@ -33,7 +32,6 @@ from bot.web.gateway import create_app
 from handoff.agents import AgentDirectory
 from handoff.queue import Handoff, HandoffQueue
 from testkit.fakes.http_server import FakeServer
-from testkit.fakes.rasa import fake_action_server, fake_rasa
 from testkit.fakes.slack_api import (
     Bot,
     Call,
@@ -45,30 +43,16 @@ from testkit.fakes.slack_api import (
     posted_message,
     signed_headers,
 )
+from tests.helpers.console import PASSWORD, log_in
 
 AGENT_TOKEN, AGENT_SECRET, AGENT_TEAM = "xoxb-webcare", "webcare-signing-secret", "T0WEBCARE"
 CUSTOMER_TOKEN, CUSTOMER_SECRET, CUSTOMER_TEAM = "xoxb-customers", "customer-signing-secret", "T0CUST"
 WEBCARE = "C0WEBCARE"
-PASSWORD = "correct horse battery"
 IBAN, PHONE = "BE68 5390 0754 7034", "0470 12 34 56"
 SUMMARY = f"Klant wil zijn rekening {IBAN} wijzigen en vraagt terug te bellen op {PHONE}"
 
 
-# --- fixtures (one fake of each server for the module: stopping one costs ~0.5 s) ---------------
-
-
-@pytest.fixture(scope="module")
-def rasa() -> Iterator[FakeServer]:
-    server = fake_rasa()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def actions() -> Iterator[FakeServer]:
-    server = fake_action_server()
-    yield server
-    server.stop()
+# --- fixtures (one fake Slack for the module, like the fake Rasa of tests/agentdesk/conftest.py) --
 
 
 @pytest.fixture(scope="module")
@@ -86,11 +70,6 @@ def module_slack() -> Iterator[FakeSlack]:
 def slack(module_slack: FakeSlack) -> FakeSlack:
     module_slack.calls.clear()
     return module_slack
-
-
-@pytest.fixture(autouse=True)
-def _cheap_hashes(fast_password_hashing: None) -> None:
-    """Every test here logs agents in: cheap Argon2 parameters (fixture in conftest)."""
 
 
 @pytest.fixture
@@ -112,11 +91,6 @@ def client(app_settings: Settings) -> Iterator[TestClient]:
     """The gateway with the channels its settings enable: here only the agents' workspace."""
     with TestClient(create_app(app_settings)) as client:
         yield client
-
-
-@pytest.fixture
-def directory(engine: Engine) -> AgentDirectory:
-    return AgentDirectory(engine)
 
 
 @pytest.fixture
@@ -452,20 +426,12 @@ def test_only_the_agent_who_has_the_chat_may_close_it_from_slack(
 # --- the same state as the web console ----------------------------------------------------------
 
 
-def console_login(client: TestClient, username: str) -> dict[str, str]:
-    response = client.post("/agent/api/login", json={"username": username, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    token = response.cookies.get(COOKIE) or client.cookies.get(COOKIE)
-    client.cookies.clear()
-    return {"Cookie": f"{COOKIE}={token}", "X-CSRF-Token": response.json()["csrf"]}
-
-
 def test_claims_and_closes_in_the_web_console_redraw_the_slack_post(
     client: TestClient, slack: FakeSlack, engine: Engine, bob: str
 ) -> None:
     cid = escalate(client, engine, "web-console")
     post = post_of(slack, cid)
-    headers = console_login(client, "bob")
+    headers = log_in(client, "bob").headers
     assert client.post("/agent/api/presence", json={"presence": "online"}, headers=headers).status_code == 200
     assert client.post(f"/agent/api/conversations/{cid}/claim", json={}, headers=headers).status_code == 200
     taken = shows(slack, post, "*Bob* has this chat")

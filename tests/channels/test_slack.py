@@ -28,7 +28,7 @@ from handoff.agents import AgentDirectory
 from handoff.console import Console
 from handoff.queue import HandoffQueue
 from testkit.fakes.http_server import FakeServer
-from testkit.fakes.rasa import echo_replies, fake_action_server, fake_rasa
+from testkit.fakes.rasa import echo_replies
 from testkit.fakes.slack_api import (
     Bot,
     Call,
@@ -58,20 +58,6 @@ def replies(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def module_rasa() -> Iterator[FakeServer]:
-    server = fake_rasa(replies)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def actions() -> Iterator[FakeServer]:
-    server = fake_action_server()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def module_slack() -> Iterator[FakeSlack]:
     fake = FakeSlack({TOKEN: BOT}, locales={"UANN": "nl-BE", "UBEN": "en-GB", "UFR": "fr-FR"})
     yield fake
@@ -81,6 +67,7 @@ def module_slack() -> Iterator[FakeSlack]:
 @pytest.fixture
 def rasa(module_rasa: FakeServer) -> FakeServer:
     module_rasa.requests.clear()
+    module_rasa.state["reply"] = replies  # type: ignore[attr-defined]
     return module_rasa
 
 

@@ -1,5 +1,5 @@
 """The Telegram channel end to end: the real python-telegram-bot inside the real gateway, against a
-local fake Bot API (tests/fakes/telegram_api.py) and the fake Rasa, on a real database.
+local fake Bot API (testkit/fakes/telegram_api.py) and the fake Rasa, on a real database.
 
 Long polling runs in a uvicorn server in a thread (the channel lives in the gateway's event
 loop); webhook mode is driven with Starlette's TestClient. Like in production, one gateway
@@ -15,15 +15,13 @@ import itertools
 import json
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -45,14 +43,14 @@ from bot.core.texts import text as customer_text
 from bot.web.gateway import create_app
 from handoff.agents import AgentDirectory
 from handoff.queue import HandoffQueue
-from testkit.databases import fresh_database
 from testkit.fakes.http_server import FakeServer
-from testkit.fakes.rasa import echo_replies, fake_action_server, fake_rasa
+from testkit.fakes.rasa import echo_replies
 from testkit.fakes.telegram_api import FakeTelegram, round_trip, unescape_markdown
+from tests.helpers.console import PASSWORD
+from tests.helpers.gateway import live_gateway
 
 TOKEN = "123456:TEST-token"
 SECRET = "webhook-Secret_42"
-PASSWORD = "correct horse battery"
 WEBHOOK = "/telegram/webhook"
 
 # --- fixtures -------------------------------------------------------------------------------
@@ -79,25 +77,11 @@ def hook_telegram() -> Iterator[FakeTelegram]:
     fake.stop()
 
 
-@pytest.fixture(scope="module")
-def rasa() -> Iterator[FakeServer]:
-    server = fake_rasa()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def actions() -> Iterator[FakeServer]:
-    server = fake_action_server()
-    yield server
-    server.stop()
-
-
 @pytest.fixture(autouse=True)
 def fresh_fakes(telegram: FakeTelegram, rasa: FakeServer) -> None:
+    """Every test starts with an empty Bot API (and, tests/channels/conftest.py, an empty Rasa log
+    and echo replies)."""
     telegram.reset()
-    rasa.requests.clear()
-    rasa.state["reply"] = echo_replies  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -120,15 +104,17 @@ def telegram_settings(base: Settings, api: FakeTelegram, rasa: FakeServer, actio
 
 @pytest.fixture(scope="module")
 def shared_settings(
-    tmp_path_factory: pytest.TempPathFactory, telegram: FakeTelegram, rasa: FakeServer, actions: FakeServer
-) -> Iterator[Settings]:
+    tmp_path_factory: pytest.TempPathFactory,
+    module_database_url: str,
+    telegram: FakeTelegram,
+    module_rasa: FakeServer,
+    module_actions: FakeServer,
+) -> Settings:
     """One database for the module's gateways (SQLite, or a PostgreSQL schema with DATABASE_URL)."""
-    work = tmp_path_factory.mktemp("telegram")
-    with fresh_database(work) as url:
-        env = {"VAR_DIR": str(work / "var"), "DATABASE_URL": url}
-        if os.environ.get("REDIS_URL"):
-            env["REDIS_URL"] = os.environ["REDIS_URL"]
-        yield telegram_settings(Settings.from_env(env), telegram, rasa, actions)
+    env = {"VAR_DIR": str(tmp_path_factory.mktemp("telegram") / "var"), "DATABASE_URL": module_database_url}
+    if os.environ.get("REDIS_URL"):
+        env["REDIS_URL"] = os.environ["REDIS_URL"]
+    return telegram_settings(Settings.from_env(env), telegram, module_rasa, module_actions)
 
 
 @pytest.fixture(scope="module")
@@ -139,27 +125,9 @@ def engine(shared_settings: Settings) -> Iterator[Engine]:
     engine.dispose()
 
 
-@contextmanager
-def running_gateway(settings: Settings) -> Iterator[httpx.Client]:
+def running_gateway(settings: Settings) -> AbstractContextManager[httpx.Client]:
     """The gateway with a Telegram channel on uvicorn, on a free port, in a thread."""
-    app = create_app(settings, channels=[TelegramChannel(settings)])
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, ws="none", log_level="warning", timeout_graceful_shutdown=2
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10.0) as http:
-            yield http
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    return live_gateway(settings, channels=[TelegramChannel(settings)])
 
 
 @pytest.fixture(scope="module")
@@ -174,11 +142,11 @@ def hook(
     shared_settings: Settings,
     engine: Engine,
     hook_telegram: FakeTelegram,
-    rasa: FakeServer,
-    actions: FakeServer,
+    module_rasa: FakeServer,
+    module_actions: FakeServer,
 ) -> Iterator[TestClient]:
     """A gateway in webhook mode, on the same database."""
-    settings = telegram_settings(shared_settings, hook_telegram, rasa, actions).with_overrides(
+    settings = telegram_settings(shared_settings, hook_telegram, module_rasa, module_actions).with_overrides(
         telegram_webhook_url="https://bot.example.com", telegram_secret_token=SECRET
     )
     with TestClient(create_app(settings, channels=[TelegramChannel(settings)])) as client:

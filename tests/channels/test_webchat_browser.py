@@ -1,4 +1,5 @@
-"""The web chat page in headless Chromium (Debian's), driven by Playwright."""
+"""The web chat page in headless Chromium (Debian's), driven by Playwright, on the pass's shared
+stack (a new browser context: a customer of its own)."""
 
 from __future__ import annotations
 
@@ -6,27 +7,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from bot.run import Stack
-from testkit.browser import chromium
-from testkit.e2e_stack import stack_on_fresh_database
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with stack_on_fresh_database(tmp_path_factory.mktemp("browser"), "br") as running:
-        yield running
-
-
 @pytest.fixture
-def page(tmp_path: Path) -> Iterator[Page]:
-    with chromium() as browser:
-        context = browser.new_context(locale="fr-BE", viewport={"width": 390, "height": 760})
-        yield context.new_page()
-        context.close()
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="fr-BE", viewport={"width": 390, "height": 760})
+    yield context.new_page()
+    context.close()
 
 
 def test_customer_chats_in_french_on_a_phone_sized_page(stack: Stack, page: Page, tmp_path: Path) -> None:

@@ -1,16 +1,17 @@
 """The embeddable widget on a page of ANOTHER origin, in Debian's Chromium (Playwright), against the
 real Rasa, action server and gateway: opened with the keyboard, a French chat with the typing
 indicator, a reload, a human agent (over the console's HTTP API) answering live, the satisfaction
-question, a phone-sized screen, and markup that stays text."""
+question, a phone-sized screen, and markup that stays text. The stack is the pass's shared one
+(tests/conftest.py): each page is a customer of its own, and the agent claims that customer's chat."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -19,18 +20,14 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, expect
-from sqlalchemy.engine import Engine
 
-from bot.agentdesk.console_api import COOKIE
 from bot.channels.webchat import SCRIPT
 from bot.core.texts import text as customer_text
 from bot.run import Stack
-from handoff.agents import AgentDirectory
-from testkit.browser import chromium
-from testkit.e2e_stack import stack_on_fresh_database
+from tests.helpers.console import log_in
+from tests.helpers.stack import WIDGET_AGENT, conversation_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-PASSWORD = "correct horse battery"
 XSS = "<img src=x onerror=alert(1)>"
 QUESTION = "Bonjour, comment puis-je payer ma facture ?"
 # A shop page whose CSS would wreck an unprotected widget: none of it may reach the Shadow DOM.
@@ -53,16 +50,6 @@ HOST_PAGE = """<!doctype html>
 </body>
 </html>
 """
-
-
-def add_agent(engine: Engine) -> None:
-    AgentDirectory(engine).create("sophie", PASSWORD, display_name="Sophie", languages="fr,nl")
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with stack_on_fresh_database(tmp_path_factory.mktemp("widget-browser"), "wb", add_agent) as running:
-        yield running
 
 
 @contextmanager
@@ -112,12 +99,6 @@ def host_page(stack: Stack) -> Iterator[str]:
         yield url + "/shop.html"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
 @dataclass
 class Pages:
     """Pages in fresh browser contexts (own storage) whose dialogs are recorded (none may open)."""
@@ -157,11 +138,7 @@ class Agent:
 
     def __init__(self, base: str) -> None:
         self.http = httpx.Client(base_url=base, timeout=15)
-        login = self.http.post("/agent/api/login", json={"username": "sophie", "password": PASSWORD})
-        assert login.status_code == 200, login.text
-        token = SimpleCookie(login.headers["set-cookie"])[COOKIE].value
-        self.http.cookies.clear()
-        self.http.headers.update({"Cookie": f"{COOKIE}={token}", "X-CSRF-Token": login.json()["csrf"]})
+        self.http.headers.update(log_in(self.http, WIDGET_AGENT).headers)
         self.post("presence", presence="online")
 
     def post(self, path: str, **body: str) -> None:
@@ -172,13 +149,11 @@ class Agent:
         self.post(f"conversations/{conversation_id}/{action}", **body)
 
 
-def conversation_of(page: Page, base: str) -> str:
-    """The widget's conversation, found from the sender id it keeps in the shop page's storage."""
-    key = f"cc-widget:{base}:sender"
-    sender = page.evaluate("key => localStorage.getItem(key)", key)
-    assert sender, "the widget keeps its sender id in the host page's localStorage"
-    history = httpx.get(f"{base}/api/chat/history", params={"sender": sender}).json()
-    return history["conversation_id"]
+def assert_box(locator: Locator, expected: dict[str, float], tolerance: float = 1.0) -> None:
+    """The element's box is ``expected`` to within ``tolerance`` px (layout may land on sub-pixels)."""
+    box = locator.bounding_box()
+    assert box is not None, "the element is not rendered"
+    assert all(abs(box[side] - value) <= tolerance for side, value in expected.items()), (box, expected)
 
 
 def say(page: Page, widget: Locator, text: str) -> None:
@@ -197,7 +172,13 @@ def test_widget_on_another_origin_chats_survives_reloads_and_brings_the_agent(
 
     # The launcher is there, untouched by the page's CSS, and the widget's CSS stays inside.
     expect(launcher).to_be_visible()
-    assert launcher.bounding_box() == {"x": 1200, "y": 720, "width": 60, "height": 60}
+    viewport = page.viewport_size
+    assert viewport is not None
+    # 60 px square, 20 px from the right and bottom edges of the window
+    assert_box(
+        launcher,
+        {"x": viewport["width"] - 80, "y": viewport["height"] - 80, "width": 60, "height": 60},
+    )
     expect(launcher.locator("img")).to_have_attribute("src", f"{base}/static/avatar.svg")
     expect(launcher).to_have_attribute("aria-label", "Ouvrir le chat")  # the page's language
     host_paragraph = page.locator("body > p.msg")
@@ -235,7 +216,9 @@ def test_widget_on_another_origin_chats_survives_reloads_and_brings_the_agent(
     expect(widget.locator(".typing")).to_be_visible()
     expect(widget.locator(".typing")).to_contain_text("Mila est en train d'écrire…")
     expect(widget.locator(".send")).to_be_disabled()
+    deadline = time.monotonic() + 20
     while not held:
+        assert time.monotonic() < deadline, "the widget never sent the message"
         page.wait_for_timeout(50)
     held[0].continue_()
     page.unroute(f"{base}/api/chat")
@@ -301,7 +284,7 @@ def test_widget_is_full_screen_on_a_phone_and_escape_returns_to_the_launcher(
     tab_to(page, launcher)
     page.keyboard.press("Enter")
     expect(panel).to_be_visible()
-    assert panel.bounding_box() == {"x": 0, "y": 0, "width": width, "height": 760}
+    assert_box(panel, {"x": 0, "y": 0, "width": width, "height": 760})  # the whole viewport
     expect(widget.get_by_label("Votre message")).to_be_focused()
     expect(widget.locator(".close")).to_have_attribute("aria-label", "Fermer le chat")
     expect(launcher).to_be_hidden()  # the panel's own close button replaces it

@@ -152,7 +152,7 @@ def test_the_coverage_action_answers_a_shared_location(
 
 
 class OperatorCoverage:
-    """Stands in for an operator's own coverage API (COVERAGE_PROVIDER=tests.test_coverage:...)."""
+    """Stands in for an operator's own coverage API (COVERAGE_PROVIDER=tests.connectors.test_coverage:...)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -169,12 +169,12 @@ def test_the_coverage_provider_is_chosen_by_the_settings() -> None:
     with pytest.raises(CoverageUnavailable):  # production without a provider: no demo answers
         coverage_provider(Settings.from_env({})).find("is er bereik in Gent?")
     assert coverage_provider(Settings.from_env({"DEMO": "true"})) is demo_provider()
-    settings = Settings.from_env({"COVERAGE_PROVIDER": "tests.test_coverage:OperatorCoverage"})
+    settings = Settings.from_env({"COVERAGE_PROVIDER": "tests.connectors.test_coverage:OperatorCoverage"})
     operator = coverage_provider(settings)
     assert isinstance(operator, OperatorCoverage) and operator.settings is settings
     assert operator.find("Ghent?").key == "gent" and operator.find("Gent") is None
     with pytest.raises(SettingsError, match="cannot be loaded"):
-        coverage_provider(Settings.from_env({"COVERAGE_PROVIDER": "tests.test_coverage:Nothing"}))
+        coverage_provider(Settings.from_env({"COVERAGE_PROVIDER": "tests.connectors.test_coverage:Nothing"}))
 
 
 def test_without_coverage_data_the_action_says_so_and_a_location_stays_coordinates(engine: Engine) -> None:

@@ -38,7 +38,7 @@ from bot.core.migrations import (
 )
 from testkit.databases import fresh_database, insert_conversation
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # Tables added by revisions after the baseline: a database of the last release (made with
 # create_all before migrations existed) does not have them.

@@ -10,10 +10,20 @@ import pytest
 from bot.core.project import Example, Problem, Project
 from bot.core.settings import PROJECT_ROOT, Settings
 from bot.editor.__main__ import main
-from bot.editor.model import Evaluation, Prediction, confused_pairs, failed_stories, model_checks
+from bot.editor.model import (
+    Evaluation,
+    Prediction,
+    Retrieval,
+    confused_pairs,
+    failed_stories,
+    lookalike_articles,
+    model_checks,
+    retrieval_problems,
+)
 from bot.editor.report import write_report
 from bot.editor.static import static_problems
 from bot.rasa.training import ensure_model
+from tests.helpers.project import copy_project
 
 DOMAIN = """\
 version: "3.1"
@@ -280,6 +290,153 @@ def test_the_command_line_exits_non_zero(tmp_path: Path) -> None:
     assert result.stdout.splitlines()[-1] == "FIX 3 problems"
 
 
+# -- help-centre articles, on a copy of the project ---------------------------------------------
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Path:
+    return copy_project(tmp_path)
+
+
+def check_copy(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    code = main(["check", "--fast", "--project", str(root)])
+    return code, capsys.readouterr().out.splitlines()
+
+
+def test_the_copy_passes(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert check_copy(copy, capsys) == (0, ["PASS"])
+
+
+def test_article_fields_that_are_not_valid_yaml(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    edit(copy / "data/knowledge/en/add_line.md", "title: Adding an", "title: Adding: an")
+    code, out = check_copy(copy, capsys)
+    assert (code, out) == (
+        1,
+        [
+            "data/knowledge/en/add_line.md:3: the fields are not valid YAML: "
+            "mapping values are not allowed here",
+            "FIX 1 problem",
+        ],
+    )
+
+
+def test_an_article_without_fields_or_body(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    article = copy / "data/knowledge/fr/add_line.md"
+    fields, _body = article.read_text(encoding="utf-8").rsplit("---\n", 1)
+    article.write_text(fields + "---\n\n", encoding="utf-8")
+    edit(copy / "data/knowledge/nl/add_line.md", "department: Customer service\n", "department:\n")
+    edit(copy / "data/knowledge/en/add_line.md", "id: add_line", "id: add_lines")
+    code, out = check_copy(copy, capsys)
+    assert (code, out) == (
+        1,
+        [
+            "data/knowledge/en/add_line.md:2: id 'add_lines' differs from the file name 'add_line'",
+            "data/knowledge/fr/add_line.md:23: the body (the answer the assistant sends) is empty",
+            "data/knowledge/nl/add_line.md:5: field 'department' is missing or empty",
+            "FIX 3 problems",
+        ],
+    )
+
+
+def test_an_article_missing_a_language(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (copy / "data/knowledge/nl/add_line.md").unlink()
+    code, out = check_copy(copy, capsys)
+    assert (code, out) == (
+        1,
+        [
+            "data/knowledge/fr/add_line.md:1: article 'add_line' has no nl version (nl/add_line.md)",
+            "FIX 1 problem",
+        ],
+    )
+
+
+def test_the_same_question_in_two_articles_or_an_intent(
+    copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # case and trailing punctuation do not make a question different; nor does the language
+    edit(copy / "data/knowledge/nl/apn_settings_iphone.md", "  - apn iphone mila\n", '  - "Add a line?"\n')
+    edit(copy / "data/knowledge/fr/add_line.md", '  - "ajouter une ligne"\n', '  - "I paid twice"\n')
+    code, out = check_copy(copy, capsys)
+    assert (code, out) == (
+        1,
+        [
+            "data/knowledge/en/add_line.md:8: question 'add a line' of article add_line is also in "
+            "article apn_settings_iphone (data/knowledge/nl/apn_settings_iphone.md:12)",
+            "data/knowledge/fr/add_line.md:8: question 'I paid twice' of article add_line is also in "
+            "intent billing_refund (data/nlu/en/billing.yml:240)",
+            "data/knowledge/nl/apn_settings_iphone.md:12: question 'Add a line?' of article "
+            "apn_settings_iphone is also in article add_line (data/knowledge/en/add_line.md:8)",
+            "data/nlu/en/billing.yml:240: example 'I paid twice' of intent billing_refund is also in "
+            "article add_line (data/knowledge/fr/add_line.md:8)",
+            "FIX 4 problems",
+        ],
+    )
+
+
+def test_article_topic_department_link_and_id(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    en = copy / "data/knowledge/en/add_line.md"
+    edit(en, "topic: account", "topic: roaming")
+    edit(en, "link: https://", "link: http://")
+    edit(copy / "data/knowledge/fr/add_line.md", "department: Customer service", "department: Billing")
+    for language in ("nl", "fr", "en"):
+        old = copy / f"data/knowledge/{language}/apn_settings_iphone.md"
+        edit(old, "id: apn_settings_iphone", "id: greet")
+        old.rename(old.with_name("greet.md"))
+    code, out = check_copy(copy, capsys)
+    assert code == 1
+    assert out == [
+        "data/knowledge/en/add_line.md:4: topic 'roaming' differs from the nl/fr version ('account'); "
+        "an article has one in all languages",
+        "data/knowledge/en/add_line.md:4: topic 'roaming' is not one of billing, coverage, sim, services, "
+        "account, devices",
+        "data/knowledge/en/add_line.md:6: link 'http://help.mila-mobile.example/en/add_line' must be a full "
+        "https:// address",
+        "data/knowledge/en/greet.md:2: id 'greet' is also an intent (domain.yml:5); choose another id",
+        "data/knowledge/fr/add_line.md:5: department 'Billing' differs from the nl/en version "
+        "('Customer service'); an article has one in all languages",
+        "data/knowledge/fr/greet.md:2: id 'greet' is also an intent (domain.yml:5); choose another id",
+        "data/knowledge/nl/greet.md:2: id 'greet' is also an intent (domain.yml:5); choose another id",
+        "FIX 7 problems",
+    ]
+
+
+def test_an_id_declared_by_two_files(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    edit(copy / "data/knowledge/en/add_line.md", "id: add_line", "id: change_plan")
+    code, out = check_copy(copy, capsys)
+    assert code == 1
+    assert (
+        "data/knowledge/en/add_line.md:2: id 'change_plan' is also used by data/knowledge/en/change_plan.md:2"
+        in out
+    )
+    assert (
+        "data/knowledge/en/change_plan.md:2: id 'change_plan' is also used by data/knowledge/en/add_line.md:2"
+        in out
+    )
+
+
+def test_articles_need_the_knowledge_intent(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    edit(copy / "domain.yml", "  - knowledge\n", "")
+    code, out = check_copy(copy, capsys)
+    assert code == 1
+    assert (
+        "domain.yml: the help centre (data/knowledge/) needs the intent knowledge in the intents list" in out
+    )
+
+
+def test_a_long_tail_question_that_is_an_article_question(
+    copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    longtail = copy / "bench/heldout/longtail/en.yml"
+    edit(longtail, "how much credit is left on my prepaid card pls", "put a second line on my account")
+    code, out = check_copy(copy, capsys)
+    assert code == 1
+    assert out[0].startswith("bench/heldout/longtail/en.yml:")
+    assert out[0].endswith(
+        ": held-out message 'put a second line on my account' is also a training example "
+        "(data/knowledge/en/add_line.md:12)"
+    )
+
+
 # -- model checks and the report ---------------------------------------------------------------
 
 
@@ -336,19 +493,86 @@ def test_the_report_without_a_model(tmp_path: Path) -> None:
     assert "fr: </h2>" not in text and "No held-out messages" in text
 
 
+def retrieval(
+    article: str, predicted: str | None, language: str = "en", intent: str = "knowledge", line: int = 8
+) -> Retrieval:
+    path = f"data/knowledge/{language}/{article}.md"
+    return Retrieval(article, language, f"q{line}", path, line, intent, predicted, 0.7)
+
+
+def test_articles_their_questions_do_not_find_are_flagged(tmp_path: Path) -> None:
+    project = Project(copy_project(tmp_path))
+    found = [retrieval("add_line", "add_line") for _ in range(4)]
+    found += [retrieval("add_line", "change_plan", line=9), retrieval("add_line", None, intent="greet")]
+    found += [retrieval("add_line", "add_line", language="fr") for _ in range(5)]
+    problems = retrieval_problems(project, found)
+    assert [str(p) for p in problems] == [
+        "data/knowledge/en/add_line.md:7: article add_line: only 4 of its 6 en questions retrieve it (67%, "
+        "needs 80%). Make them more specific, or the articles/intents they go to more distinct. "
+        "e.g. 'q9' -> article change_plan; 'q8' -> greet"
+    ]
+    assert retrieval_problems(project, found[:5]) == []  # 4 of 5: 80% is enough
+
+
+def test_articles_whose_questions_go_to_each_other_look_alike(tmp_path: Path) -> None:
+    project = Project(copy_project(tmp_path))
+    found = [retrieval("add_line", "add_line") for _ in range(6)] + [retrieval("add_line", "change_plan")] * 2
+    found += [retrieval("change_plan", "change_plan") for _ in range(3)] + [
+        retrieval("change_plan", "add_line")
+    ]
+    (problem,) = lookalike_articles(project, found)
+    assert str(problem) == (
+        "data/knowledge/en/add_line.md:7: articles add_line and change_plan look alike to the model: 2 of 8 "
+        "en questions of add_line retrieve change_plan, 1 of 4 the other way "
+        "(data/knowledge/en/change_plan.md:7). Make their questions more distinct, or merge the articles"
+    )
+    # one way only, or in another language, is no look-alike
+    assert lookalike_articles(project, found[:-1] + [retrieval("change_plan", "change_plan")]) == []
+    other = [*found[:-1], retrieval("change_plan", "add_line", language="fr")]
+    assert lookalike_articles(project, other) == []
+
+
+def test_the_report_shows_the_help_centre_figures(tmp_path: Path) -> None:
+    evaluation = Evaluation(model=Path("m.tar.gz"))
+    evaluation.retrievals = [retrieval("add_line", "add_line"), retrieval("add_line", "x<y>", line=9)]
+    evaluation.retrievals += [retrieval("sim_swap", "sim_swap", language="nl")]
+    evaluation.longtail = {
+        "en": {"n": 100, "right": 90, "wrong": 3, "honest": 7, "unanswerable": 20, "answered_anyway": 1},
+        "nl": {"n": 0},
+    }
+    text = write_report(tmp_path / "r", [], evaluation).read_text(encoding="utf-8")
+    assert "<h2>Help centre</h2>" in text
+    assert "<tr><td>en</td><td>50.0%</td><td>2</td><td>1</td><td class='fix'>1</td></tr>" in text
+    assert "<tr><td>nl</td><td>100.0%</td>" in text
+    assert "data/knowledge/en/add_line.md:9" in text and "article x&lt;y&gt;" in text
+    assert (
+        "<tr><td>en</td><td>100</td><td class='pass'>90.0%</td><td class='fix'>3.0%</td><td>7.0%</td>"
+        "<td>20</td><td class='pass'>5.0%</td></tr>"
+    ) in text
+    assert "http" not in text.replace("https://", "")
+
+
 @pytest.mark.rasa
+@pytest.mark.rasa_check  # the editors' check runs the same held-out and help-centre evaluation
 def test_model_checks_and_report_on_the_trained_model(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Held-out evaluation and report with the project's model (trained by `make test` when missing)."""
+    """Held-out evaluation, the help centre's retrieval and long-tail figures and the report with
+    the project's model (trained by `make test` when missing)."""
     model = ensure_model(Settings.from_env({}).model_dir, quiet=True)
     project = Project(PROJECT_ROOT)
-    evaluation = model_checks(project, model=model, steps=("heldout",))
+    evaluation = model_checks(project, model=model, steps=("heldout", "articles"))
     assert all((evaluation.accuracy(lang) or 0) >= 0.95 for lang in ("nl", "fr", "en")), evaluation.notes
+    # every article question once, in every language; the 80% per article is the check's to judge
+    assert len(evaluation.retrievals) > 3000
+    assert all((evaluation.retrieval(lang) or 0) > 0.5 for lang in ("nl", "fr", "en")), evaluation.notes
+    assert all(evaluation.longtail[lang]["n"] > 50 for lang in ("nl", "fr", "en"))
+    assert sum(n.startswith("note: [") for n in evaluation.notes) == 6  # retrieval + long tail per language
     page = write_report(tmp_path / "report", static_problems(project) + evaluation.problems, evaluation)
     text = page.read_text(encoding="utf-8")
     assert text.count("data:image/png;base64,") == 6
     assert "held-out intent accuracy" in text
+    assert "Retrieval: an article's own questions find it" in text and "Long-tail held-out" in text
 
 
 # -- publish -----------------------------------------------------------------------------------
@@ -407,3 +631,26 @@ def test_publish_end_to_end_with_a_fake_rasa(
         server.stop()
     assert [r.json() for r in server.requests] == [{"model_file": str(model)}]
     assert f"published assistant-abc.tar.gz to {server.url}" in capsys.readouterr().out
+
+
+@pytest.mark.rasa
+def test_parsing_in_batches_gives_what_parse_message_gives() -> None:
+    """The check parses thousands of texts through the NLU graph in batches (parse_all)."""
+    import asyncio
+
+    from rasa.core.agent import Agent
+
+    from bot.rasa.longtail import parse_all
+
+    model = ensure_model(Settings.from_env({}).model_dir, quiet=True)
+    texts = ["hallo", "ik wil een extra lijn", "roaming in Marokko", "xqzt", "mijn factuur is te hoog"]
+    texts += ["puis-je garder mon numéro", "how do I set up my eSIM", "I was scammed", "?"]
+    batched = asyncio.run(parse_all(model, texts, batch=4))
+    agent = Agent.load(str(model))
+    single = [asyncio.run(agent.parse_message(text)) for text in texts]
+    for one, many in zip(single, batched, strict=True):
+        assert many["intent"]["name"] == one["intent"]["name"]
+        assert many["intent"]["confidence"] == pytest.approx(one["intent"]["confidence"], abs=1e-4)
+        assert (many.get("article") or {}).get("id") == (one.get("article") or {}).get("id")
+        assert [e["name"] for e in many["intent_ranking"]] == [e["name"] for e in one["intent_ranking"]]
+        assert many["entities"] == one["entities"] and many["text"] == one["text"]

@@ -22,9 +22,10 @@ from bot.editor.__main__ import main
 from bot.editor.publish import publish
 from bot.run import Stack
 from testkit.e2e_stack import stack_on_fresh_database
-from tests.test_editor_scaffold import copy_project, fill_late_fee
+from tests.helpers.project import copy_project, fill_late_fee
 
-pytestmark = [pytest.mark.e2e, pytest.mark.rasa]
+# its own stack (the model changes under it), on a database it opens itself: marked db by hand
+pytestmark = [pytest.mark.e2e, pytest.mark.rasa, pytest.mark.db]
 
 # Not among the training examples the test writes: the model must generalise to them.
 QUESTIONS = {

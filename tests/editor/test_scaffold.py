@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,76 +11,8 @@ import pytest
 
 from bot.core.settings import PROJECT_ROOT
 from bot.editor.__main__ import main
+from tests.helpers.project import LANGUAGE_NAMES, copy_project, fill_late_fee, replace
 
-COPIED = (
-    "domain.yml",
-    "config.yml",
-    "data",
-    "handoff/rules.yml",
-    "actions/intent_labels.yml",
-    "tests/conversations",
-    "bench/heldout",
-)
-LANGUAGE_NAMES = {"nl": "Dutch", "fr": "French", "en": "English"}
-LATE_FEE = {
-    "nl": [
-        "waarom moet ik een boete betalen omdat ik te laat was",
-        "wat kost een herinnering als ik mijn factuur laat betaal",
-        "er staan 10 euro aanmaningskosten op mijn rekening",
-        "hoeveel rekenen jullie aan voor een laattijdige betaling",
-        "ik heb 3 dagen te laat betaald en nu krijg ik extra kosten",
-        "kunnen die nalatigheidskosten geschrapt worden",
-        "vanwaar die kosten voor een betalingsherinnering",
-        "is een administratieve kost voor te laat betalen wel wettelijk",
-        "wat is die lijn herinneringskosten op mijn factuur",
-        "ik betaalde een dag na de vervaldag, waarom een boete",
-        "krijg ik een boete als ik volgende week pas betaal",
-        "de nalatigheidsintrest op mijn rekening klopt niet",
-        "hoe hoog is de kost van een tweede aanmaning",
-        "kan ik de boete voor te laat betalen terugkrijgen",
-        "waarom betaal ik extra voor een herinneringsbrief",
-    ],
-    "fr": [
-        "pourquoi dois-je payer une pénalité pour retard",
-        "combien coûte un rappel si je paie ma facture en retard",
-        "il y a 10 euros de frais de rappel sur ma facture",
-        "quels frais appliquez-vous pour un paiement tardif",
-        "j'ai payé avec 3 jours de retard et maintenant j'ai des frais en plus",
-        "pouvez-vous annuler ces frais de retard",
-        "d'où viennent ces frais de lettre de rappel",
-        "des frais administratifs pour un retard de paiement, c'est légal ?",
-        "c'est quoi la ligne frais de relance sur ma facture",
-        "j'ai payé un jour après l'échéance, pourquoi une amende",
-        "aurai-je une pénalité si je paie seulement la semaine prochaine",
-        "les intérêts de retard sur ma facture sont faux",
-        "combien coûte un deuxième rappel",
-        "puis-je récupérer la pénalité de retard",
-        "pourquoi je paie en plus pour une lettre de rappel",
-    ],
-    "en": [
-        "why do I have to pay a penalty for paying late",
-        "how much is a reminder if I pay my bill late",
-        "there's a 10 euro reminder fee on my invoice",
-        "what do you charge for a late payment",
-        "I paid 3 days late and now there are extra costs",
-        "can you waive the late payment charge",
-        "where does this reminder letter fee come from",
-        "is an admin fee for late payment even legal",
-        "what is the reminder costs line on my bill",
-        "I paid one day after the due date, why a fine",
-        "will I be fined if I only pay next week",
-        "the late payment interest on my invoice is wrong",
-        "how much does a second reminder cost",
-        "can I get the late fee refunded",
-        "why am I paying extra for a reminder letter",
-    ],
-}
-# What the test conversations send (not training examples: the model must generalise).
-CONVERSATION_MESSAGE = {
-    "nl": "ik kreeg 15 euro herinneringskosten omdat ik te laat betaalde",
-    "fr": "j'ai reçu 15 euros de frais de rappel pour un paiement en retard",
-    "en": "I got a 15 euro reminder fee for paying late",
-}
 THREAT = {
     "nl": [
         "iemand bedreigt mij via sms",
@@ -96,18 +28,6 @@ THREAT = {
 }
 
 
-def copy_project(root: Path) -> Path:
-    """The files editors change, copied into ``root``: tests never touch the real ones."""
-    for name in COPIED:
-        source, target = PROJECT_ROOT / name, root / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, target)
-        else:
-            shutil.copy2(source, target)
-    return root
-
-
 @pytest.fixture
 def copy(tmp_path: Path) -> Path:
     return copy_project(tmp_path)
@@ -115,12 +35,6 @@ def copy(tmp_path: Path) -> Path:
 
 def snapshot(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): p.read_text(encoding="utf-8") for p in root.rglob("*.yml")}
-
-
-def replace(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, (path, old)
-    path.write_text(text.replace(old, new), encoding="utf-8")
 
 
 def check(root: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, list[str]]:
@@ -145,6 +59,7 @@ def added_lines(before: dict[str, str], after: dict[str, str]) -> dict[str, list
     return changed
 
 
+@pytest.mark.slow  # ~2 s: scaffolds, then runs the static check on a copy of the project
 def test_add_a_topic_intent_then_fill_it_in(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     real_before = snapshot(PROJECT_ROOT / "data")
     before = snapshot(copy)
@@ -178,20 +93,7 @@ def test_add_a_topic_intent_then_fill_it_in(copy: Path, capsys: pytest.CaptureFi
     assert snapshot(PROJECT_ROOT / "data") == real_before
 
 
-def fill_late_fee(root: Path) -> None:
-    replace(root / "actions/intent_labels.yml", "TODO(editor): short button label", "Late fee")
-    for language, name in LANGUAGE_NAMES.items():
-        placeholders = "".join(f"    - TODO(editor): customer message {i} in {name}\n" for i in (1, 2, 3))
-        real = "".join(f"    - {text}\n" for text in LATE_FEE[language])
-        replace(root / f"data/nlu/{language}/billing.yml", placeholders, real)
-        replace(root / "domain.yml", f"TODO(editor): the answer in {name}", f"Late fee answer ({language})")
-        replace(
-            root / f"tests/conversations/test_{language}.yml",
-            f"TODO(editor): a customer message in {name}",
-            CONVERSATION_MESSAGE[language],
-        )
-
-
+@pytest.mark.slow  # ~2 s: scaffolds, then runs the static check on a copy of the project
 def test_add_a_sensitive_trigger(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = snapshot(copy)
     assert main(["add-intent", "sensitive_threat", "--topic", "sensitive", "--project", str(copy)]) == 0
@@ -265,3 +167,123 @@ def test_make_intent_target(copy: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "  - coverage_tunnels\n" in (copy / "domain.yml").read_text(encoding="utf-8")
+
+
+# -- help-centre articles -------------------------------------------------------------------------
+
+FORWARDING = {
+    "nl": [
+        "kan ik mijn oproepen doorschakelen als ik in het buitenland ben",
+        "wat kost doorschakelen naar een Belgisch nummer vanuit Spanje",
+        "mijn voicemail neemt niet op in het buitenland",
+        "oproepen doorsturen naar mijn vaste lijn tijdens de vakantie",
+        "doorschakeling uitzetten voor ik op reis vertrek",
+    ],
+    "fr": [
+        "puis-je renvoyer mes appels quand je suis à l'étranger",
+        "combien coûte un renvoi d'appel vers un numéro belge depuis l'Espagne",
+        "ma messagerie ne répond pas à l'étranger",
+        "transférer mes appels vers mon fixe pendant les vacances",
+        "désactiver le renvoi d'appel avant de partir en voyage",
+    ],
+    "en": [
+        "can I forward my calls while I'm abroad",
+        "what does forwarding to a Belgian number cost from Spain",
+        "my voicemail doesn't pick up when I'm travelling",
+        "divert calls to my landline during the holidays",
+        "turn off call forwarding before I go on a trip",
+    ],
+}
+
+
+@pytest.mark.slow  # ~2 s: scaffolds, then runs the static check on a copy of the project
+def test_add_an_article_then_fill_it_in(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    real_before = snapshot(PROJECT_ROOT / "data")
+    assert main(["add-article", "call_forwarding_abroad", "--topic", "services", "--project", str(copy)]) == 0
+    out = capsys.readouterr().out
+    paths = {lang: copy / f"data/knowledge/{lang}/call_forwarding_abroad.md" for lang in LANGUAGE_NAMES}
+    for language, path in paths.items():
+        assert f"  data/knowledge/{language}/call_forwarding_abroad.md:3" in out
+        text = path.read_text(encoding="utf-8")
+        assert "topic: services\ndepartment: Customer service\n" in text
+        assert f"link: https://help.mila-mobile.example/{language}/call_forwarding_abroad  # TODO" in text
+
+    code, out = check(copy, capsys)
+    assert code == 1
+    placeholders = [line for line in out if "placeholder TODO(editor) not filled in yet" in line]
+    for language in LANGUAGE_NAMES:  # title, link, 5 questions and the body, each at its line
+        where = f"data/knowledge/{language}/call_forwarding_abroad.md"
+        assert [line.split(": placeholder")[0] for line in placeholders if line.startswith(where)] == [
+            f"{where}:{n}" for n in (3, 6, 8, 9, 10, 11, 12, 14)
+        ]
+    assert out[-1] == f"FIX {len(placeholders)} problems"
+
+    for language, name in LANGUAGE_NAMES.items():
+        path = paths[language]
+        replace(path, f'"TODO(editor): the title in {name}"', "Call forwarding abroad")
+        replace(path, "  # TODO(editor): check that this page exists, then delete this comment", "")
+        replace(path, " (write 12 to 15, in the customer's words, each different)", "")
+        for i, question in enumerate(FORWARDING[language], start=1):
+            replace(path, f'"TODO(editor): customer question {i} in {name}"', f'"{question}"')
+        replace(path, f"TODO(editor): the answer in {name}, as the assistant sends it", "Dial **21*number#")
+    assert check(copy, capsys) == (0, ["PASS"])
+    assert snapshot(PROJECT_ROOT / "data") == real_before
+
+
+@pytest.mark.slow  # ~2 s: scaffolds, then runs the static check on a copy of the project
+def test_an_article_without_a_topic_asks_for_topic_and_department(
+    copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["add-article", "esim_watch", "--project", str(copy)]) == 0
+    capsys.readouterr()
+    path = copy / "data/knowledge/fr/esim_watch.md"
+    text = path.read_text(encoding="utf-8")
+    assert 'topic: "TODO(editor): one of billing, coverage, sim, services, account, devices"' in text
+    assert 'department: "TODO(editor): the department that owns this answer"' in text
+    code, out = check(copy, capsys)
+    assert "data/knowledge/fr/esim_watch.md:4: placeholder TODO(editor) not filled in yet" in out
+    assert "data/knowledge/fr/esim_watch.md:5: placeholder TODO(editor) not filled in yet" in out
+    assert not any("is not one of" in line for line in out)  # the placeholder is reported once
+    replace(path, '"TODO(editor): one of billing, coverage, sim, services, account, devices"', "watches")
+    code, out = check(copy, capsys)
+    topics = "billing, coverage, sim, services, account, devices"
+    assert f"data/knowledge/fr/esim_watch.md:4: topic 'watches' is not one of {topics}" in out
+
+
+@pytest.mark.parametrize(
+    ("article", "topic", "error"),
+    [
+        ("add_line", None, "article add_line already exists (data/knowledge/nl/add_line.md, "),
+        ("billing_refund", None, "billing_refund is already an intent in domain.yml"),
+        ("Call-Forwarding", None, "use lowercase letters, digits and _"),
+        ("call_forwarding_abroad", "roaming", "topic 'roaming' is not one of billing, coverage"),
+    ],
+)
+def test_refused_articles_change_nothing(copy: Path, article: str, topic: str | None, error: str) -> None:
+    from bot.core.project import Project
+    from bot.editor.scaffold import ScaffoldError, add_article
+
+    def files() -> dict[str, bytes]:
+        return {str(p): p.read_bytes() for p in (copy / "data").rglob("*") if p.is_file()}
+
+    before = files()
+    with pytest.raises(ScaffoldError, match=re.escape(error)):
+        add_article(Project(copy), article, topic)
+    assert files() == before
+
+
+def test_make_article_target(copy: Path) -> None:
+    command = ["make", "-s", "--no-print-directory", "article", f"PROJECT={copy}", "PY=" + sys.executable]
+    result = subprocess.run(
+        [*command, "ID=call_forwarding_abroad", "TOPIC=services"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "data/knowledge/en/call_forwarding_abroad.md:3" in result.stdout
+    text = (copy / "data/knowledge/nl/call_forwarding_abroad.md").read_text(encoding="utf-8")
+    assert "topic: services\n" in text and "TODO(editor)" in text
+    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "usage: make article ID=" in result.stdout

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
@@ -18,8 +17,9 @@ from sqlalchemy.engine import Engine
 from bot.core.db import agent_sessions, agents, utcnow
 from handoff import agents as agents_module
 from handoff.agents import Agent, AgentDirectory, AgentError
+from tests.helpers.clock import Clock
+from tests.helpers.console import PASSWORD
 
-PASSWORD = "correct horse battery"
 REAL_HASHER = agents_module._hasher
 STALE = timedelta(seconds=90)
 
@@ -255,10 +255,11 @@ def test_unknown_tokens_have_no_session(directory: AgentDirectory) -> None:
 
 
 def test_sessions_expire_after_their_ttl(engine: Engine) -> None:
-    directory = AgentDirectory(engine, session_ttl=timedelta(milliseconds=200))
+    clock = Clock(utcnow())
+    directory = AgentDirectory(engine, session_ttl=timedelta(milliseconds=200), now=clock)
     token, _ = directory.open_session(directory.create("ann", PASSWORD))
     assert directory.session(token) is not None
-    time.sleep(0.25)
+    clock.advance(0.25)
     assert directory.session(token) is None
 
 

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from rasa.shared.core.domain import Domain
@@ -24,7 +23,6 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import create_engine, func, insert, select
 from sqlalchemy.engine import Engine
 
-from bot.agentdesk.console_api import COOKIE
 from bot.core.db import (
     OWNER_AGENT,
     OWNER_BOT,
@@ -56,9 +54,10 @@ from handoff.privacy import (
     tracker_events,
 )
 from handoff.queue import HandoffQueue
+from tests.helpers import console
+from tests.helpers.console import PASSWORD, error_code
 
 NOW = datetime(2025, 6, 2, 12, 0, tzinfo=timezone.utc)
-PASSWORD = "correct horse battery"
 
 
 # --- fixtures and helpers -------------------------------------------------------------------
@@ -503,15 +502,7 @@ def client(
 def log_in(client: TestClient, engine: Engine, username: str, role: str) -> dict[str, str]:
     """Headers of a logged-in agent's requests: the session cookie and the CSRF token."""
     AgentDirectory(engine).create(username, PASSWORD, role=role, languages=("nl",))
-    response = client.post("/agent/api/login", json={"username": username, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    token = response.cookies[COOKIE]
-    client.cookies.clear()
-    return {"Cookie": f"{COOKIE}={token}", "X-CSRF-Token": response.json()["csrf"]}
-
-
-def error_code(response: httpx.Response) -> str:
-    return response.json()["error"]["code"]
+    return console.log_in(client, username).headers
 
 
 def test_an_agent_reading_a_transcript_is_audited(client: TestClient, engine: Engine) -> None:

@@ -1,4 +1,4 @@
-"""Learning from live traffic (bot/insights.py, `python -m bot.editor traffic`).
+"""Learning from live traffic (bot/insights/, `python -m bot.editor traffic`).
 
 Customer messages are written by Rasa's real SQL tracker store on the test database (a SQLite
 file, or a PostgreSQL schema of its own when DATABASE_URL says so), then copied, listed,
@@ -44,7 +44,7 @@ from bot.rasa.stores import SettingsTrackerStore
 from handoff.queue import HandoffQueue
 from testkit.databases import insert_conversation
 from testkit.fakes.http_server import FakeServer
-from tests.test_editor_scaffold import copy_project
+from tests.helpers.project import copy_project
 
 NOW = datetime(2025, 3, 10, 10, 30, tzinfo=timezone.utc)  # a Monday, half-way a surge window
 

@@ -8,17 +8,11 @@ import numpy as np
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
-from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from sklearn.linear_model import LogisticRegression
 
 from bot.rasa.nlu.classifier import EscalationGuard, MultilingualIntentClassifier, is_escalation
-
-
-def message(vector: list[float]) -> Message:
-    m = Message({"text": "x"})
-    m.add_features(Features(np.array([vector], dtype=np.float32), "sentence", "text", "use"))
-    return m
+from tests.helpers.nlu import message
 
 
 def classifier(tmp_path: Path) -> MultilingualIntentClassifier:

@@ -1,4 +1,7 @@
-"""Rasa's own checks: `rasa data validate` and the test conversations of each language."""
+"""Rasa's own checks: `rasa data validate` and the test conversations of each language.
+
+The editors' check (`python -m bot.editor check`) runs the same two; `make test` runs it first and
+then deselects the ones marked ``rasa_check`` here (scripts/test.sh). Alone they still run."""
 
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ def rasa(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
     )
 
 
+@pytest.mark.rasa_check
 def test_rasa_data_validate_is_clean() -> None:
     result = rasa("data", "validate")
     output = result.stdout + result.stderr
@@ -37,6 +41,7 @@ def test_rasa_data_validate_is_clean() -> None:
     assert unexpected_warnings(Project(PROJECT_ROOT), output) == []
 
 
+@pytest.mark.rasa_check
 @pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
 def test_conversations_per_language(language: str, tmp_path: Path) -> None:
     model = ensure_model(Settings.from_env({}).model_dir, quiet=True)

@@ -1,0 +1,1 @@
+"""Tests of actions/: the custom actions of the Rasa action server."""

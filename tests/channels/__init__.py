@@ -1,0 +1,1 @@
+"""Tests of bot/channels: web chat and widget, Telegram, Slack for customers."""

@@ -1,0 +1,1 @@
+"""Tests of bot/connectors: the interfaces to the operator's systems and their demo providers."""

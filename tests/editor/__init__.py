@@ -1,0 +1,1 @@
+"""Tests of bot/editor: the editors' check, scaffolding and publishing."""

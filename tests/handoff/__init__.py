@@ -1,0 +1,1 @@
+"""Tests of handoff/: agents and sessions, the queue, metrics, privacy."""

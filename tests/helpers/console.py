@@ -1,0 +1,82 @@
+"""Agents logging in to the console: over its HTTP API (one session cookie and CSRF token per
+agent, several agents on one client) and in a browser page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from typing import Any
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from bot.agentdesk.console_api import COOKIE
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class AgentApi:
+    """A logged-in agent: its own session cookie and CSRF token, on a client shared with others."""
+
+    http: httpx.Client
+    token: str
+    csrf: str
+    username: str
+
+    @property
+    def cookie(self) -> dict[str, str]:
+        return {"Cookie": f"{COOKIE}={self.token}"}
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """What every request of this agent sends: the session cookie and the CSRF token."""
+        return {**self.cookie, "X-CSRF-Token": self.csrf}
+
+    def get(self, path: str, **params: Any) -> httpx.Response:
+        return self.http.get(f"/agent/api/{path}", params=params, headers=self.cookie)
+
+    def post(self, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+        return self.http.post(f"/agent/api/{path}", json=body or {}, headers=self.headers)
+
+    def act(self, cid: str, action: str, **body: Any) -> httpx.Response:
+        return self.post(f"conversations/{cid}/{action}", body)
+
+    def ok(self, response: httpx.Response) -> dict[str, Any]:
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def queue(self) -> dict[str, Any]:
+        return self.ok(self.get("queue"))
+
+    def packet(self, cid: str) -> dict[str, Any]:
+        return self.ok(self.get(f"conversations/{cid}"))
+
+
+def log_in_request(http: httpx.Client, username: str, password: str = PASSWORD) -> httpx.Response:
+    return http.post("/agent/api/login", json={"username": username, "password": password})
+
+
+def set_cookie(response: httpx.Response) -> Any:
+    return SimpleCookie(response.headers["set-cookie"])[COOKIE]
+
+
+def log_in(http: httpx.Client, username: str) -> AgentApi:
+    """Log ``username`` in (password PASSWORD); the client keeps no cookie of it afterwards."""
+    response = log_in_request(http, username)
+    assert response.status_code == 200, response.text
+    http.cookies.clear()  # each AgentApi sends its own cookie: several agents share one client
+    return AgentApi(http, set_cookie(response).value, response.json()["csrf"], username)
+
+
+def error_code(response: httpx.Response) -> str:
+    return response.json()["error"]["code"]
+
+
+def log_in_page(page: Page, base: str, username: str) -> None:
+    """Log in on the console's page at ``base``, the way an agent does."""
+    page.goto(base + "/agent/")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("#login-btn")
+    expect(page.locator("#agent-name")).to_contain_text(username.title())

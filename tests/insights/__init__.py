@@ -1,0 +1,1 @@
+"""Tests of bot/insights: traffic copied from Rasa, groups, trends and surges."""
