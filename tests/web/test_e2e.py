@@ -148,7 +148,10 @@ def test_what_the_bot_did_not_understand_reaches_the_editors(stack: Stack, chat)
     finally:
         insights.close()
         engine.dispose()
-    [item] = [i for i in items if i.conversation_id == body["conversation_id"]]
+    listed = [i for i in items if i.conversation_id == body["conversation_id"]]
+    # The greeting with a phone number may be listed too (the model asks to rephrase it): masked.
+    assert all("0470" not in i.text for i in listed)
+    [item] = [i for i in listed if i.text == "zxqv plorf"]
     assert (item.language, item.channel, item.text) == ("fr", "web", "zxqv plorf")
     not_understood = {("not_understood", "nlu_fallback"), ("out_of_scope", "out_of_scope")}
     assert (item.reason, item.intent) in not_understood
