@@ -553,7 +553,6 @@ def test_the_report_shows_the_help_centre_figures(tmp_path: Path) -> None:
 
 
 @pytest.mark.rasa
-@pytest.mark.rasa_check  # the editors' check runs the same held-out and help-centre evaluation
 def test_model_checks_and_report_on_the_trained_model(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
