@@ -27,6 +27,7 @@ from sklearn.preprocessing import normalize
 
 from bot.core.knowledge import KNOWLEDGE_INTENT
 from bot.core.taxonomy import FALLBACK_INTENT, is_escalation
+from bot.rasa.nlu.component import ConfiguredComponent
 from bot.rasa.nlu.knowledge import ARTICLE
 
 
@@ -59,11 +60,6 @@ class MultilingualIntentClassifier(LogisticRegressionClassifier):
         execution_context: ExecutionContext,
     ) -> GraphComponent:
         return cls(config, execution_context.node_name, model_storage, resource)
-
-    def _create_training_matrix(self, training_data: TrainingData) -> Tuple[csr_matrix, List[str]]:
-        """(X, y) over intents; every help-centre example counts as the intent ``knowledge``."""
-        examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
-        return self._create_X(examples), [e.get(INTENT) for e in examples]
 
     def train(self, training_data: TrainingData) -> Resource:
         """Two stages: intents (with ``knowledge`` as one of them), then which article.
@@ -186,7 +182,7 @@ class MultilingualIntentClassifier(LogisticRegressionClassifier):
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class EscalationGuard(GraphComponent):
+class EscalationGuard(ConfiguredComponent):
     """Hands a message to a person when the escalation intents together are likely enough.
 
     Missing a fraud report or a request for a person costs more than a needless handoff. Placed
@@ -204,16 +200,6 @@ class EscalationGuard(GraphComponent):
     def __init__(self, config: Dict[str, Any]) -> None:
         self.threshold = float(config["escalation_threshold"])
 
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> GraphComponent:
-        return cls({**cls.get_default_config(), **config})
-
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             intent = message.get("intent") or {}
@@ -228,13 +214,14 @@ class EscalationGuard(GraphComponent):
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class ArticleThreshold(GraphComponent):
+class ArticleThreshold(ConfiguredComponent):
     """A help-centre answer needs more confidence than an intent's answer.
 
     An article answers one precise question; a wrong article is worse than an honest "I don't
-    know yet". Placed right after the classifier (before the FallbackClassifier), this turns a
-    ``knowledge`` prediction whose article is below ``article_threshold`` into ``nlu_fallback``
-    (clarify or admit it), keeping the classifier's ranking. The threshold is calibrated on the
+    know yet". Placed right after the classifier (before the FallbackClassifier), a ``knowledge``
+    prediction whose article is below ``article_threshold`` gives way to the best intent when that
+    intent is clear once the help centre's share is set aside, else becomes ``nlu_fallback``
+    (clarify or admit it) in front of the classifier's ranking. The threshold is calibrated on the
     long-tail held-out set (bench/longtail.py --sweep; docs/benchmarks.md).
     """
 
@@ -244,16 +231,6 @@ class ArticleThreshold(GraphComponent):
 
     def __init__(self, config: Dict[str, Any]) -> None:
         self.threshold = float(config["article_threshold"])
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> GraphComponent:
-        return cls({**cls.get_default_config(), **config})
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

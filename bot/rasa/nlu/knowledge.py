@@ -18,22 +18,20 @@ import logging
 from pathlib import Path
 from typing import Any, Dict, List
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.core.knowledge import KNOWLEDGE_DIR, KNOWLEDGE_INTENT, load_help_centre
+from bot.rasa.nlu.component import ConfiguredComponent
 
 log = logging.getLogger(__name__)
 ARTICLE = "article"  # message key: the article an example or a prediction is about
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
-class HelpCentreExamples(GraphComponent):
+class HelpCentreExamples(ConfiguredComponent):
     """Adds the help centre's example questions to the NLU training data (training only)."""
 
     @staticmethod
@@ -42,16 +40,6 @@ class HelpCentreExamples(GraphComponent):
 
     def __init__(self, config: Dict[str, Any]) -> None:
         self.folder = Path(config["knowledge_dir"])
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> HelpCentreExamples:
-        return cls({**cls.get_default_config(), **config})
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         centre = load_help_centre(self.folder)
