@@ -15,11 +15,10 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.engine import Engine
 
-from actions.knowledge import person_button
-from bot.connectors.coverage import CoverageProvider, CoverageUnavailable, Place, coverage_provider
+from actions.account import verified_customer_note
+from actions.knowledge import person_button, suggested_article_button
 from bot.core.db import create_db_engine
 from bot.core.hours import BusinessHours, HoursRepository, describe_opening
-from bot.core.outages import Outage, OutageRepository
 from bot.core.ownership import Escalations
 from bot.core.repetition import Turn, is_angry_repetition
 from bot.core.rules import Rule, default_rules
@@ -40,20 +39,10 @@ def local_zone() -> ZoneInfo:
     return _settings().time_zone
 
 
-def _coverage() -> CoverageProvider:
-    """The configured coverage provider (COVERAGE_PROVIDER); the demo CSV only in a demo."""
-    return coverage_provider(_settings())
-
-
 @lru_cache(maxsize=1)
 def _engine() -> Engine:
     """One database engine (and pool) for every action of this process."""
     return create_db_engine(_settings().database_url)
-
-
-@lru_cache(maxsize=1)
-def _outage_repository() -> OutageRepository:
-    return OutageRepository(_engine())
 
 
 @lru_cache(maxsize=1)
@@ -71,21 +60,6 @@ def format_local(moment: datetime, now: datetime) -> str:
     zone = local_zone()
     local, today = moment.astimezone(zone), now.astimezone(zone)
     return local.strftime("%H:%M") if local.date() == today.date() else local.strftime("%d/%m %H:%M")
-
-
-def place_from_tracker(tracker: Tracker, provider: CoverageProvider) -> tuple[Place | None, str]:
-    """The place the customer means: the extracted entity, else a name or postcode in the text.
-
-    Returns the place (None if unknown) and the raw words the customer used for it.
-    """
-    raw = next(tracker.get_latest_entity_values("place"), None)
-    text = tracker.latest_message.get("text") or ""
-    for candidate in (raw, text):
-        if candidate:
-            place = provider.find(candidate)
-            if place:
-                return place, str(raw or place.key)
-    return None, str(raw or "")
 
 
 class ActionSessionStart(Action):
@@ -118,10 +92,6 @@ class ActionSessionStart(Action):
         return events
 
 
-PLACE_PROMPTS = {"utter_ask_place", "utter_coverage_unknown_place", "utter_outage_list", "utter_outage_none"}
-OUTAGE_PROMPTS = {"utter_outage_list", "utter_outage_none"}
-
-
 def last_bot_response(tracker: Tracker) -> str | None:
     """Name of the response the bot sent just before the customer's latest message."""
     seen_user = False
@@ -133,136 +103,6 @@ def last_bot_response(tracker: Tracker) -> str | None:
         elif event.get("event") == "bot" and seen_user:
             return (event.get("metadata") or {}).get("utter_action")
     return None
-
-
-class ActionCoverageCheck(Action):
-    """Answers "is there coverage at <place>?" and mentions an ongoing outage there.
-
-    Asks for the place when the message has none; a reply to that question that is not a
-    known place gets a helpful "unknown place" answer instead of a second question.
-    """
-
-    def __init__(
-        self, provider: CoverageProvider | None = None, outages: OutageRepository | None = None
-    ) -> None:
-        self._provider = provider
-        self._outages = outages
-
-    without_place = "utter_ask_place"
-
-    def name(self) -> str:
-        return "action_coverage_check"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[EventType]:
-        try:
-            place, raw = place_from_tracker(tracker, self._provider or _coverage())
-        except CoverageUnavailable:
-            dispatcher.utter_message(response="utter_coverage_unavailable")
-            return [SlotSet("place", None)]
-        previous = last_bot_response(tracker)
-        if place is None:
-            if not raw and previous not in PLACE_PROMPTS:
-                dispatcher.utter_message(response=self.without_place)
-                return [SlotSet("place", None)]
-            shown = raw or tracker.latest_message.get("text") or ""
-            dispatcher.utter_message(response="utter_coverage_unknown_place", place=shown[:60])
-            return [SlotSet("place", None)]
-        language = conversation_language(tracker, "nl")
-        name = place.name(language)
-        dispatcher.utter_message(response=coverage_response(place), place=name)
-        if place.country == "NL":
-            dispatcher.utter_message(response="utter_coverage_partner_nl", place=name)
-        now = datetime.now(local_zone())
-        found = (self._outages or _outage_repository()).active([place.key, place.province], now=now)
-        if found:
-            utter_outage(dispatcher, found[0], name, now)
-        elif previous in OUTAGE_PROMPTS:
-            dispatcher.utter_message(response="utter_outage_none_place", place=name)
-        return [SlotSet("place", place.key)]
-
-
-class ActionCoverage5G(ActionCoverageCheck):
-    """ "Is there 5G?": the coverage at the place when one is named, else how to get 5G."""
-
-    without_place = "utter_coverage_5g"
-
-    def name(self) -> str:
-        return "action_coverage_5g"
-
-
-def coverage_response(place: Place) -> str:
-    if place.g5 == "yes":
-        return "utter_coverage_5g_everywhere"
-    if place.g5 == "partial":
-        return "utter_coverage_5g_partly"
-    if place.g4 == "good":
-        return "utter_coverage_4g"
-    return "utter_coverage_4g_partial"
-
-
-def utter_outage(dispatcher: CollectingDispatcher, outage: Outage, place: str, now: datetime) -> None:
-    since = format_local(outage.started_at, now)
-    if outage.expected_fix_at:
-        dispatcher.utter_message(
-            response="utter_outage_active",
-            place=place,
-            services=outage.services,
-            since=since,
-            eta=format_local(outage.expected_fix_at, now),
-        )
-    else:
-        dispatcher.utter_message(
-            response="utter_outage_active_no_eta", place=place, services=outage.services, since=since
-        )
-
-
-class ActionOutageStatus(Action):
-    """Answers "is there an outage?" from the outage table, for a place when one is named."""
-
-    def __init__(
-        self, provider: CoverageProvider | None = None, outages: OutageRepository | None = None
-    ) -> None:
-        self._provider = provider
-        self._outages = outages
-
-    def name(self) -> str:
-        return "action_outage_status"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[EventType]:
-        repository = self._outages or _outage_repository()
-        try:
-            place, _raw = place_from_tracker(tracker, self._provider or _coverage())
-        except CoverageUnavailable:  # no place to narrow down to: every open outage
-            place = None
-        now = datetime.now(local_zone())
-        language = conversation_language(tracker, "nl")
-        if place is not None:
-            found = repository.active([place.key, place.province], now=now)
-            if found:
-                utter_outage(dispatcher, found[0], place.name(language), now)
-            else:
-                dispatcher.utter_message(response="utter_outage_none_place", place=place.name(language))
-            return [SlotSet("place", place.key)]
-        found = repository.active(now=now)
-        if found:
-            provider = self._provider or _coverage()
-            regions = ", ".join(sorted({_region_name(o.region, language, provider) for o in found}))
-            dispatcher.utter_message(response="utter_outage_list", regions=regions)
-        else:
-            dispatcher.utter_message(response="utter_outage_none")
-        return []
-
-
-def _region_name(region: str, language: str, provider: CoverageProvider) -> str:
-    try:
-        place = provider.find(region)
-    except CoverageUnavailable:
-        return region
-    return place.name(language) if place else region
 
 
 CLARIFICATIONS = {"utter_clarify", "utter_clarify_topics"}
@@ -283,11 +123,17 @@ class ActionClarify(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
+        guessed = self._coverage_guess(tracker)
+        if guessed is not None:
+            return guessed().respond(dispatcher, tracker, asks_helped=False)
         if last_bot_response(tracker) in CLARIFICATIONS:
             escalate = self._escalate or ActionEscalate()
             return await escalate.run(dispatcher, tracker, domain, reason="misunderstood")
         language = conversation_language(tracker, "nl")
-        buttons = clarify_buttons(tracker.latest_message.get("intent_ranking") or [], language)
+        suggestion = suggested_article_button(tracker, language)
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        buttons = clarify_buttons(ranking, language, limit=2 if suggestion else 3)
+        buttons = [suggestion, *buttons] if suggestion else buttons
         if buttons:
             dispatcher.utter_message(
                 response="utter_clarify", buttons=[*buttons, none_of_these_button(language)]
@@ -296,6 +142,15 @@ class ActionClarify(Action):
             # Nothing plausible: say so honestly, with what the customer can do next.
             dispatcher.utter_message(response="utter_clarify_topics", buttons=[person_button(language)])
         return []
+
+    @staticmethod
+    def _coverage_guess(tracker: Tracker) -> Any:
+        """A coverage question about a known place that the model could not settle gets the
+        coverage answer for that place, not a clarification (actions/coverage.py)."""
+        from actions.coverage import _coverage, coverage_guess  # coverage imports this module
+        from actions.knowledge import article_topic
+
+        return coverage_guess(tracker, _coverage(), article_topic(tracker))
 
 
 def none_of_these_button(language: str) -> Dict[str, str]:
@@ -369,9 +224,7 @@ class ActionEscalate(Action):
             rule,
             summary=handoff_summary(tracker, conversation_language(tracker, "nl")),
             intents=recent_intents(tracker),
-            slots={
-                k: v for k, v in tracker.slots.items() if v is not None and k != "session_started_metadata"
-            },
+            slots=await packet_slots(tracker, getattr(queue, "engine", None)),
         )
         dispatcher.utter_message(response=f"utter_escalate_{rule.reason}")
         if handoff is None:
@@ -393,13 +246,46 @@ class ActionEscalate(Action):
             dispatcher.utter_message(response="utter_handoff_waiting_closed", reopens=reopens)
 
 
+INTERNAL_SLOTS = ("session_started_metadata", "requested_slot")
+
+
+async def packet_slots(tracker: Tracker, engine: Engine | None) -> Dict[str, Any]:
+    """The slots the agent sees, and who the customer is when their identity was checked
+    (``verified_customer``: customer number, name, how), so the agent does not ask again."""
+    slots = {
+        k: v
+        for k, v in tracker.slots.items()
+        if v is not None and k not in INTERNAL_SLOTS and not k.startswith("verification_")
+    }
+    note = (
+        await verified_customer_note(engine, tracker.sender_id, conversation_language(tracker, "nl"))
+        if engine
+        else None
+    )
+    if note:
+        slots["verified_customer"] = note
+    return slots
+
+
 def contextual_reason(tracker: Tracker, intent: str | None) -> str:
     """Why an ordinary turn was handed over: a "no" to "did this help?", or an angry repetition."""
     if intent == "deny" and last_bot_response(tracker) == "utter_did_this_help":
         return "not_helped"
-    if is_angry_repetition(customer_turns(tracker)):
+    if is_angry_repetition(customer_turns(tracker), customer_places(tracker)):
         return "angry_repetition"
     return "request_human"
+
+
+def customer_places(tracker: Tracker, limit: int = 5) -> List[str | None]:
+    """The place each of the customer's latest messages named (None: none), oldest first."""
+    places: List[str | None] = []
+    for event in reversed(tracker.events):
+        if event.get("event") in ("session_started", "restart") or len(places) == limit:
+            break
+        if event.get("event") == "user":
+            entities = (event.get("parse_data") or {}).get("entities") or []
+            places.append(next((e.get("value") for e in entities if e.get("entity") == "place"), None))
+    return places[::-1]
 
 
 def customer_turns(tracker: Tracker, limit: int = 5) -> List[Turn]:

@@ -152,19 +152,25 @@ class WebProbe:
     http: httpx.Client
     run: str
     name: str = "web"
+    tokens: dict[int, str] = field(default_factory=dict)
 
     def sender(self, customer: int) -> str:
         return f"bench-{self.run}-{customer}"
 
     def send(self, customer: int, language: str, text: str, timeout_s: float) -> Sample:
         body = {"sender": self.sender(customer), "text": text}
+        token = self.tokens.get(customer)  # issued with the customer's first answer
+        headers = {"X-Chat-Token": token} if token else {}
         started = time.monotonic()
         try:
-            response = self.http.post("/api/chat", json=body, timeout=timeout_s)
+            response = self.http.post("/api/chat", json=body, headers=headers, timeout=timeout_s)
         except httpx.TimeoutException as exc:
             raise TimeoutError(f"POST /api/chat took over {timeout_s} s") from exc
         response.raise_for_status()
-        return 1000 * (time.monotonic() - started), None
+        elapsed = 1000 * (time.monotonic() - started)
+        if response.json().get("token"):
+            self.tokens[customer] = response.json()["token"]
+        return elapsed, None
 
 
 @dataclass

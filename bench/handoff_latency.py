@@ -9,7 +9,8 @@ Measured (p50/p95/max, wall clock in this one process with ``time.perf_counter``
      customer's ``/api/chat/stream`` delivers the ``message`` event with that text.
   3. customer -> admin console while the chat is still ``queued`` (nobody has claimed it).
 Each is measured on one conversation at a time, then on --conversations conversations at
-once (one sender per conversation, all streams open), to show that the change feed scales.
+once (one sender per conversation, all streams open), to show that the change feed scales; all
+the while both sides of every claimed chat keep typing (bench/workspace_load.py).
 
 Only the gateway runs (a real uvicorn subprocess on a free port): queued and agent-owned
 conversations never reach Rasa, so RASA_URL and ACTION_SERVER_URL point at an unused port.
@@ -50,6 +51,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.latency import percentile  # noqa: E402
+from bench.workspace_load import typing_everywhere  # noqa: E402
+from bot.core.chat_sessions import ChatSessions  # noqa: E402
 from bot.core.db import conversations, create_db_engine, init_schema, utcnow  # noqa: E402
 from bot.core.rules import default_rules  # noqa: E402
 from bot.core.settings import Settings  # noqa: E402
@@ -73,6 +76,7 @@ STREAM_TIMEOUT = httpx.Timeout(60.0, connect=5.0, read=None)  # streams send a k
 class Fixture:
     claimed: list[str]  # conversation ids the agent claims (sender == id, channel web)
     queued: list[str]  # conversation ids left waiting in the queue
+    tokens: dict[str, str]  # each conversation's web chat token (bot/core/chat_sessions.py)
 
 
 def new_conversation(engine: Engine) -> str:
@@ -97,11 +101,15 @@ def prepare_database(url: str, count: int) -> Fixture:
         directory.create(ADMIN, PASSWORD, display_name="Bench Admin", role="admin", languages=("nl",))
         handoffs, rule = HandoffQueue(engine), default_rules()["request_human"]
         ids = [new_conversation(engine) for _ in range(2 * count)]
+        tokens = {}
         for cid in ids:
             assert handoffs.escalate(cid, rule) is not None
+            session = ChatSessions(engine).issue(cid)
+            assert session is not None and session.token is not None
+            tokens[cid] = session.token
     finally:
         engine.dispose()
-    return Fixture(claimed=ids[:count], queued=ids[count:])
+    return Fixture(claimed=ids[:count], queued=ids[count:], tokens=tokens)
 
 
 def gateway_env(work: Path, database_url: str, port: int) -> dict[str, str]:
@@ -113,6 +121,7 @@ def gateway_env(work: Path, database_url: str, port: int) -> dict[str, str]:
         "GATEWAY_PORT": str(port),
         "RASA_URL": f"http://127.0.0.1:{unused}",
         "ACTION_SERVER_URL": f"http://127.0.0.1:{unused}",
+        "CHAT_RATE_PER_MINUTE": "0",  # every lane's customer posts from 127.0.0.1
         "PYTHONUNBUFFERED": "1",
     }
 
@@ -126,7 +135,7 @@ def gateway_command(port: int) -> list[str]:
 
 
 def wait_until_up(url: str, process: subprocess.Popen, timeout_s: float = 60.0) -> None:
-    """Any answer from /health will do: it says 503 because Rasa is (deliberately) down."""
+    """Any answer from /health will do: it says "degraded" because Rasa is (deliberately) down."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -197,8 +206,9 @@ def log_in(url: str, username: str) -> AgentSession:
         return AgentSession(url, client.cookies[COOKIE], response.json()["csrf"])
 
 
-def last_message_id(url: str, sender: str) -> int:
-    response = httpx.get(f"{url}/api/chat/history", params={"sender": sender}, timeout=HTTP_TIMEOUT)
+def last_message_id(url: str, token: str) -> int:
+    headers = {"X-Chat-Token": token}
+    response = httpx.get(f"{url}/api/chat/history", headers=headers, timeout=HTTP_TIMEOUT)
     response.raise_for_status()
     return int(response.json()["last_id"])
 
@@ -287,14 +297,14 @@ class Lane:
         self.agent.close()
 
 
-def open_lane(url: str, index: int, cid: str, session: AgentSession, with_web: bool) -> Lane:
-    after = last_message_id(url, cid)
+def open_lane(url: str, index: int, cid: str, token: str, session: AgentSession, with_web: bool) -> Lane:
+    after = last_message_id(url, token)
     console = SseReader(session.client(STREAM_TIMEOUT), f"/agent/api/stream?conversation={cid}&after={after}")
     web = None
     if with_web:
         stream_client = httpx.Client(base_url=url, timeout=STREAM_TIMEOUT)
-        web = SseReader(stream_client, f"/api/chat/stream?sender={cid}&after={after}")
-    customer = httpx.Client(base_url=url, timeout=HTTP_TIMEOUT)
+        web = SseReader(stream_client, f"/api/chat/stream?token={token}&after={after}")
+    customer = httpx.Client(base_url=url, timeout=HTTP_TIMEOUT, headers={"X-Chat-Token": token})
     return Lane(index, cid, customer, session.client(), console, web)
 
 
@@ -432,19 +442,25 @@ def set_up_agents(url: str, fixture: Fixture) -> tuple[AgentSession, AgentSessio
 
 def run(url: str, fixture: Fixture, samples: int) -> dict[str, list[Sample]]:
     agent, admin = set_up_agents(url, fixture)
-    claimed = [open_lane(url, i, cid, agent, with_web=True) for i, cid in enumerate(fixture.claimed)]
-    queued = [open_lane(url, i, cid, admin, with_web=False) for i, cid in enumerate(fixture.queued)]
+    tokens = fixture.tokens
+    claimed = [open_lane(url, i, c, tokens[c], agent, with_web=True) for i, c in enumerate(fixture.claimed)]
+    queued = [open_lane(url, i, c, tokens[c], admin, with_web=False) for i, c in enumerate(fixture.queued)]
     try:
         wait_ready(claimed + queued)
         streams = f"{len(claimed)} agent + {len(queued)} admin consoles, {len(claimed)} web chats"
         print(f"live streams open during every measurement: {streams}", flush=True)
         warm_up(claimed, [customer_to_console, agent_to_customer])
         warm_up(queued, [customer_to_console])
-        console = measure(
-            "1. customer message -> agent console (claimed chat):", claimed, customer_to_console, samples
-        )
-        measure("2. agent reply -> customer web chat stream:", claimed, agent_to_customer, samples)
-        measure("3. customer message -> admin console (queued chat):", queued, customer_to_console, samples)
+        typists = {c: tokens[c] for c in fixture.claimed}  # bench/workspace_load.py: typing indicators on
+        with agent.client() as typing_agent, typing_everywhere(url, typists, typing_agent) as typed:
+            console = measure(
+                "1. customer message -> agent console (claimed chat):", claimed, customer_to_console, samples
+            )
+            measure("2. agent reply -> customer web chat stream:", claimed, agent_to_customer, samples)
+            measure(
+                "3. customer message -> admin console (queued chat):", queued, customer_to_console, samples
+            )
+        print(f"typing meanwhile, both sides of every claimed chat: {typed}", flush=True)
     finally:
         close_lanes(claimed + queued, agent)
     return console

@@ -4,7 +4,9 @@ Side by side in one run, interleaved so both paths see the same machine state:
   1. one conversation at a time (1 concurrent);
   2. 20 concurrent conversations, in rounds that alternate between the paths;
   3. growth over one long conversation: turn 2 vs turn 50;
-  4. the policies' share: Rasa's /predict at turn 2 and turn 50.
+  4. the policies' share: Rasa's /predict at turn 2 and turn 50;
+  5. a personal answer: a verified customer asks how much data they have left (the account
+     connector included; needs the database, so only on its own stack or with --database-url).
 Prints p50/p95 and throughput, and the router's overhead at p95 (target <= 15%) and the
 turn-50/turn-2 ratio (target <= 1.5). Starts its own stack on free ports (SQLite, a
 temporary folder) unless --gateway-url and --rasa-url point at a running one.
@@ -77,9 +79,15 @@ def conversation_texts(texts: Texts, conversation: int) -> list[str]:
 
 
 def via_gateway(url: str) -> Send:
+    tokens: dict[str, str] = {}  # the conversation token each sender's first answer issued
+
     def send(client: httpx.Client, sender: str, text: str) -> None:
-        response = client.post(f"{url}/api/chat", json={"sender": sender, "text": text})
+        headers = {"X-Chat-Token": tokens[sender]} if sender in tokens else {}
+        response = client.post(f"{url}/api/chat", json={"sender": sender, "text": text}, headers=headers)
         response.raise_for_status()
+        token = response.json().get("token")
+        if token:
+            tokens[sender] = token
 
     return send
 
@@ -186,26 +194,76 @@ def window_medians(per_turn: list[list[float]]) -> tuple[float, float]:
     return statistics.median(early), statistics.median(late)
 
 
+PERSONAL = {  # language: (first message, the personal question)
+    "nl": ("hallo", "hoeveel data heb ik nog"),
+    "fr": ("bonjour", "combien de data il me reste"),
+    "en": ("hello", "how much data do I have left"),
+}
+DEMO_CUSTOMER = "MC1000001"
+
+
+def personal_answers(gateway_url: str, database_url: str, n: int) -> list[float]:
+    """A verified customer asks how much data they have left, one new conversation a sample: the
+    first message opens it, the database then says it is verified (as a right code would), and
+    the question's latency is measured. Fails if the answer is not the customer's own figures."""
+    from datetime import date
+
+    from bot.connectors.accounts import DemoAccountProvider
+    from bot.core.db import create_db_engine
+    from bot.core.identity import Identity
+
+    account = DemoAccountProvider.from_file(today=date.today()).account(DEMO_CUSTOMER)
+    assert account is not None
+    engine = create_db_engine(database_url)
+    identity, run_id, out = Identity(engine), uuid.uuid4().hex[:6], []
+    try:
+        with httpx.Client(timeout=60) as client:
+            for i in range(n):
+                language = sorted(PERSONAL)[i % len(PERSONAL)]
+                hello, question = PERSONAL[language]
+                body = {"sender": f"personal-{run_id}-{i}", "text": hello, "locale": language}
+                first = client.post(f"{gateway_url}/api/chat", json=body).json()
+                channel, sender = identity.channel_identity(first["conversation_id"]) or ("", "")
+                identity.mark_verified(
+                    channel, sender, DEMO_CUSTOMER, first["conversation_id"], "sms_code", 60
+                )
+                headers = {"X-Chat-Token": first["token"]} if first.get("token") else {}
+                start = time.perf_counter()
+                response = client.post(
+                    f"{gateway_url}/api/chat", json={**body, "text": question}, headers=headers
+                )
+                out.append((time.perf_counter() - start) * 1000)
+                replies = " ".join(r.get("text") or "" for r in response.raise_for_status().json()["replies"])
+                assert account.first_name in replies, f"not a personal answer: {replies[:200]}"
+    finally:
+        engine.dispose()
+    return out
+
+
 def row(label: str, values: list[float], rate: float | None = None) -> str:
     text = f"  {label:<28} p50 {statistics.median(values):7.1f} ms   p95 {percentile(values, 95):7.1f} ms"
     return text + (f"   {rate:6.1f} msg/s" if rate is not None else "")
 
 
 @contextlib.contextmanager
-def own_stack(model: Path | None, extra_env: dict[str, str]) -> Iterator[tuple[str, str]]:
+def own_stack(model: Path | None, extra_env: dict[str, str]) -> Iterator[tuple[str, str, str | None]]:
     from testkit.e2e_stack import running_stack
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         extra = {"RASA_TELEMETRY_ENABLED": "false", **extra_env}
-        with running_stack(work, f"sqlite:///{work / 'bench.db'}", extra, model=model) as stack:
-            yield stack.settings.gateway_url, stack.settings.rasa_url
+        database_url = f"sqlite:///{work / 'bench.db'}"
+        with running_stack(work, database_url, extra, model=model) as stack:
+            yield stack.settings.gateway_url, stack.settings.rasa_url, database_url
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--gateway-url")
     parser.add_argument("--rasa-url")
+    parser.add_argument("--database-url", help="the running stack's database (for the personal answers)")
+    parser.add_argument("--personal", type=int, default=30, help="personal answers to time (0: none)")
+    parser.add_argument("--personal-only", action="store_true", help="time only the personal answers")
     parser.add_argument("--model", type=Path, help="model to start (default: the project's current model)")
     parser.add_argument(
         "--baseline",
@@ -229,11 +287,13 @@ def main(argv: list[str] | None = None) -> int:
         extra_env["RASA_SPEEDUPS"] = "false"
     texts = ordinary_texts()
     stack = (
-        contextlib.nullcontext((args.gateway_url, args.rasa_url))
+        contextlib.nullcontext((args.gateway_url, args.rasa_url, args.database_url))
         if args.gateway_url and args.rasa_url
         else own_stack(args.model, extra_env)
     )
-    with stack as (gateway_url, rasa_url):
+    with stack as (gateway_url, rasa_url, database_url):
+        if args.personal_only:
+            return print_personal(gateway_url, database_url, args.personal)
         texts = answered_by_the_bot(rasa_url, texts)
         paths = {"gateway": via_gateway(gateway_url), "rasa": via_rasa(rasa_url)}
         sequential(paths, texts, 30)  # warm-up: first calls load models and caches lazily
@@ -280,6 +340,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  router overhead at p95, {label}: {100 * overhead:+.1f}%  (target <= +15%)")
         print(f"  turn {args.turns} / turn 2 through the gateway: {ratios['gateway']:.2f}  (target <= 1.5)")
         print(f"  same, last 8 turns / turns 2-9 (less noisy): {window_ratios['gateway']:.2f}")
+        print_personal(gateway_url, database_url, args.personal)
+    return 0
+
+
+def print_personal(gateway_url: str, database_url: str | None, n: int) -> int:
+    if n and database_url:
+        personal_answers(gateway_url, database_url, 3)  # warm-up: the connector loads its data lazily
+        values = personal_answers(gateway_url, database_url, n)
+        print(row("personal answer (verified)", values) + f"   ({n} conversations, gateway + connector)")
     return 0
 
 

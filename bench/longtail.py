@@ -18,7 +18,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.core.settings import SUPPORTED_LANGUAGES, Settings  # noqa: E402
-from bot.rasa.longtail import UNANSWERABLE, load_longtail, outcome, parse_all, score, simulate  # noqa: E402
+from bot.rasa.longtail import (  # noqa: E402
+    ACCOUNT_SET,
+    UNANSWERABLE,
+    is_right,
+    load_longtail,
+    outcome,
+    parse_all,
+    score,
+    simulate,
+)
+
+# Sets of bench/heldout/longtail/ also shown on their own (besides all questions together).
+SET_APART = (ACCOUNT_SET,)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,8 +47,38 @@ def main(argv: list[str] | None = None) -> int:
     items = load_longtail()
     parsed = asyncio.run(parse_all(args.model, [i.text for i in items]))
     outcomes = [outcome(p) for p in parsed]
-    stats = score(items, outcomes)
     print(f"model: {args.model}")
+    print_table(score(items, outcomes))
+    pairs = list(zip(items, outcomes, strict=True))
+    for source in SET_APART:
+        mine = [(i, o) for i, o in pairs if i.source == source]
+        if mine:
+            print(f"\n{source}.yml only:")
+            print_table(score([i for i, _ in mine], [o for _, o in mine]))
+    rest = [(i, o) for i, o in pairs if i.source not in SET_APART]
+    if len(rest) < len(pairs):
+        print(f"\nwithout {', '.join(f'{s}.yml' for s in SET_APART)}:")
+        print_table(score([i for i, _ in rest], [o for _, o in rest]))
+    if args.sweep:
+        print_sweep(items, parsed)
+    shown = 0
+    for item, result, p in zip(items, outcomes, parsed, strict=True):
+        if not is_right(item, result) and shown < args.errors:
+            if item.label == UNANSWERABLE and result in ("honest", "handover"):
+                continue
+            article = p.get("article") or {}
+            intent = p.get("intent") or {}
+            where = f"{item.language}/{item.source}" if item.source in SET_APART else item.language
+            print(
+                f"  [{where}] {item.label} -> {result} "
+                f"({intent.get('name')} {intent.get('confidence') or 0:.2f}; "
+                f"article {article.get('id')} {article.get('confidence', 0):.2f}): {item.text}"
+            )
+            shown += 1
+    return 0
+
+
+def print_table(stats: dict[str, dict[str, int]]) -> None:
     print(f"{'lang':<5}{'n':>5}{'right':>9}{'wrong':>9}{'honest':>9}{'unansw.':>9}{'answered':>10}")
     for language in SUPPORTED_LANGUAGES:
         s = stats[language]
@@ -45,33 +87,21 @@ def main(argv: list[str] | None = None) -> int:
             f"{language:<5}{s['n']:>5}{100 * s['right'] / n:>8.1f}%{100 * s['wrong'] / n:>8.1f}%"
             f"{100 * s['honest'] / n:>8.1f}%{s['unanswerable']:>9}{100 * s['answered_anyway'] / u:>9.1f}%"
         )
-    if args.sweep:
-        print_sweep(items, parsed)
-    shown = 0
-    for item, result, p in zip(items, outcomes, parsed, strict=True):
-        if result != item.label and shown < args.errors:
-            if item.label == UNANSWERABLE and result in ("honest", "handover"):
-                continue
-            article = p.get("article") or {}
-            top = (p.get("intent") or {}).get("confidence") or 0.0
-            print(
-                f"  [{item.language}] {item.label} -> {result} ({top:.2f}; "
-                f"article {article.get('id')} {article.get('confidence', 0):.2f}): {item.text}"
-            )
-            shown += 1
-    return 0
 
 
 def print_sweep(items: list, parsed: list[dict]) -> None:
-    """Worst language per threshold pair: right, wrong, unanswerable answered (all in %)."""
-    print("\narticle  intent   right(min)  wrong(max)  answered-unanswerable(max)")
-    for t_article in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
-        for t_intent in (0.3, 0.4, 0.5):
-            stats = score(items, [simulate(p, t_article, t_intent) for p in parsed])
-            right = min(100 * s["right"] / max(s["n"], 1) for s in stats.values())
-            wrong = max(100 * s["wrong"] / max(s["n"], 1) for s in stats.values())
-            anyway = max(100 * s["answered_anyway"] / max(s["unanswerable"], 1) for s in stats.values())
-            print(f"{t_article:>7.2f}{t_intent:>8.2f}{right:>11.1f}{wrong:>12.1f}{anyway:>16.1f}")
+    """Worst language per threshold triple: right, wrong, unanswerable answered (all in %)."""
+    print("\nprefer  article  lexical   right(min)  wrong(max)  answered-unanswerable(max)")
+    for prefer in (0.5, 0.6, 0.7, 0.8):
+        for conditional in (0.3, 0.4, 0.5, 0.6):
+            for lexical in (0.3, 0.4, 0.5, 0.6, 0.7):
+                stats = score(items, [simulate(p, prefer, conditional, lexical) for p in parsed])
+                right = min(100 * s["right"] / max(s["n"], 1) for s in stats.values())
+                wrong = max(100 * s["wrong"] / max(s["n"], 1) for s in stats.values())
+                anyway = max(100 * s["answered_anyway"] / max(s["unanswerable"], 1) for s in stats.values())
+                print(
+                    f"{prefer:>6.2f}{conditional:>9.2f}{lexical:>9.1f}{right:>12.1f}{wrong:>12.1f}{anyway:>16.1f}"
+                )
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ from bot.core.settings import SUPPORTED_LANGUAGES, Settings  # noqa: E402
 from bot.core.taxonomy import is_answer_topic, is_escalation  # noqa: E402
 from bot.rasa.evaluation import load_heldout, predict  # noqa: E402
 
+ANSWERS_TO_THE_BOT = {"inform_number", "inform_code"}
+
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
@@ -56,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
             s["false_escalation"] += escalates(predicted)
         chosen = choose_language(
             text,
-            current=None,
+            # a number or a code only ever answers the bot's question, inside a conversation
+            # that already has its language; every other message opens a new conversation
+            current=language if intent in ANSWERS_TO_THE_BOT else None,
             locale=None,
             default=settings.default_language,
             detector=detector,

@@ -1,18 +1,25 @@
 """The conversation router: every channel hands customer messages to it.
 
 Order of work for one message, on purpose:
-1. store the message (and open or find its conversation) before anything else;
+1. store the message (and open or find its conversation) before anything else; a message with a
+   key at its source is stored once however often its update is tried (a platform's retry, a
+   replay of the spool after the database came back): a later try finds the stored message and
+   goes on from there, without asking Rasa again when its answer was stored too;
 2. look at who owns the conversation; only the bot's conversations go to Rasa;
 3. store the replies and return them to the channel that asked.
 If Rasa is unreachable the customer gets an apology in their language and the
 message stays stored (status ``failed``) so nothing is lost.
+
+While a chat waits for a person the customer may leave the queue or ask to be contacted later
+(handoff/waiting.py's payloads, answered here, never by Rasa); a customer who has just joined the
+queue is told the expected wait. The opening message (bot/core/welcome.py) is built here too.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, Callable
 
@@ -22,7 +29,9 @@ from bot.core.settings import Settings
 from bot.core.store import ConversationStore, Inbound
 from bot.core.texts import text as gateway_text
 from bot.core.unicode import well_formed
+from bot.core.welcome import WELCOME_PAYLOADS, welcome_language, welcome_replies
 from bot.rasa.client import ActionServerClient, RasaClient, RasaUnavailable
+from handoff.waiting import QUEUE_PAYLOADS, WaitingRoom
 
 log = logging.getLogger(__name__)
 MAX_SENDER_CHARS = conversations.c.sender.type.length
@@ -64,6 +73,10 @@ class IncomingMessage:
     metadata: dict[str, Any] = field(default_factory=dict)
     # A payload the channel itself made (Telegram's /start, a shared location), never typed text.
     channel_payload: bool = False
+    # The message's key at its source, the same for every try of the update that carries it
+    # (Telegram chat and message id, Slack channel and ts, the web chat request): stored with the
+    # message, so that a retry or a replay finds it instead of storing it again.
+    source_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,7 @@ class Router:
         detector: Detector,
         actions: ActionServerClient | None = None,
         notify: Callable[[], None] | None = None,
+        waiting: WaitingRoom | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -92,6 +106,7 @@ class Router:
         self.detector = detector
         self.actions = actions or ActionServerClient(settings.action_server_url)
         self.notify = notify or (lambda: None)
+        self.waiting = waiting or WaitingRoom(settings, store.engine, store=store)
 
     def validate(self, message: IncomingMessage) -> IncomingMessage:
         """Normalise and check a message; raises :class:`InvalidMessage` with a clear reason.
@@ -120,7 +135,7 @@ class Router:
         if isinstance(title, str):
             metadata = {**metadata, "button_title": well_formed(title)}
             _no_nul("button_title", title)
-        return IncomingMessage(message.channel, sender, body, locale, metadata, message.channel_payload)
+        return replace(message, sender=sender, text=body, locale=locale, metadata=metadata)
 
     def _chooser(self, text: str, locale: str | None):
         def choose(current: str | None) -> LanguageChoice:
@@ -144,22 +159,17 @@ class Router:
 
     def _handle(self, message: IncomingMessage) -> RouterResult:
         started = time.perf_counter()
-        rated = self._csat_answer(message)
-        if rated is not None:
-            return rated
-        inbound = self.store.record_inbound(
-            channel=message.channel,
-            sender=message.sender,
-            text=message.text,
-            locale=message.locale,
-            choose_language=self._chooser(message.text, message.locale),
-            payload=_inbound_payload(message),
-        )
+        inbound = self._earlier_try(message)
+        if inbound is None:
+            rated = self._csat_answer(message) or self._stale_choice(message)
+            if rated is not None:
+                return rated
+            inbound = self._record(message)
+        if inbound.answered_before:
+            return self._answered_before(inbound)
         conv = inbound.conversation
-        if conv.owner != OWNER_BOT:
-            # Someone else owns it (queue or agent): the message is stored, Rasa stays out.
-            replies = self._acknowledge_while_queued(inbound)
-            return RouterResult(conv.id, conv.language, conv.owner, replies, inbound.choice.source)
+        if conv.owner != OWNER_BOT or message.text in QUEUE_PAYLOADS:
+            return self._not_for_rasa(inbound, message)
         stored = time.perf_counter()
         replies, status = self._ask_rasa(conv.id, message, conv.language, inbound)
         answered = time.perf_counter()
@@ -173,11 +183,38 @@ class Router:
             answered_status=status,
             rasa_had_language=conv.rasa_language,
         )
+        if owner == OWNER_QUEUED:  # Rasa has just handed the chat over: say how long it takes
+            replies = [*replies, *self.waiting.joined(replace(conv, owner=owner))]
         timings = {
             "store": 1000 * (stored - started + time.perf_counter() - answered),
             "rasa": 1000 * (answered - stored),
         }
         return RouterResult(conv.id, conv.language, owner, replies, inbound.choice.source, timings)
+
+    def _record(self, message: IncomingMessage) -> Inbound:
+        """Store the message, or find it when an earlier try of its update stored it (its key)."""
+        return self.store.record_inbound(
+            channel=message.channel,
+            sender=message.sender,
+            text=message.text,
+            locale=message.locale,
+            choose_language=self._chooser(message.text, message.locale),
+            payload=_inbound_payload(message),
+            source_key=message.source_key,
+        )
+
+    def _earlier_try(self, message: IncomingMessage) -> Inbound | None:
+        """The message as an earlier try of the same update stored it (the database went away
+        while it was handled, a platform's retry): its handling goes on from there."""
+        return self.store.find_inbound(message.source_key) if message.source_key else None
+
+    def _answered_before(self, inbound: Inbound) -> RouterResult:
+        """An earlier try stored the message and its answer, but was cut short before the channel
+        got it: the stored replies are handed to the channel again, Rasa is not asked twice."""
+        conv = inbound.conversation
+        log.info("conversation %s: message %s was answered before", conv.id, inbound.message_id)
+        replies = self.store.replies_to(inbound.message_id)
+        return RouterResult(conv.id, conv.language, conv.owner, replies, inbound.choice.source)
 
     def _csat_answer(self, message: IncomingMessage) -> RouterResult | None:
         """A 1-5 answer to the satisfaction question of a just-closed chat is stored there."""
@@ -186,6 +223,7 @@ class Router:
             sender=message.sender,
             text=message.text,
             window=timedelta(hours=self.settings.csat_window_h),
+            source_key=message.source_key,
         )
         if answered is None:
             return None
@@ -194,26 +232,90 @@ class Router:
         self.store.record_outbound(conv.id, author="system", replies=replies, language=conv.language)
         return RouterResult(conv.id, conv.language, OWNER_CLOSED, replies)
 
+    def _stale_choice(self, message: IncomingMessage) -> RouterResult | None:
+        """A button of an earlier message (an old quick reply, an old Telegram keyboard) pressed
+        while the customer's closed chat still waits for its score: it starts no new chat (which
+        would lose the score); the rating is asked again. A typed message starts one as usual."""
+        if not message.metadata.get("button_title"):
+            return None
+        window = timedelta(hours=self.settings.csat_window_h)
+        conv = self.store.pending_csat(channel=message.channel, sender=message.sender, window=window)
+        if conv is None:
+            return None
+        buttons = [{"title": str(n), "payload": str(n)} for n in range(1, 6)]
+        replies = [{"text": gateway_text("csat_stale_choice", conv.language), "buttons": buttons}]
+        self.store.record_outbound(conv.id, author="system", replies=replies, language=conv.language)
+        return RouterResult(conv.id, conv.language, OWNER_CLOSED, replies)
+
+    def welcome(self, channel: str, sender: str, locale: str | None) -> RouterResult:
+        """The opening message for a customer who opens the chat, stored nowhere: in the language of
+        their open conversation, else of ``locale``, else the default. Its buttons work anywhere."""
+        conv = self.store.latest_conversation(channel, valid_sender(sender))
+        if conv is not None and conv.owner != OWNER_CLOSED:
+            language = conv.language
+        else:
+            language = welcome_language(locale, self.settings.default_language)
+        replies = welcome_replies(language, self.settings.bot_name)
+        return RouterResult(conv.id if conv else "", language, conv.owner if conv else OWNER_BOT, replies)
+
+    def start(self, message: IncomingMessage) -> RouterResult:
+        """A customer opened the chat with a message of its own (Telegram's /start): it is stored
+        and answered with the opening message, not by Rasa (a waiting chat answers as usual)."""
+        try:
+            message = self.validate(message)
+            inbound = self._earlier_try(message) or self._record(message)
+            if inbound.answered_before:
+                return self._answered_before(inbound)
+            conv = inbound.conversation
+            if conv.owner != OWNER_BOT:
+                return self._not_for_rasa(inbound, message)
+            replies = welcome_replies(conv.language, self.settings.bot_name)
+            self.store.record_outbound(
+                conv.id,
+                author="bot",
+                replies=replies,
+                language=conv.language,
+                answered_message_id=inbound.message_id,
+                rasa_had_language=conv.language,  # Rasa did not answer: its slot is as it was
+            )
+            return RouterResult(conv.id, conv.language, OWNER_BOT, replies, inbound.choice.source)
+        finally:
+            self.notify()
+
+    def _not_for_rasa(self, inbound: Inbound, message: IncomingMessage) -> RouterResult:
+        """A person owns the chat (queue or agent): the message is stored, Rasa stays out. The
+        queue's own buttons (leave, be contacted later) are answered here, whoever owns it."""
+        conv = inbound.conversation
+        if message.text in QUEUE_PAYLOADS:
+            replies, owner = self.waiting.command(conv, message.text)
+        else:
+            replies, owner = self._acknowledge_while_queued(inbound), conv.owner
+        return RouterResult(conv.id, conv.language, owner, replies, inbound.choice.source)
+
     def _acknowledge_while_queued(self, inbound: Inbound) -> list[dict[str, Any]]:
-        """While waiting for a person, confirm a message was passed on (once in a row).
+        """While waiting for a person, confirm a message was passed on (once in a row); after a
+        callback was asked, that it is noted.
 
         With an agent in the conversation nobody else answers: the agent does.
         """
         conv = inbound.conversation
         if conv.owner != OWNER_QUEUED:
             return []
-        ack = gateway_text("handoff_message_passed", conv.language)
-        if self.store.last_outbound_text(conv.id) == ack:
+        ack = self.waiting.acknowledgement(conv)
+        if self.store.last_outbound_text(conv.id) == ack["text"]:
             return []
-        replies = [{"text": ack}]
+        replies = [ack]
         self.store.record_outbound(conv.id, author="system", replies=replies, language=conv.language)
         return replies
 
     def _as_rasa_text(self, conversation_id: str, text: str, message_id: int) -> str:
-        """Only the payload of a button the bot offered in this conversation passes as a payload."""
+        """Only the payload of a button the bot offered in this conversation, or of the opening
+        message (offered everywhere), passes as a payload."""
         stripped = text.strip()
         if not stripped.startswith("/"):
             return text
+        if stripped in WELCOME_PAYLOADS:
+            return stripped
         if stripped in self.store.offered_payloads(conversation_id, message_id):
             return stripped
         log.info("conversation %s: a typed payload is passed to Rasa as text", conversation_id)
@@ -230,7 +332,9 @@ class Router:
                 unconfirmed = inbound.conversation.rasa_language is None
                 self.rasa.set_slot(conversation_id, "language", language, only_if_tracked=unconfirmed)
             text = message.text
-            if not message.channel_payload:
+            if inbound.rasa_text:  # a verification code: checked and masked by the store
+                text = inbound.rasa_text
+            elif not message.channel_payload:
                 text = self._as_rasa_text(conversation_id, text, inbound.message_id)
             bot_messages = self.rasa.send_message(conversation_id, text, metadata)
         except RasaUnavailable as exc:

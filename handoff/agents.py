@@ -50,6 +50,7 @@ class Agent:
     presence: str
     active: bool
     last_seen_at: datetime | None
+    ui_language: str | None = None  # the console's language; None: the browser's
 
     @property
     def is_admin(self) -> bool:
@@ -90,6 +91,7 @@ def _agent(row: Any) -> Agent:
         presence=row.presence,
         active=bool(row.active),
         last_seen_at=row.last_seen_at,
+        ui_language=row.ui_language,
     )
 
 
@@ -272,6 +274,14 @@ class AgentDirectory:
             conn.execute(
                 update(agents).where(agents.c.id == agent_id).values(presence=presence, last_seen_at=utcnow())
             )
+
+    def set_ui_language(self, agent_id: int, language: str | None) -> None:
+        """The console's language for this agent (one of SUPPORTED_LANGUAGES), or None for the
+        browser's."""
+        if language is not None and language not in SUPPORTED_LANGUAGES:
+            raise AgentError(f"the console's language must be one of {', '.join(SUPPORTED_LANGUAGES)}")
+        with self.engine.begin() as conn:
+            conn.execute(update(agents).where(agents.c.id == agent_id).values(ui_language=language))
 
     def seen(self, agent_id: int, now: datetime | None = None) -> None:
         """The agent's console is alive (called by its live stream, at most every 20 s)."""

@@ -32,6 +32,11 @@ resolution
     Over the cohort's ended handoffs (``ended_at`` set): ``count``, ``p50_s``/``p90_s`` (seconds
     from ``created_at`` to ``ended_at``) and ``by_outcome`` (``closed``, ``handed_back``, always
     present, plus any other stored outcome).
+queue
+    What the cohort's waiting customers did (handoff/waiting.py): ``abandoned`` (closed after the
+    customer's silence in the queue, QUEUE_ABANDON_MINUTES), ``left_queue`` (the customer went back
+    to the bot), ``callbacks`` (asked to be contacted later), and ``abandonment_rate`` =
+    abandoned / escalations (None without escalations). Chats still waiting may be abandoned later.
 csat
     Over ``csat`` rows whose ``asked_at`` is in the window: ``asked``; ``answered`` (a score
     1..5); ``response_rate`` = answered / asked; ``average`` score (1 decimal); ``distribution``
@@ -40,7 +45,19 @@ csat
     rate of the last day is provisional.
 by_day
     One entry per local calendar day (TIME_ZONE) the window touches, oldest first, with the
-    number of handoffs created that (local) day: ``[{"date": "YYYY-MM-DD", "escalations": n}]``.
+    number of handoffs created that (local) day and how they fared: ``{"date": "YYYY-MM-DD",
+    "escalations": n, "met": n, "missed": n, "sla_rate": share, "first_reply_p50_s": s,
+    "abandoned": n}`` (the promise as in ``sla``; p50 over the day's answered handoffs).
+sla
+    The first-reply promise counting the chats still waiting past it as misses: ``met``,
+    ``answered_late``, ``missed_waiting``, ``ended_unanswered``, ``pending`` and ``rate``
+    (handoff/metrics_trends.py defines each).
+by_agent
+    Per agent who took handoffs of the cohort: ``chats``, ``replied``, ``met``, ``missed``,
+    ``sla_rate``, ``first_reply_p50_s``, ``closed``, ``handed_back``, ``wrap_ups`` and the
+    satisfaction (``csat_answered``, ``csat_average``) of the conversations they closed.
+wrap_ups
+    The cohort's wrap-up codes (handoff/workspace.py) with their counts, most frequent first.
 
 Percentiles use the nearest-rank method: the p-th percentile of n sorted values is the value
 at rank ``ceil(p * n / 100)``, always an observed value; None when there are no values.
@@ -60,6 +77,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from bot.core.db import conversations, csat, handoffs, utcnow
 from bot.core.settings import DEFAULT_TIME_ZONE
+from handoff import metrics_trends
+from handoff.queue import CALLBACK_SLOT
 
 OUTCOMES = ("closed", "handed_back")
 SCORES = (1, 2, 3, 4, 5)
@@ -82,6 +101,7 @@ def compute_metrics(
         total, escalated = _conversation_counts(conn, since, as_of)
         rows = _handoff_rows(conn, since, as_of)
         scores = _csat_scores(conn, since, as_of)
+        agents = metrics_trends.by_agent(conn, rows, promise, as_of)
     return {
         "window": {"since": _iso(since), "until": _iso(as_of)},
         "conversations": total,
@@ -90,8 +110,12 @@ def compute_metrics(
         "escalations": _escalations(rows),
         "first_reply": _first_reply(rows, promise, as_of),
         "resolution": _resolution(rows),
+        "queue": _queue(rows),
         "csat": _csat(scores),
-        "by_day": _by_day(rows, since, as_of, zone),
+        "by_day": metrics_trends.by_day(rows, _days(since, as_of, zone), zone, promise, as_of),
+        "sla": metrics_trends.sla(rows, promise, as_of),
+        "by_agent": agents,
+        "wrap_ups": metrics_trends.wrap_ups(rows),
     }
 
 
@@ -152,6 +176,10 @@ def _handoff_rows(conn: Connection, since: datetime, until: datetime) -> list[An
             handoffs.c.first_reply_at,
             handoffs.c.ended_at,
             handoffs.c.outcome,
+            handoffs.c.slots,
+            handoffs.c.conversation_id,
+            handoffs.c.claimed_by,
+            handoffs.c.wrap_up,
         )
         .where(handoffs.c.created_at >= since, handoffs.c.created_at < until)
         .order_by(handoffs.c.created_at, handoffs.c.id)
@@ -201,6 +229,16 @@ def _resolution(rows: list[Any]) -> dict[str, Any]:
     }
 
 
+def _queue(rows: list[Any]) -> dict[str, Any]:
+    outcomes = Counter(row.outcome for row in rows)
+    return {
+        "abandoned": outcomes["abandoned"],
+        "left_queue": outcomes["left_queue"],
+        "callbacks": sum(bool((row.slots or {}).get(CALLBACK_SLOT)) for row in rows),
+        "abandonment_rate": _share(outcomes["abandoned"], len(rows)),
+    }
+
+
 def _csat(scores: list[int | None]) -> dict[str, Any]:
     answered = [score for score in scores if score in SCORES]
     average = round(sum(answered) / len(answered), 1) if answered else None
@@ -212,11 +250,6 @@ def _csat(scores: list[int | None]) -> dict[str, Any]:
         "average": average,
         "distribution": {str(score): counts[score] for score in SCORES},
     }
-
-
-def _by_day(rows: list[Any], since: datetime, until: datetime, zone: ZoneInfo) -> list[dict[str, Any]]:
-    counts = Counter(row.created_at.astimezone(zone).date() for row in rows)
-    return [{"date": day.isoformat(), "escalations": counts[day]} for day in _days(since, until, zone)]
 
 
 # --- helpers ---------------------------------------------------------------------------------

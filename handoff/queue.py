@@ -1,6 +1,9 @@
-"""The agent queue: what waits, who took what, and the agents' ownership transitions.
+"""The agent queue: what waits, who took what, and the ownership transitions of agents and of the
+waiting customer (leave the queue, ask to be contacted later; a silent one is abandoned).
 
 The transitions themselves (one table, one conditional UPDATE) are in ``bot.core.ownership``.
+Handoff outcomes: ``closed``, ``handed_back``, ``left_queue`` (the customer went back to the bot)
+and ``abandoned`` (closed after the customer's silence in the queue).
 """
 
 from __future__ import annotations
@@ -13,7 +16,14 @@ from sqlalchemy.engine import Connection
 from bot.core.db import conversations, handoffs, utcnow
 from bot.core.ownership import Escalations, Handoff, Owner, Transition, handoff_from_row, move
 
-__all__ = ["Handoff", "HandoffQueue"]
+__all__ = ["CALLBACK_SLOT", "Handoff", "HandoffQueue", "wants_callback"]
+
+# In a handoff's slots: the customer would rather be contacted than wait ({"requested_at": iso}).
+CALLBACK_SLOT = "callback"
+
+
+def wants_callback(handoff: Handoff) -> bool:
+    return bool(handoff.slots.get(CALLBACK_SLOT))
 
 
 class HandoffQueue(Escalations):
@@ -63,7 +73,8 @@ class HandoffQueue(Escalations):
         return True
 
     def record_agent_reply(self, conversation_id: str, agent: str) -> bool:
-        """Note the first human reply (for the one-hour promise); False if not this agent's."""
+        """Note the first human reply (for the one-hour promise) and end a snooze (the agent is
+        on the chat again: handoff/snooze.py); False if not this agent's."""
         with self.engine.begin() as conn:
             current = self._open_handoff(conn, conversation_id)
             if current is None or current.claimed_by != agent:
@@ -72,6 +83,11 @@ class HandoffQueue(Escalations):
                 update(handoffs)
                 .where(handoffs.c.id == current.id, handoffs.c.first_reply_at.is_(None))
                 .values(first_reply_at=utcnow())
+            )
+            conn.execute(
+                update(handoffs)
+                .where(handoffs.c.id == current.id, handoffs.c.snoozed_until.is_not(None))
+                .values(snoozed_until=None, snoozed_after_id=None)
             )
         return True
 
@@ -82,6 +98,30 @@ class HandoffQueue(Escalations):
     def close(self, conversation_id: str) -> bool:
         """End the conversation; the customer's next message starts a new one with the bot."""
         return self._end(conversation_id, Transition.CLOSE, "closed")
+
+    def leave(self, conversation_id: str) -> bool:
+        """The waiting customer goes back to the bot; False once an agent has taken the chat."""
+        return self._end(conversation_id, Transition.LEAVE_QUEUE, "left_queue")
+
+    def abandon(self, conversation_id: str) -> bool:
+        """Close a waiting chat whose customer went silent; False if it is no longer waiting."""
+        return self._end(conversation_id, Transition.ABANDON, "abandoned")
+
+    def request_callback(self, conversation_id: str, now: datetime | None = None) -> bool:
+        """Mark the open handoff: contact the customer later. The chat stays in the queue (never
+        abandoned); the contact details are the customer's next messages. False without one."""
+        with self.engine.begin() as conn:
+            current = self._open_handoff(conn, conversation_id)
+            if current is None:
+                return False
+            if not wants_callback(current):
+                requested = {"requested_at": (now or utcnow()).isoformat()}
+                conn.execute(
+                    update(handoffs)
+                    .where(handoffs.c.id == current.id)
+                    .values(slots={**current.slots, CALLBACK_SLOT: requested})
+                )
+        return True
 
     def requeue_unanswered(self, older_than: timedelta, now: datetime | None = None) -> list[int]:
         """Claimed handoffs whose agent has not replied within ``older_than`` go back to the queue."""

@@ -22,9 +22,12 @@ A refused attempt is neither checked nor counted. A success forgets that client'
 that username. An attempt is counted as a failure *before* the (slow) password check, so a
 burst of parallel guesses sees itself.
 
-Clients are told apart by the address the gateway sees: behind a proxy, let uvicorn trust it
-(``FORWARDED_ALLOW_IPS``) so that is the customer's address, not the proxy's. IPv6 clients
-count per /64, the block one subscriber usually has.
+Clients are told apart by the same address as the chat's rate limit
+(:func:`bot.web.http.client_address`): the peer's, or, when the peer is one of
+``TRUSTED_PROXIES``, the nearest untrusted address in its ``X-Forwarded-For``; a header from any
+other client is ignored. uvicorn's own proxy-header handling is off (``--no-proxy-headers`` in
+bot/run.py) so it cannot rewrite the peer by a second rule. IPv6 clients count per /64, the
+block one subscriber usually has.
 """
 
 from __future__ import annotations

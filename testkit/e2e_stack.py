@@ -1,9 +1,13 @@
-"""Start the real assistant (Rasa, action server, gateway) for end-to-end and browser tests."""
+"""Start the real assistant (Rasa, action server, gateway, under supervisord as ``make run``
+does) for end-to-end and browser tests and the benchmarks; kill one of its programs and time its
+return (tests/web/test_crash_recovery.py, bench/reliability_crash.py)."""
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +27,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def pinned_model() -> Path | None:
+    """``TEST_MODEL=models/x.tar.gz``: run end-to-end tests on that model instead of training one
+    for the current data (a developer checking code, not data, while a training runs)."""
+    pinned = os.environ.get("TEST_MODEL")
+    return Path(pinned).resolve() if pinned else None
+
+
 @contextmanager
 def running_stack(
     work_dir: Path,
@@ -40,22 +51,58 @@ def running_stack(
         "ACTION_PORT": str(free_port()),
         "RASA_TELEMETRY_ENABLED": "false",
         "COVERAGE_PROVIDER": "demo",  # the conversations ask about demo places (no demo outage)
+        # Personal answers from the demo customers; codes in VAR_DIR/sms_outbox.jsonl.
+        "ACCOUNT_PROVIDER": "demo",
+        "SMS_PROVIDER": "demo",
+        # Every test customer and benchmark lane comes from 127.0.0.1: one client to the per-client
+        # rate limit of /api/chat, so it is off here (tests/channels/test_chat_rate_limit.py tests it).
+        "CHAT_RATE_PER_MINUTE": "0",
         **(extra_env or {}),
     }
     env.pop("RASA_TRACKER_URL", None)
     settings = Settings.from_env(env)
-    model = model or ensure_model(Settings.from_env({}).model_dir, PROJECT_ROOT, quiet=True)
+    model = model or pinned_model() or ensure_model(Settings.from_env({}).model_dir, PROJECT_ROOT, quiet=True)
     stack = Stack(settings, model, env=env, log_dir=work_dir / "logs")
     stack.start()
     try:
         stack.wait_healthy(timeout_s=300)
         yield stack
     except Exception:
-        for log in sorted((work_dir / "logs").glob("*.log")):
-            print(f"===== {log.name} =====\n{log.read_text(errors='replace')[-4000:]}")
+        print_logs(stack)
         raise
     finally:
         stack.stop()
+
+
+def print_logs(stack: Stack, tail_chars: int = 4000) -> None:
+    """The end of supervisord's log and of each program's (after a failure)."""
+    for name in ["supervisord.out", "supervisord.log", *(f"{n}.log" for n in stack.commands())]:
+        log = stack.logs / name
+        if log.exists():
+            print(f"===== {name} =====\n{log.read_text(errors='replace')[-tail_chars:]}")
+
+
+def kill_program(stack: Stack, name: str) -> int:
+    """``kill -9`` of one program of the running stack (supervisord restarts it); its pid."""
+    pid = stack.pid(name)
+    if pid is None:
+        raise RuntimeError(f"{name} is not running: {stack.programs().get(name)}")
+    os.kill(pid, signal.SIGKILL)
+    return pid
+
+
+def seconds_until_back(stack: Stack, name: str, old_pid: int, since: float, timeout_s: float = 300) -> float:
+    """Seconds from ``since`` (time.monotonic()) until ``name`` runs again under a new pid and
+    every component answers (/health ``ok``)."""
+    deadline = since + timeout_s
+    while time.monotonic() < deadline:
+        stack.raise_if_dead()
+        if stack.pid(name) not in (None, old_pid):
+            body = stack.health(timeout_s=10)
+            if body is not None and body.get("status") == "ok":
+                return time.monotonic() - since
+        time.sleep(0.25)
+    raise TimeoutError(f"{name} was not back within {timeout_s:.0f} s: {stack.programs().get(name)}")
 
 
 @contextmanager

@@ -15,12 +15,14 @@ from typing import Iterator
 
 import pytest
 from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
 from playwright.sync_api import Browser
 from sqlalchemy.engine import Engine
 
-from bot.core.db import create_db_engine, init_schema
+from bot.core.db import create_db_engine
 from bot.core.settings import Settings
 from bot.run import Stack
+from bot.web.gateway import create_app
 from handoff import agents as agents_module
 from testkit.browser import chromium
 from testkit.databases import fresh_database
@@ -28,6 +30,7 @@ from testkit.e2e_stack import stack_on_fresh_database
 from testkit.fakes.http_server import FakeServer
 from testkit.fakes.rasa import fake_action_server, fake_rasa
 from tests.helpers import stack as shared_stack
+from tests.helpers.suite import engine_with_schema, suite_settings
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
@@ -64,18 +67,13 @@ def module_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    env = {"VAR_DIR": str(tmp_path / "var"), "DATABASE_URL": database_url}
-    if os.environ.get("REDIS_URL"):
-        env["REDIS_URL"] = os.environ["REDIS_URL"]
-    return Settings.from_env(env)
+    return suite_settings(tmp_path / "var", database_url)
 
 
 @pytest.fixture
 def engine(settings: Settings) -> Iterator[Engine]:
-    engine = create_db_engine(settings.database_url)
-    init_schema(engine)
-    yield engine
-    engine.dispose()
+    with engine_with_schema(settings.database_url) as engine:
+        yield engine
 
 
 # --- fake Rasa and action server ------------------------------------------------------------
@@ -113,6 +111,31 @@ def module_actions() -> Iterator[FakeServer]:
     server = fake_action_server()
     yield server
     server.stop()
+
+
+# --- the gateway on the fakes ---------------------------------------------------------------
+
+
+@pytest.fixture
+def gateway_settings(settings: Settings, rasa: FakeServer, actions: FakeServer) -> Settings:
+    """The test's settings with the fake Rasa and action server (a module narrows them by
+    overriding this fixture with one that takes it)."""
+    return settings.with_overrides(rasa_url=rasa.url, action_server_url=actions.url, rasa_timeout_s=2.0)
+
+
+@pytest.fixture
+def client(gateway_settings: Settings) -> Iterator[TestClient]:
+    """The gateway on ``gateway_settings`` in Starlette's TestClient (its startup run)."""
+    with TestClient(create_app(gateway_settings)) as client:
+        yield client
+
+
+@pytest.fixture
+def db(gateway_settings: Settings) -> Iterator[Engine]:
+    """An engine on the gateway's database (the gateway creates the tables when it starts)."""
+    engine = create_db_engine(gateway_settings.database_url)
+    yield engine
+    engine.dispose()
 
 
 # --- agents ---------------------------------------------------------------------------------

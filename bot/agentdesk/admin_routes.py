@@ -111,4 +111,6 @@ def install_admin_routes(router: APIRouter) -> None:
         outages = services_of(request).outages
         # No outage has an id beyond a 64-bit integer (and SQLite cannot even look one up).
         resolved = 0 < outage_id <= MAX_ROW_ID and await run_in_threadpool(outages.resolve, outage_id)
-        return JSONResponse({"ok": resolved}, status_code=200 if resolved else 404)
+        if not resolved:
+            return error_response(404, "not_found", "no such outage, or it is resolved already")
+        return JSONResponse({"ok": True})

@@ -21,8 +21,16 @@ from bot.agentdesk.console_session import (
     services_of,
 )
 from bot.agentdesk.console_stream import FAREWELL, ConsoleStream
+from bot.agentdesk.workspace_routes import queue_query
 from bot.core.masking import mask_transcript
-from bot.web.http import error_response, events_script_response, feed_stream, sse_response
+from bot.web.http import (
+    client_address,
+    error_response,
+    event_id,
+    events_script_response,
+    feed_stream,
+    sse_response,
+)
 from handoff.agents import AgentError
 from handoff.metrics import compute_metrics
 from handoff.throttle import Throttled
@@ -54,7 +62,8 @@ def install_agent_routes(router: APIRouter) -> None:
         body = await json_body(request)
         username, password = str(body.get("username") or ""), str(body.get("password") or "")
         services = services_of(request)
-        client = request.client.host if request.client else None
+        # The client as the chat's rate limit sees it: X-Forwarded-For only from TRUSTED_PROXIES.
+        client = client_address(request, services.settings.trusted_proxies)
         try:  # handoff/throttle.py: per client, per username for the clients failing on it
             attempt = await run_in_threadpool(services.throttle.begin, client, username)
         except Throttled as exc:
@@ -109,9 +118,13 @@ def install_agent_routes(router: APIRouter) -> None:
 
     @router.get("/api/queue")
     async def queue(request: Request) -> Response:
+        """The agent's chats and one page of the waiting chats offered to them: ``q`` (search),
+        ``language``, ``reason``, ``priority``, ``channel``, ``min_wait`` (minutes), ``sort``
+        (priority, oldest, newest), ``offset``, ``limit`` (handoff/queue_search.py)."""
         session = await current_session(request)
         services = services_of(request)
-        return JSONResponse(await run_in_threadpool(services.console.queue_view, session.agent))
+        query = queue_query(request)
+        return JSONResponse(await run_in_threadpool(services.console.queue_view, session.agent, query))
 
     @router.get("/api/conversations/{conversation_id}")
     async def packet(conversation_id: str, request: Request) -> Response:
@@ -146,7 +159,13 @@ def install_agent_routes(router: APIRouter) -> None:
                 console.reply, conversation_id, session.agent, str(body.get("text") or "")
             )
             return JSONResponse({"ok": True, "message_id": message_id})
-        method = {"claim": console.claim, "handback": console.hand_back, "close": console.close}[action]
+        if action == "close":  # with the agent's wrap-up code (handoff/workspace.py), if any
+            wrap_up = body.get("wrap_up")
+            if wrap_up is not None and not isinstance(wrap_up, str):
+                return error_response(422, "invalid_wrap_up", "wrap_up must be a wrap-up code")
+            await run_in_threadpool(console.close, conversation_id, session.agent, wrap_up)
+            return JSONResponse({"ok": True})
+        method = {"claim": console.claim, "handback": console.hand_back}[action]
         await run_in_threadpool(method, conversation_id, session.agent)
         return JSONResponse({"ok": True})
 
@@ -160,7 +179,7 @@ def install_agent_routes(router: APIRouter) -> None:
     async def stream(request: Request) -> Response:
         session = await current_session(request)
         conversation = request.query_params.get("conversation") or None
-        after = query_int(request.query_params.get("after") or request.headers.get("last-event-id"), 0)
+        after = event_id(request.query_params.get("after") or request.headers.get("last-event-id"))
         services = services_of(request)
         if conversation is not None:  # the same permission check as opening the chat
             await run_in_threadpool(services.console.packet, conversation, session.agent)

@@ -28,6 +28,7 @@ from bot.core.store import ConversationStore
 from bot.web.http import ApiError, error_response, json_object
 from handoff.agents import AgentDirectory, Session
 from handoff.console import Console, ConsoleError
+from handoff.customer import CustomerPanel
 from handoff.throttle import LoginThrottle
 
 if TYPE_CHECKING:  # the insights module is loaded by the gateway, only when it is wired in
@@ -49,6 +50,7 @@ class ConsoleServices:
     feed: ChangeFeed
     hours: HoursRepository
     insights: Insights | None = None
+    customers: CustomerPanel | None = None  # the verified customer's panel (handoff/customer.py)
     login_throttle: LoginThrottle | None = None  # None: the default policy on the directory's database
 
     @property
@@ -82,8 +84,11 @@ async def current_session(request: Request, *, write: bool = False, admin: bool 
 
 
 def me(session: Session, console: Console) -> dict[str, Any]:
-    available = console.is_available(session.agent)
-    return {**session.agent.public(), "available": available, "csrf": session.csrf_token}
+    """The logged-in agent as their pages see them: the account, the console's language (None:
+    the browser's), whether the queue offers them chats now, and the session's CSRF token."""
+    agent = session.agent
+    extra = {"ui_language": agent.ui_language, "available": console.is_available(agent)}
+    return {**agent.public(), **extra, "csrf": session.csrf_token}
 
 
 def query_int(raw: str | None, default: int) -> int:
@@ -112,4 +117,4 @@ def install_console_errors(app: FastAPI) -> None:
 
     @app.exception_handler(ConsoleError)
     async def console_error(_request: Request, exc: ConsoleError) -> JSONResponse:
-        return error_response(exc.status, "not_possible", str(exc))
+        return error_response(exc.status, exc.code, str(exc))

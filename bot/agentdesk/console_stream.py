@@ -1,10 +1,16 @@
 """One agent's live view in the console (``/agent/api/stream``): the queue when it changes, and
-the open chat's new messages and owner, as server-sent events."""
+the open chat's new messages and owner, as server-sent events.
+
+A snoozed chat (handoff/snooze.py) wakes when its time comes or its customer writes: nothing is
+written then, so the view is read again when a customer writes in one of them, and at the first
+round after the earliest wake-up time (the stream's keep-alive makes a round at least every 15 s;
+the page also asks for its queue at that time)."""
 
 from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -12,7 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from bot.agentdesk.console_session import ConsoleServices
 from bot.core import events
 from bot.core.feed import Event
-from bot.web.http import sse
+from bot.core.typing_signals import CUSTOMER
+from bot.web.http import MAX_ROW_ID, sse
 from handoff.console import transcript_entry
 
 SEEN_EVERY_S = 20.0  # how often an open console refreshes the agent's "last seen" (a write)
@@ -27,11 +34,14 @@ class ConsoleStream:
 
     def __init__(self, services: ConsoleServices, token: str, conversation: str | None, after: int) -> None:
         self.services, self.token, self.conversation = services, token, conversation
-        self.after = after
+        self.after = min(max(0, after), MAX_ROW_ID)  # the route refuses others (bot.web.http.event_id)
         self.sent: set[int] = set()
         self.last_queue: str | None = None
         self.last_owner: str | None = None
         self.last_seen = 0.0
+        self.mine: frozenset[str] = frozenset()  # the agent's chats in the last queue view
+        self.snoozed: frozenset[str] = frozenset()  # those of them snoozed
+        self.next_wake: datetime | None = None  # the earliest wake-up time among them
 
     async def start(self) -> list[str] | None:
         return await self.resync()
@@ -41,7 +51,7 @@ class ConsoleStream:
             return await self.resync()
         chunks = self.from_feed(changes)
         touched = moved and not changes  # woken without a change: presence, log-out, deactivation
-        if touched or any(c.kind == events.OWNER for c in changes):
+        if touched or self.wakes(changes) or any(_moves_chats(c) for c in changes):
             queue = await self.queue_chunks()
             return None if queue is None else chunks + queue
         if chunks and not await self.still_allowed():
@@ -52,11 +62,33 @@ class ConsoleStream:
         """Checked before customer text goes out: only this chat's stream pays the query."""
         return await run_in_threadpool(self.services.directory.session, self.token) is not None
 
+    def wakes(self, changes: list[Event]) -> bool:
+        """A snoozed chat's time came, or its customer wrote: the agent's chats change."""
+        if self.next_wake is not None and self.services.console.now() >= self.next_wake:
+            return True
+        return any(
+            c.kind == events.MESSAGE and c.data["author"] == "customer" and c.conversation_id in self.snoozed
+            for c in changes
+        )
+
     def from_feed(self, changes: list[Event]) -> list[str]:
         mine = [c for c in changes if c.conversation_id == self.conversation]
         chunks = self.message_chunks([c.data for c in mine if c.kind == events.MESSAGE])
         owners = [c.data["owner"] for c in mine if c.kind == events.OWNER]
-        return chunks + (self.owner_chunks(owners[-1]) if owners else [])
+        typing = [c.data for c in mine if c.kind == events.TYPING and c.data["side"] == CUSTOMER]
+        chunks += [sse(events.TYPING, typing[-1])] if typing else []
+        return chunks + (self.owner_chunks(owners[-1]) if owners else []) + self.activity_chunks(changes)
+
+    def activity_chunks(self, changes: list[Event]) -> list[str]:
+        """A customer wrote in another of the agent's chats: the page counts it as unread."""
+        return [
+            sse(events.ACTIVITY, {"conversation_id": c.conversation_id, "message_id": c.data["id"]})
+            for c in changes
+            if c.kind == events.MESSAGE
+            and c.data["author"] == "customer"
+            and c.conversation_id in self.mine
+            and c.conversation_id != self.conversation
+        ]
 
     async def resync(self) -> list[str] | None:
         """Everything from the database: used at the start and when the feed cannot tell."""
@@ -74,6 +106,11 @@ class ConsoleStream:
         return None if view is None else self.view_chunks(view)
 
     def view_chunks(self, view: dict[str, Any]) -> list[str]:
+        snoozed = view.get("snoozed", [])
+        self.mine = frozenset(e["conversation_id"] for e in [*view["mine"], *snoozed])
+        self.snoozed = frozenset(e["conversation_id"] for e in snoozed)
+        wakes = [datetime.fromisoformat(e["snoozed_until"]) for e in snoozed]
+        self.next_wake = min(wakes) if wakes else None
         comparable = json.dumps(_without_waiting(view), sort_keys=True)
         if comparable == self.last_queue:
             return []
@@ -96,9 +133,20 @@ class ConsoleStream:
         return [sse(events.OWNER, {"owner": owner})]
 
 
+def _moves_chats(change: Event) -> bool:
+    """An owner changed, or a chat went from one agent to another (the owner stays ``agent``)."""
+    if change.kind == events.OWNER:
+        return True
+    return (
+        change.kind == events.MESSAGE
+        and (change.data.get("payload") or {}).get("event") == events.TRANSFERRED
+    )
+
+
 def _without_waiting(view: dict[str, Any]) -> dict[str, Any]:
     strip = lambda entries: [{k: v for k, v in e.items() if k != "waiting_s"} for e in entries]  # noqa: E731
-    return {**view, "offered": strip(view["offered"]), "mine": strip(view["mine"])}
+    stripped = {"offered": strip(view["offered"]), "mine": strip(view["mine"])}
+    return {**view, **stripped, "snoozed": strip(view.get("snoozed", []))}
 
 
 def _queue_view(services: ConsoleServices, token: str) -> dict[str, Any] | None:

@@ -23,7 +23,7 @@ from bot.agentdesk.console_session import (
 )
 from bot.core.db import NLU_TURN_STATUSES
 from bot.core.settings import SUPPORTED_LANGUAGES
-from bot.web.http import ApiError
+from bot.web.http import ApiError, error_response
 
 if TYPE_CHECKING:
     from bot.insights import Insights
@@ -78,24 +78,24 @@ def install_insights_routes(router: APIRouter) -> None:
 
     @router.post("/api/insights/dismiss")
     async def dismiss(request: Request) -> Response:
-        session = await current_session(request, write=True, admin=True)
+        return await _review(request, "dismiss")
+
+    @router.post("/api/insights/export")
+    async def export_examples(request: Request) -> Response:
+        """The assigned messages of one language (``{"language": "nl"}``) as Rasa NLU training
+        data (YAML). They are marked exported, so the next export holds only what was assigned
+        since; ``"mark": false`` previews without marking. A POST with the session's CSRF
+        token: a prefetch or a link cannot mark messages."""
+        await current_session(request, write=True, admin=True)
         body = await json_body(request)
         insights = _insights(request)
-        ids = _item_ids(body)
-        changed = await _run_insights(lambda: insights.dismiss(ids, session.agent.username))
-        return JSONResponse({"changed": changed})
-
-    @router.get("/api/insights/export")
-    async def export_examples(request: Request) -> Response:
-        """The assigned messages of one language as Rasa NLU training data (YAML). They are
-        marked exported, so the next export holds only what was assigned since; ``mark=0``
-        previews without marking."""
-        await current_session(request, admin=True)
-        insights = _insights(request)
-        language = _language_filter(request.query_params.get("language"))
-        if language is None:
+        language = body.get("language")
+        mark = body.get("mark", True)
+        if not isinstance(language, str) or _language_filter(language) is None:
             raise ApiError(422, "invalid_filter", "choose the language to export: nl, fr or en")
-        mark = (request.query_params.get("mark") or "1").strip().lower() not in ("0", "false", "no")
+        if not isinstance(mark, bool):
+            raise ApiError(422, "invalid_filter", "mark must be true or false")
+        language = language.strip().lower()
         files = await _run_insights(lambda: insights.export(language=language, mark=mark))
         content = (files or {}).get(language)
         if not content or not content.strip():
@@ -113,6 +113,22 @@ def install_insights_routes(router: APIRouter) -> None:
                 "Cache-Control": "no-store",
             },
         )
+
+    @router.post("/api/insights/needs-content")
+    async def needs_content(request: Request) -> Response:
+        """No intent fits these messages: the bot needs a new intent or article for them."""
+        return await _review(request, "needs_content")
+
+    @router.post("/api/insights/reopen")
+    async def reopen(request: Request) -> Response:
+        """Back to the messages to look at (an editor's mistake, or the new content exists)."""
+        return await _review(request, "reopen")
+
+    @router.get("/api/insights/export")
+    async def export_by_get() -> Response:
+        """Exporting marks messages: never on a GET (a prefetch, a second download)."""
+        message = "export with a POST carrying the session's CSRF token"
+        return error_response(405, "method_not_allowed", message, headers={"Allow": "POST"})
 
     @router.get("/api/insights/trends")
     async def trends(request: Request) -> Response:
@@ -134,6 +150,16 @@ def install_insights_routes(router: APIRouter) -> None:
             return insights.trends(days=days, language=language, channel=channel)
 
         return JSONResponse(_trends_json(await _run_insights(load)))
+
+
+async def _review(request: Request, verb: str) -> JSONResponse:
+    """Dismiss, "needs new content" or reopen the chosen messages, in the admin's name."""
+    session = await current_session(request, write=True, admin=True)
+    body = await json_body(request)
+    insights, ids = _insights(request), _item_ids(body)
+    review = getattr(insights, verb)
+    changed = await _run_insights(lambda: review(ids, session.agent.username))
+    return JSONResponse({"changed": changed})
 
 
 def _insights(request: Request) -> Insights:
@@ -186,6 +212,10 @@ def _group_json(group: Any) -> dict[str, Any]:
         "language": group.language,
         "label": group.label,
         "suggestion": group.suggestion,
+        # how sure the model was of it; below SUGGESTION_MIN_CONFIDENCE the page does not choose
+        # it in advance (one click on Assign would teach the model its own guess)
+        "suggestion_confidence": group.suggestion_confidence,
+        "preselect": group.confident,
         "reasons": dict(group.reasons),
         "size": len(group.items),
         "items": [
@@ -197,6 +227,7 @@ def _group_json(group: Any) -> dict[str, Any]:
                 "intent": item.intent,
                 "confidence": item.confidence,
                 "suggestion": item.suggestion,
+                "suggestion_confidence": item.suggestion_confidence,
                 "reason": item.reason,
                 "created_at": _iso(item.created_at),
                 "conversation_id": item.conversation_id,

@@ -6,20 +6,27 @@ clicking Slack user's linked console account (``python -m bot.manage link-slack`
 atomic claim as the web console, so a second *Take* - or a claim in the web console at the same
 moment - is refused. The post then shows who has the chat, with *Hand back to bot* and *Close*.
 What the agent writes in the post's thread goes to the customer on the customer's own channel
-(``Console.reply``: web chat, Telegram, Slack); what the customer writes meanwhile is posted in
-the thread.
+(``Console.reply``: web chat, Telegram, Slack); what the customer writes meanwhile, and what an
+agent replies in the web console, is posted in the thread: the console, Slack and the customer see
+the same conversation.
 
 Masking: this workspace is an agent console, but a Slack channel is a transcript that has left
 the web console (Slack keeps it, search finds it, more people read it than the one agent), so
 everything of the customer posted here - the summary and the live messages - goes through
-:func:`bot.core.masking.mask_text`. The full transcript stays in the web console.
+:func:`bot.core.masking.mask_text`, and a verified customer is shown masked (first name, last
+initial, the number's last two digits, no amounts: handoff/customer.py). The full transcript
+and the customer panel stay in the web console.
 
 Same state everywhere: the post is redrawn from the change feed's owner events, whoever made
-the change (this workspace, the web console, the agent-reply timeout re-queueing a chat). It is
-posted once across gateway processes: the ``slack_agent_post`` ref is claimed before posting
-(``"<handoff id>:pending"``) and then holds ``"<handoff id>:<channel>:<ts>"``. A later escalation
-of the same conversation (after a hand back) replaces a ref of an older handoff with a
-compare-and-set, so it gets a post of its own, also exactly once.
+the change (this workspace, the web console, the agent-reply timeout re-queueing a chat), and
+checked after each message of the chat (a move and its reverse between two polls of the feed, an
+escalation the customer leaves at once, show no owner change; the message that follows does). Each
+post and each relayed message is made once across gateway processes: it is reserved in the
+database before posting (:mod:`bot.agentdesk.slack_posts`), and a reservation left by a process
+that died before posting is taken over by another after a lease. A later escalation of the same
+conversation (after a hand back) replaces a ref of an older handoff with a compare-and-set, so it
+gets a post of its own, also exactly once. While the database is away, agents' clicks and thread
+replies wait in the gateway's spool and are handled once it is back (bot/channels/slack_http.py).
 
 Slack app set-up (a separate app in the webcare workspace): bot scopes ``chat:write`` and
 ``channels:history`` (``groups:history`` for a private channel); event subscription
@@ -33,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,162 +49,41 @@ from fastapi import APIRouter, Request, Response
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import update
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from bot.agentdesk.slack_blocks import PostView, post_content, state_of
+from bot.agentdesk.slack_posts import (
+    POST_REF,
+    RELAY_LOG,
+    RESERVATION_LEASE_S,
+    THREAD_REF,
+    PostLedger,
+    PostRef,
+)
 from bot.channels.common import ChannelContext, ConversationRefs, UpdateLog
-from bot.channels.slack import STOP_TIMEOUT_S, InFlight, handle_signed
+from bot.channels.slack_http import STOP_TIMEOUT_S, InFlight, handle_signed, replay, replay_app
 from bot.channels.slack_text import escape, to_plain
+from bot.channels.update_spool import UpdateSpool
+from bot.connectors.accounts import account_service
 from bot.core import events
-from bot.core.db import OWNER_AGENT, OWNER_QUEUED, conversation_refs, utcnow
+from bot.core.db import messages, utcnow
 from bot.core.feed import Event
 from bot.core.masking import mask_text
 from bot.core.settings import Settings
 from handoff.agents import Agent
 from handoff.console import ConsoleError
-from handoff.queue import Handoff
+from handoff.customer import CustomerPanel
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/agents/events"
-POST_REF = "slack_agent_post"
-THREAD_REF = "slack_agent_thread"  # "<channel>:<ts>" of the current post: thread replies find their chat
-UPDATE_LOG = "slack_agents"
 FEED_WAIT_S = 30.0
 SLACK_TIMEOUT_S = 10  # the feed is followed one change at a time: a Slack outage must not stall it long
-MAX_SECTION_CHARS = 3000
 LINK_HELP = (
     "Your Slack account is not linked to a console account, so this did nothing. Ask an admin to run "
     "`python -m bot.manage link-slack USERNAME {user}` (USERNAME: your console log-in)."
 )
-PRIORITY_ICONS = {"urgent": ":red_circle:", "high": ":large_orange_circle:", "normal": ":white_circle:"}
-
-
-@dataclass(frozen=True)
-class PostRef:
-    """The ``slack_agent_post`` ref: which handoff has a post, and where (or pending / failed)."""
-
-    handoff_id: int
-    status: str = "posted"  # posted | pending | failed
-    channel: str = ""
-    ts: str = ""
-
-    @classmethod
-    def parse(cls, value: str | None) -> PostRef | None:
-        parts = (value or "").split(":")
-        if len(parts) == 3 and parts[0].isdigit():
-            return cls(int(parts[0]), "posted", parts[1], parts[2])
-        if len(parts) == 2 and parts[0].isdigit() and parts[1] in ("pending", "failed"):
-            return cls(int(parts[0]), parts[1])
-        return None
-
-    @property
-    def value(self) -> str:
-        if self.status == "posted":
-            return f"{self.handoff_id}:{self.channel}:{self.ts}"
-        return f"{self.handoff_id}:{self.status}"
-
-
-@dataclass(frozen=True)
-class PostView:
-    """What an escalation post shows: state is waiting | taken | handed_back | closed."""
-
-    conversation_id: str
-    handoff: Handoff
-    state: str
-    agent: str | None
-    now: datetime
-
-    @property
-    def key(self) -> tuple[int, str, str | None]:
-        return (self.handoff.id, self.state, self.agent)
-
-
-def minutes(seconds: float) -> str:
-    whole = int(max(0.0, seconds) // 60)
-    if whole < 1:
-        return "<1 min"
-    return f"{whole} min" if whole < 60 else f"{whole // 60} h {whole % 60:02d} min"
-
-
-def _fields(view: PostView) -> dict[str, Any]:
-    h = view.handoff
-    waited = ((h.claimed_at or view.now) - h.created_at).total_seconds()
-    since = f"<!date^{int(h.created_at.timestamp())}^{{time}}|{h.created_at:%H:%M} UTC>"
-    pairs = [
-        ("Reason", h.reason.replace("_", " ")),
-        ("Priority", h.priority),
-        ("Language", h.language.upper()),
-        ("Channel", h.channel),
-        ("Waiting" if view.state == "waiting" else "Waited", f"{minutes(waited)} (since {since})"),
-    ]
-    return {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in pairs]}
-
-
-def _headline(view: PostView) -> str:
-    agent = escape(view.agent or "an agent")
-    return {
-        "waiting": f"{PRIORITY_ICONS.get(view.handoff.priority, '')} *New chat waiting for a person*",
-        "taken": f":speech_balloon: *{agent}* has this chat",
-        "handed_back": f":leftwards_arrow_with_hook: Handed back to the bot by *{agent}*",
-        "closed": f":white_check_mark: Closed by *{agent}*" if view.agent else ":white_check_mark: Closed",
-    }[view.state]
-
-
-def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
-    button: dict[str, Any] = {
-        "type": "button",
-        "action_id": action_id,
-        "text": {"type": "plain_text", "text": text},
-        "value": value,
-    }
-    if style:
-        button["style"] = style
-    return button
-
-
-def _actions(view: PostView) -> list[dict[str, Any]]:
-    cid = view.conversation_id
-    if view.state == "waiting":
-        return [{"type": "actions", "elements": [_button("Take", "take", cid, "primary")]}]
-    if view.state != "taken":
-        return []
-    close = _button("Close", "close", cid, "danger")
-    close["confirm"] = {
-        "title": {"type": "plain_text", "text": "Close this chat?"},
-        "text": {
-            "type": "plain_text",
-            "text": "The customer is asked for a score; their next message starts anew.",
-        },
-        "confirm": {"type": "plain_text", "text": "Close"},
-        "deny": {"type": "plain_text", "text": "Cancel"},
-    }
-    hint = {
-        "type": "context",
-        "elements": [{"type": "mrkdwn", "text": "Reply in this thread to answer the customer."}],
-    }
-    return [hint, {"type": "actions", "elements": [_button("Hand back to bot", "hand_back", cid), close]}]
-
-
-def post_content(view: PostView) -> dict[str, Any]:
-    """chat.postMessage / chat.update arguments for an escalation post; customer text masked."""
-    h = view.handoff
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": _headline(view)}},
-        _fields(view),
-    ]
-    if h.summary:
-        summary = f"*Summary*\n{escape(mask_text(h.summary))}"[:MAX_SECTION_CHARS]
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": summary}})
-    state = view.state.replace("_", " ").capitalize()
-    text = f"{state}: {h.reason} ({h.priority}, {h.language.upper()}, {h.channel})"
-    return {"text": text, "blocks": blocks + _actions(view)}
-
-
-def _state(owner: str, handoff: Handoff) -> str | None:
-    if handoff.ended_at is not None:
-        return "closed" if handoff.outcome == "closed" else "handed_back"
-    return {OWNER_QUEUED: "waiting", OWNER_AGENT: "taken"}.get(owner)
 
 
 @dataclass(frozen=True)
@@ -221,17 +108,23 @@ class SlackAgentWorkspace:
         self.app = AsyncApp(
             client=self.client, signing_secret=settings.slack_agent_signing_secret, name="slack-agents"
         )
+        self.replayer = replay_app(self.client, "slack-agents")  # requests spooled while the database is away
         self.handler = AsyncSlackRequestHandler(self.app)
         self.context: ChannelContext | None = None
+        self.spool: UpdateSpool | None = None
         self._task: asyncio.Task[None] | None = None
         self._shown: dict[str, tuple[int, str, str | None]] = {}  # what each post shows now
+        self._customers: dict[int, str | None] = {}  # handoff id -> the masked verified customer
         self.processed_seq = -1  # the last change feed event handled (-1: not caught up yet)
         self._stopping, self._idle = False, False
+        self.lease_s = RESERVATION_LEASE_S  # after this, another process posts what one reserved
+        self._swept = 0.0  # time.monotonic() of the last look for unfinished posts
         self.inflight = InFlight()
-        self.app.event("message")(self.inflight.track(self._on_message))
-        self.app.action("take")(self.inflight.track(self._on_take))
-        self.app.action("hand_back")(self.inflight.track(self._on_end))
-        self.app.action("close")(self.inflight.track(self._on_end))
+        for app in (self.app, self.replayer):
+            app.event("message")(self.inflight.track(self._on_message))
+            app.action("take")(self.inflight.track(self._on_take))
+            app.action("hand_back")(self.inflight.track(self._on_end))
+            app.action("close")(self.inflight.track(self._on_end))
 
     # -- Channel -------------------------------------------------------------------------------
 
@@ -240,7 +133,8 @@ class SlackAgentWorkspace:
 
         @router.post(EVENTS_PATH, include_in_schema=False)
         async def slack_agent_events(request: Request) -> Response:
-            return await handle_signed(self.handler, request, self.settings.slack_agent_signing_secret)
+            secret = self.settings.slack_agent_signing_secret
+            return await handle_signed(self.handler, request, secret, self.spool)
 
         return router
 
@@ -248,7 +142,11 @@ class SlackAgentWorkspace:
         self.context = context
         self.refs = ConversationRefs(context.engine)
         self.updates = UpdateLog(context.engine)
+        self.ledger = PostLedger(context.engine)
+        self.customers = CustomerPanel(context.engine, context.console, account_service(self.settings))
         self._task = asyncio.create_task(self._follow_feed(), name="slack-agents-feed")
+        self.spool = self.inflight.spool = UpdateSpool(self.settings.var_dir, self.name, context.engine)
+        self.spool.start(lambda record: replay(self.replayer, record["body"]))
 
     async def stop(self) -> None:
         """Finish the change being handled and the clicks and replies in progress, then stop.
@@ -257,6 +155,8 @@ class SlackAgentWorkspace:
         worker thread; it is cancelled only while it waits for the feed (or after a time-out).
         """
         self._stopping = True
+        if self.spool is not None:
+            await self.spool.stop()
         if self._task is not None:
             if self._idle:
                 self._task.cancel()
@@ -278,8 +178,11 @@ class SlackAgentWorkspace:
         self.processed_seq = seq
         while not self._stopping:
             self._idle = True
-            version = await feed.wait(version, FEED_WAIT_S)
+            version = await feed.wait(version, min(FEED_WAIT_S, self.lease_s / 2))
             self._idle = False
+            if time.monotonic() - self._swept >= self.lease_s / 2:
+                self._swept = time.monotonic()
+                await self._safely(self._finish_unfinished())
             changes, complete = feed.since(seq)
             if not complete:
                 await self._safely(self._post_waiting())
@@ -300,11 +203,33 @@ class SlackAgentWorkspace:
         for handoff in await run_in_threadpool(self.context.queue.waiting):
             await self._sync_post(handoff.conversation_id)
 
+    async def _finish_unfinished(self) -> None:
+        """Posts and relays another process reserved and never made (it died), or that failed."""
+        assert self.context is not None
+        now = utcnow()
+        for cid in await run_in_threadpool(self.ledger.unfinished_posts, now, self.lease_s):
+            await self._sync_post(cid)
+        for message_id in await run_in_threadpool(self.ledger.take_over_relays, now, self.lease_s):
+            message = await run_in_threadpool(self._message, message_id)
+            if message is not None:
+                await self._relay(message["conversation_id"], message, reserved=True)
+
+    def _message(self, message_id: int) -> dict[str, Any] | None:
+        assert self.context is not None
+        with self.context.engine.connect() as conn:
+            row = conn.execute(select(messages).where(messages.c.id == message_id)).first()
+        return dict(row._mapping) if row else None
+
     async def _on_change(self, change: Event) -> None:
         if change.kind == events.OWNER:
             await self._sync_post(change.conversation_id)
-        elif change.data.get("author") == "customer" and change.data.get("direction") == "in":
-            await self._relay(change.conversation_id, change.data)
+        elif change.kind == events.MESSAGE:
+            if _relayed(change.data):
+                await self._relay(change.conversation_id, change.data)
+            # The feed compares owners between two polls: a chat escalated and left (or taken
+            # and handed back) in between shows no owner change. Each such move is followed by
+            # a message (the bot's answer, a notice), so the post is checked after messages too.
+            await self._sync_post(change.conversation_id)
 
     # -- the post ------------------------------------------------------------------------------
 
@@ -313,12 +238,21 @@ class SlackAgentWorkspace:
         assert self.context is not None
         handoff = self.context.queue.latest_handoff(cid)
         conv = self.context.store.get_conversation(cid) if handoff else None
-        state = _state(conv.owner, handoff) if conv and handoff else None
+        state = state_of(conv.owner, handoff) if conv and handoff else None
         if handoff is None or state is None:
             return None
         agent = self.context.directory.by_username(handoff.claimed_by) if handoff.claimed_by else None
-        view = PostView(cid, handoff, state, agent.display_name if agent else handoff.claimed_by, utcnow())
+        name = agent.display_name if agent else handoff.claimed_by
+        view = PostView(cid, handoff, state, name, utcnow(), self._customer(handoff.id, cid))
         return view, PostRef.parse(self.refs.get(cid, POST_REF))
+
+    def _customer(self, handoff_id: int, cid: str) -> str | None:
+        """The masked verified customer, asked once per handoff (the account system may be slow)."""
+        if handoff_id not in self._customers:
+            if len(self._customers) > 10_000:
+                self._customers.clear()
+            self._customers[handoff_id] = self.customers.masked(cid)
+        return self._customers[handoff_id]
 
     async def _sync_post(self, cid: str) -> None:
         """Post a waiting chat that has no post yet, else redraw its post if its state changed."""
@@ -327,7 +261,8 @@ class SlackAgentWorkspace:
             return
         view, ref = found
         current = ref is not None and ref.handoff_id == view.handoff.id
-        if view.state == "waiting" and (not current or (ref is not None and ref.status == "failed")):
+        unfinished = ref is not None and ref.unfinished(view.now, self.lease_s)
+        if view.state == "waiting" and (not current or unfinished):
             await self._post(view, ref)
         elif current and ref is not None and ref.status == "posted" and self._shown.get(cid) != view.key:
             self._remember(cid, view)  # before the call: a concurrent redraw of the same state skips
@@ -338,46 +273,23 @@ class SlackAgentWorkspace:
                 raise
 
     async def _post(self, view: PostView, previous: PostRef | None) -> None:
-        assert self.context is not None
-        cid, pending = view.conversation_id, PostRef(view.handoff.id, "pending")
-        if not await run_in_threadpool(self._reserve, cid, previous, pending):
+        cid, pending = view.conversation_id, PostRef.reservation(view.handoff.id)
+        if not await run_in_threadpool(self.ledger.reserve, cid, previous, pending):
             return  # another process (or an earlier change) posts it
         try:
             response = await self.client.chat_postMessage(
                 channel=self.settings.slack_agent_channel, **post_content(view)
             )
         except Exception:
-            await run_in_threadpool(
-                self._replace, cid, pending.value, PostRef(view.handoff.id, "failed").value
-            )
+            failed = PostRef(view.handoff.id, "failed").value
+            await run_in_threadpool(self.ledger.replace, cid, pending.value, failed)
             raise
         posted = PostRef(view.handoff.id, "posted", str(response["channel"]), str(response["ts"]))
-        await run_in_threadpool(self._store_post, cid, pending, posted)
+        if not await run_in_threadpool(self.ledger.store_post, cid, pending, posted):
+            log.warning("Slack agent post of %s outlived its reservation: deleting the duplicate", cid)
+            await self.client.chat_delete(channel=posted.channel, ts=posted.ts)
+            return
         self._remember(cid, view)
-
-    def _reserve(self, cid: str, previous: PostRef | None, pending: PostRef) -> bool:
-        if previous is None:
-            return self.refs.claim(cid, POST_REF, pending.value)
-        return self._replace(cid, previous.value, pending.value)
-
-    def _replace(self, cid: str, old: str, new: str) -> bool:
-        """Compare-and-set of the post ref: True when this call changed ``old`` into ``new``."""
-        assert self.context is not None
-        with self.context.engine.begin() as conn:
-            changed = conn.execute(
-                update(conversation_refs)
-                .where(
-                    conversation_refs.c.conversation_id == cid,
-                    conversation_refs.c.kind == POST_REF,
-                    conversation_refs.c.value == old,
-                )
-                .values(value=new)
-            )
-        return changed.rowcount == 1
-
-    def _store_post(self, cid: str, pending: PostRef, posted: PostRef) -> None:
-        self._replace(cid, pending.value, posted.value)
-        self.refs.set(cid, THREAD_REF, f"{posted.channel}:{posted.ts}")
 
     def _remember(self, cid: str, view: PostView) -> None:
         if len(self._shown) > 10_000:
@@ -395,17 +307,16 @@ class SlackAgentWorkspace:
         ref = PostRef.parse(self.refs.get(cid, POST_REF))
         return ref if ref and ref.status == "posted" and ref.handoff_id == handoff.id else None
 
-    async def _relay(self, cid: str, message: dict[str, Any]) -> None:
-        """A customer's message, masked, into the post's thread (once across processes)."""
+    async def _relay(self, cid: str, message: dict[str, Any], *, reserved: bool = False) -> None:
+        """A customer's message or a web console reply, masked, into the post's thread, once
+        across processes (``reserved``: this process took over another's reservation)."""
         ref = await run_in_threadpool(self._thread_of_open_handoff, cid, message["created_at"])
         if ref is None:
             return
-        if not await run_in_threadpool(
-            self.updates.first_time, UPDATE_LOG, f"customer-message:{message['id']}"
-        ):
+        if not reserved and not await run_in_threadpool(self.ledger.reserve_relay, message["id"]):
             return
-        text = f"*Customer:* {escape(mask_text(message['text']))}"
-        await self.client.chat_postMessage(channel=ref.channel, thread_ts=ref.ts, text=text)
+        await self.client.chat_postMessage(channel=ref.channel, thread_ts=ref.ts, text=_thread_text(message))
+        await run_in_threadpool(self.ledger.relayed, message["id"])
 
     # -- what agents do in Slack ---------------------------------------------------------------
 
@@ -464,7 +375,7 @@ class SlackAgentWorkspace:
         if self.context is None or not thread_ts or thread_ts == event.get("ts") or not _by_a_person(event):
             return
         if not await run_in_threadpool(
-            self.updates.first_time, UPDATE_LOG, body.get("event_id") or event["ts"]
+            self.updates.first_time, RELAY_LOG, body.get("event_id") or event["ts"]
         ):
             return
         cid = await run_in_threadpool(self.refs.find, THREAD_REF, f"{event['channel']}:{thread_ts}")
@@ -476,7 +387,7 @@ class SlackAgentWorkspace:
         if agent is None or not text:
             return
         try:
-            await run_in_threadpool(self.context.console.reply, cid, agent, text)
+            await run_in_threadpool(self.context.console.reply, cid, agent, text, "slack")
         except ConsoleError as exc:
             await self._ephemeral(actor, f"Not sent to the customer: {exc}.")
 
@@ -495,6 +406,26 @@ class SlackAgentWorkspace:
             )
         except Exception as exc:
             log.warning("could not answer a Slack agent: %s", exc)
+
+
+def _relayed(message: dict[str, Any]) -> bool:
+    """Posted in the thread: the customer's messages, and agents' replies not written in Slack."""
+    if message.get("author") == "customer":
+        return message.get("direction") == "in"
+    payload = message.get("payload") or {}
+    return (
+        message.get("author") == "agent"
+        and payload.get("event") == events.AGENT_REPLY
+        and payload.get("via") != "slack"
+    )
+
+
+def _thread_text(message: dict[str, Any]) -> str:
+    text = escape(mask_text(message["text"]))
+    if message.get("author") == "customer":
+        return f"*Customer:* {text}"
+    agent = escape(str((message.get("payload") or {}).get("agent") or "An agent"))
+    return f"*{agent}* (web console): {text}"
 
 
 def _clicker(body: dict[str, Any]) -> Actor:

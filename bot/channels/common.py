@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -66,6 +67,21 @@ def run_on_loop(
     return asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout_s)
 
 
+@dataclass
+class Handling:
+    """One platform update being handled (bot/channels/update_spool.py): the update ids it
+    recorded as handled (``claims``), and those an earlier try cut short by the database going
+    away had recorded (``owned``: this try is their handling, not a repeat)."""
+
+    owned: frozenset[str] = frozenset()
+    claims: list[str] = field(default_factory=list)
+    replay: bool = False  # a try of a spooled update: the spool keeps it if the database goes away
+    away: bool = False  # this try was cut short by the database going away
+
+
+HANDLING: ContextVar[Handling | None] = ContextVar("update_handling", default=None)
+
+
 class UpdateLog:
     """Platform updates already handled; the database's primary key makes it race-free."""
 
@@ -73,7 +89,11 @@ class UpdateLog:
         self.engine = engine
 
     def first_time(self, channel: str, update_id: str | int) -> bool:
-        """True the first time this update is seen (and records it), False for a repeat."""
+        """True the first time this update is seen (and records it), False for a repeat; True
+        also for an update recorded by an earlier try of the :class:`Handling` under way."""
+        handling, key = HANDLING.get(), f"{channel}:{update_id}"
+        if handling is not None and key in handling.owned:
+            return True
         try:
             with self.engine.begin() as conn:
                 conn.execute(
@@ -83,6 +103,8 @@ class UpdateLog:
                 )
         except IntegrityError:
             return False
+        if handling is not None:
+            handling.claims.append(key)
         return True
 
     def forget_older_than(self, age: timedelta) -> int:

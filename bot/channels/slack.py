@@ -4,7 +4,10 @@ Slack posts events and button clicks to ``POST /slack/events``; the bolt app che
 signature and its timestamp (forged, malformed or older than five minutes: 401; a correctly
 signed body that is no Slack payload: 400, see :func:`handle_signed`), acknowledges at once and
 handles the message in the background, so Slack never times out and retries. A retried or
-duplicated event is handled once (its ``event_id`` in :class:`UpdateLog`).
+duplicated event is handled once (its ``event_id`` in :class:`UpdateLog`). While the database is
+away, events and clicks wait in the spool and are handled once it is back; a customer who wrote
+in a DM or mentioned the app gets the apology in their Slack locale meanwhile
+(bot/channels/slack_http.py, bot/channels/update_spool.py).
 
 Decisions:
 
@@ -16,46 +19,53 @@ Decisions:
   that thread is stored as the conversation's ``slack_thread`` ref, so agent replies, notices
   and the satisfaction question arrive where the customer last wrote. In a channel, a reply in
   such a thread by the same customer continues the conversation without a new mention.
+* Private, not public: in a channel, a personal question or a message with personal data
+  (bot/channels/private.py) is routed in the customer's DM conversation instead; the DM gets the
+  answer (conversations.open, then chat.postMessage), the channel only "I've sent you a private
+  message". Without a DM (no ``im:write`` scope, Slack down) the channel is told to write a DM.
 * Language: the user's Slack locale (``users.info``, cached per user), else the router's own
   detection and default.
+* First contact: a user who opens the app's DM (``app_home_opened``, Messages tab) or writes
+  their first DM gets the opening message once (persona, what the bot does, privacy, topic
+  buttons and "talk to a person"; bot/core/welcome.py), in their Slack locale, else English
+  (in the language of the conversation their first message opened).
 * Text: Slack mrkdwn becomes plain text for understanding (:mod:`bot.channels.slack_text`);
   replies are escaped for mrkdwn; quick replies become buttons whose payload is routed like a
   typed message (once per user and message; the buttons are then replaced by the choice).
   Agent replies carry the agent's name in bold ("Ann (customer care)", in the customer's language).
 
-Slack app set-up: bot scopes ``chat:write``, ``im:history``, ``app_mentions:read``,
-``users:read`` (locale) and, for replies in a channel thread without a new mention,
-``channels:history``; event subscriptions ``message.im``, ``app_mention`` (and
-``message.channels``) and interactivity, all on ``https://<gateway>/slack/events``.
+Slack app set-up: bot scopes ``chat:write``, ``im:history``, ``im:write`` (a DM for personal
+questions asked in a channel), ``app_mentions:read``, ``users:read`` (locale) and, for replies
+in a channel thread without a new mention, ``channels:history``; event subscriptions
+``message.im``, ``app_mention``, ``app_home_opened`` (and ``message.channels``) and
+interactivity, all on ``https://<gateway>/slack/events``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import hashlib
-import hmac
 import logging
 import re
-import time
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from collections.abc import Coroutine
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler, to_async_bolt_request
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.concurrency import run_in_threadpool
 
 from bot.channels.common import ChannelContext, ConversationRefs, UpdateLog, run_on_loop
+from bot.channels.private import PrivacyCheck
+from bot.channels.slack_http import InFlight, handle_signed, replay, replay_app
 from bot.channels.slack_text import escape, mentions, to_plain
+from bot.channels.update_spool import RecentKeys, Record, UpdateSpool
 from bot.core.language import locale_language
 from bot.core.settings import Settings
 from bot.core.store import Conversation
 from bot.core.texts import text as customer_text
 from bot.router import IncomingMessage, InvalidMessage
-from bot.web.http import error_response
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +76,8 @@ HANDLED_SUBTYPES = (None, "thread_broadcast", "file_share")  # others: edits, de
 MAX_BUTTONS = 25  # Slack's limit per actions block
 MAX_SECTION_CHARS = 3000
 MAX_CACHED_LOCALES = 10_000
-STOP_TIMEOUT_S = 10.0
 SLACK_TIMEOUT_S = 10  # a Slack outage must not hold up the handling of other messages for long
-TIMESTAMP = re.compile(r"[0-9]{1,15}")  # X-Slack-Request-Timestamp: Unix seconds
-MAX_REQUEST_AGE_S = 5 * 60  # as bolt: an older request is refused (a replay)
+WELCOME_LOCALE = "en"  # the opening message without a Slack locale
 
 
 def customer_sender(team: str, user: str, channel: str) -> str:
@@ -84,6 +92,9 @@ class SlackMessage:
     channel: str
     thread_ts: str
     text: str
+    # The message's key at its source, stored with it once (bot/router.py): the event's channel
+    # and ts, or the click's message and user, the same in every retry and replay.
+    key: str | None = None
 
     @property
     def sender(self) -> str:
@@ -149,68 +160,24 @@ def answered_blocks(blocks: list[dict[str, Any]], choice: str) -> list[dict[str,
     return [*kept, note]
 
 
-class InFlight:
-    """Listener work still running after bolt's ack, so that ``stop()`` can let it finish.
-
-    Bolt runs listeners as detached tasks, and cancelling a task does not stop the database work
-    it waits for in a worker thread: that work would outlive the engine the gateway disposes.
-    """
-
-    def __init__(self) -> None:
-        self.tasks: set[asyncio.Task[Any]] = set()
-
-    def track(self, handler: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
-        @functools.wraps(handler)  # bolt injects arguments by the wrapped handler's parameter names
-        async def tracked(**kwargs: Any) -> None:
-            task = asyncio.current_task()
-            if task is not None:
-                self.tasks.add(task)
-            try:
-                await handler(**kwargs)
-            finally:
-                self.tasks.discard(task)  # type: ignore[arg-type]
-
-        return tracked
-
-    def add(self, task: asyncio.Task[Any]) -> None:
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-    async def drain(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
-        if self.tasks:
-            await asyncio.wait(set(self.tasks), timeout=timeout_s)
-
-
-async def handle_signed(
-    handler: AsyncSlackRequestHandler, request: Request, signing_secret: str | None
-) -> Response:
-    """A request to a bolt app's endpoint (both Slack apps use this), after the checks bolt
-    misses, which would otherwise be 500s: a timestamp that is not a number is refused like a
-    forged signature (401), and a body bolt cannot read (not UTF-8, not JSON where JSON is due,
-    not an object) is 400 ``invalid_json`` when correctly signed, 401 when not. Everything else,
-    the signature and its age included, is bolt's."""
-    timestamp = request.headers.get("x-slack-request-timestamp") or ""
-    signature = request.headers.get("x-slack-signature") or ""
-    if not TIMESTAMP.fullmatch(timestamp) or not signature.isascii():
-        return error_response(401, "invalid_signature", "missing or malformed Slack signature headers")
-    raw = await request.body()  # Starlette keeps it: bolt's handler reads it again
-    try:
-        to_async_bolt_request(request, raw)  # what bolt's handler does first, parsing included
-    except (ValueError, TypeError, AttributeError, RecursionError):
-        if not correctly_signed(signing_secret, raw, timestamp, signature):
-            return error_response(401, "invalid_signature", "missing or wrong Slack signature")
-        return error_response(400, "invalid_json", "the body must be a Slack event or action payload")
-    return await handler.handle(request)
-
-
-def correctly_signed(secret: str | None, raw: bytes, timestamp: str, signature: str) -> bool:
-    """Slack's v0 signature of ``raw``, not older than five minutes: bolt's check, for any bytes
-    (slack_sdk's verifier decodes the body as UTF-8 first, and fails on anything else)."""
-    if not secret or abs(time.time() - int(timestamp)) > MAX_REQUEST_AGE_S:
-        return False
-    signed = b"v0:" + timestamp.encode() + b":" + raw
-    expected = "v0=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode(), signature.encode())
+def apology_target(body: dict[str, Any]) -> tuple[str, str, str, str] | None:
+    """Where to apologise for a customer's spooled request without the database: (channel,
+    thread ts, user, a key once per request) for a DM, a mention, or a button in a DM; None for
+    anything else (edits, bots, replies in a channel thread, which only the database tells apart
+    from colleagues' talk)."""
+    if body.get("type") == "block_actions":
+        channel, user = (body.get("channel") or {}).get("id") or "", (body.get("user") or {}).get("id") or ""
+        posted = body.get("message") or {}
+        thread_ts = posted.get("thread_ts") or posted.get("ts") or ""
+        key = f"click:{channel}:{posted.get('ts')}:{user}"
+        return (channel, thread_ts, user, key) if channel.startswith("D") and user and thread_ts else None
+    event = body.get("event") or {}
+    kind, channel = event.get("type"), str(event.get("channel") or "")
+    wanted = "message" if channel.startswith("D") else "app_mention"
+    if kind != wanted or not _is_customer_message(event) or not event.get("ts"):
+        return None
+    key = str(body.get("event_id") or f"{channel}:{event['ts']}")
+    return channel, event.get("thread_ts") or event["ts"], event["user"], key
 
 
 class SlackCustomerChannel:
@@ -226,13 +193,18 @@ class SlackCustomerChannel:
         self.app = AsyncApp(
             client=self.client, signing_secret=settings.slack_signing_secret, name="slack-customers"
         )
+        self.replayer = replay_app(self.client, "slack-customers")  # the spool's (slack_http.py)
         self.handler = AsyncSlackRequestHandler(self.app)
         self.context: ChannelContext | None = None
+        self.spool: UpdateSpool | None = None
         self._locales: dict[str, str | None] = {}
+        self._apologised = RecentKeys()
         self.inflight = InFlight()
-        self.app.event("message")(self.inflight.track(self._on_message))
-        self.app.event("app_mention")(self.inflight.track(self._on_mention))
-        self.app.action(QUICK_REPLY)(self.inflight.track(self._on_button))
+        for app in (self.app, self.replayer):
+            app.event("message")(self.inflight.track(self._on_message))
+            app.event("app_mention")(self.inflight.track(self._on_mention))
+            app.action(QUICK_REPLY)(self.inflight.track(self._on_button))
+            app.event("app_home_opened")(self.inflight.track(self._on_home_opened))
 
     # -- Channel -------------------------------------------------------------------------------
 
@@ -241,7 +213,7 @@ class SlackCustomerChannel:
 
         @router.post(EVENTS_PATH, include_in_schema=False)
         async def slack_events(request: Request) -> Response:
-            return await handle_signed(self.handler, request, self.settings.slack_signing_secret)
+            return await handle_signed(self.handler, request, self.settings.slack_signing_secret, self.spool)
 
         return router
 
@@ -250,12 +222,28 @@ class SlackCustomerChannel:
         self.context = context
         self.updates = UpdateLog(context.engine)
         self.refs = ConversationRefs(context.engine)
+        self.privacy = PrivacyCheck(context.router.rasa)
+        self.spool = self.inflight.spool = UpdateSpool(
+            self.settings.var_dir, self.name, context.engine, self._apologise
+        )
+        self.spool.start(lambda record: replay(self.replayer, record["body"]))
         context.delivery.register(self.name, self)
 
     async def stop(self) -> None:
         """Let messages being handled finish (the HTTP server takes no new ones by now)."""
+        if self.spool is not None:
+            await self.spool.stop()
         await self.inflight.drain()
         self.context = None
+
+    async def _apologise(self, record: Record) -> None:
+        """The apology for a spooled message, in the user's Slack locale, once per message."""
+        target = apology_target(record["body"])
+        if target is None or not self._apologised.first(target[3]):
+            return
+        channel, thread_ts, user, _key = target
+        language = locale_language(await self._locale(user)) or self.settings.default_language
+        await self._post(channel, thread_ts, [{"text": customer_text("rasa_unavailable", language)}])
 
     # -- incoming ------------------------------------------------------------------------------
 
@@ -288,9 +276,36 @@ class SlackCustomerChannel:
             channel=event["channel"],
             thread_ts=event.get("thread_ts") or event["ts"],
             text=to_plain(event["text"], bot_user_id=bot_user_id),
+            key=f"slack:{_event_team(body, event)}:{event['channel']}:{event['ts']}",
         )
         if message.text:
             await self._route(message)
+
+    async def _on_home_opened(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        """The user opened the app's DM: the opening message, at the first contact only."""
+        channel, user = event.get("channel") or "", event.get("user") or ""
+        if self.context is None or event.get("tab") != "messages" or not channel.startswith("D") or not user:
+            return
+        sender = customer_sender(body.get("team_id") or "", user, channel)
+        if await run_in_threadpool(self._first_contact, sender):
+            locale = await self._locale(user)
+            await self._welcome(channel, None, sender, locale)
+
+    def _first_contact(self, sender: str) -> bool:
+        """True once per DM customer without any conversation (claimed in the update log)."""
+        assert self.context is not None
+        if self.context.store.latest_conversation(self.name, sender) is not None:
+            return False
+        return self.updates.first_time(self.name, f"welcome:{sender}")
+
+    async def _welcome(self, channel: str, thread_ts: str | None, sender: str, locale: str | None) -> None:
+        assert self.context is not None
+        router = self.context.router
+        result = await run_in_threadpool(router.welcome, self.name, sender, locale or WELCOME_LOCALE)
+        try:
+            await self._post(channel, thread_ts, result.replies)
+        except Exception as exc:  # the customer's own message is still answered
+            log.warning("the opening message could not be posted: %s", exc)
 
     async def _on_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
@@ -308,6 +323,7 @@ class SlackCustomerChannel:
         if not channel.startswith("D") and not await self._owns_thread(message.sender, message.thread):
             return  # a colleague of the customer clicked in the channel: not their conversation
         click = f"click:{channel}:{posted.get('ts')}:{user}"
+        message = replace(message, key=f"slack:{message.team}:{click}")
         if not await run_in_threadpool(self.updates.first_time, self.name, click):
             return
         await self._mark_answered(channel, posted, (action.get("text") or {}).get("text") or message.text)
@@ -325,9 +341,19 @@ class SlackCustomerChannel:
     async def _route(self, message: SlackMessage) -> None:
         assert self.context is not None
         locale = await self._locale(message.user)
+        is_dm = message.channel.startswith("D")
+        if not is_dm and await run_in_threadpool(self.privacy.is_personal, message.text):
+            await self._move_to_dm(message, locale)
+            return
         incoming = IncomingMessage(
-            "slack", message.sender, message.text, locale, {"slack": {"channel": message.channel}}
+            "slack",
+            message.sender,
+            message.text,
+            locale,
+            {"slack": {"channel": message.channel}},
+            source_key=message.key,
         )
+        first = is_dm and await run_in_threadpool(self._first_contact, message.sender)
         try:
             result = await run_in_threadpool(self.context.router.handle, incoming)
         except InvalidMessage as exc:
@@ -335,7 +361,46 @@ class SlackCustomerChannel:
                 await self._post(message.channel, message.thread_ts, [{"text": self._too_long(locale)}])
             return
         await run_in_threadpool(self.refs.set, result.conversation_id, THREAD_REF, message.thread)
+        if first:  # after routing: in the language the first message gave the conversation
+            await self._welcome(message.channel, message.thread_ts, message.sender, locale)
         await self._post(message.channel, message.thread_ts, result.replies)
+
+    async def _move_to_dm(self, message: SlackMessage, locale: str | None) -> None:
+        """A personal message from a channel: routed and answered in the customer's DM; the
+        channel's thread only hears that a private message was sent (bot/channels/private.py)."""
+        assert self.context is not None
+        try:
+            dm = str((await self.client.conversations_open(users=message.user))["channel"]["id"])
+        except Exception as exc:  # no im:write scope, Slack down: never answer it in public
+            log.warning("could not open a DM for a personal message from a channel: %s", exc)
+            failed = customer_text(
+                "slack_dm_failed", locale_language(locale) or self.settings.default_language
+            )
+            await self._post(message.channel, message.thread_ts, [{"text": failed}])
+            return
+        offered = await run_in_threadpool(self._offered_in, message.sender, message.text)
+        sender = customer_sender(message.team, message.user, dm)
+        metadata = {"slack": {"channel": dm}}
+        incoming = IncomingMessage("slack", sender, message.text, locale, metadata, offered, message.key)
+        try:
+            result = await run_in_threadpool(self.context.router.handle, incoming)
+        except InvalidMessage as exc:
+            if exc.too_large:
+                await self._post(message.channel, message.thread_ts, [{"text": self._too_long(locale)}])
+            return
+        await run_in_threadpool(self.refs.set, result.conversation_id, THREAD_REF, f"{dm}:")
+        await self._post(
+            dm, None, [{"text": customer_text("slack_dm_intro", result.language)}, *result.replies]
+        )
+        moved = customer_text("slack_moved_to_dm", result.language)
+        await self._post(message.channel, message.thread_ts, [{"text": moved}])
+
+    def _offered_in(self, sender: str, text: str) -> bool:
+        """A button payload offered in the channel's conversation stays a payload in the DM."""
+        assert self.context is not None
+        store = self.context.store
+        conv = store.latest_conversation(self.name, sender) if text.startswith("/") else None
+        return conv is not None and text in store.offered_payloads(conv.id, 2**63 - 1)
 
     def _too_long(self, locale: str | None) -> str:
         language = locale_language(locale) or self.settings.default_language

@@ -1,27 +1,30 @@
 """Telegram customers, served inside the gateway's process and event loop (python-telegram-bot).
 
 Updates arrive by long polling, or on ``POST /telegram/webhook`` (checked against Telegram's
-secret-token header) when ``TELEGRAM_WEBHOOK_URL`` is set. Each update is handled once
-(:class:`UpdateLog`), in order within a chat and concurrently across chats.
+secret-token header, bot/channels/telegram_webhook.py) when ``TELEGRAM_WEBHOOK_URL`` is set. Each
+update is handled once (:class:`UpdateLog`), in order within a chat and concurrently across chats.
+While the database is away, updates wait in the spool and are handled once it is back; the
+customer gets the apology in their app's language meanwhile (bot/channels/update_spool.py).
 
 - Text goes through the router as the customer's message (``language_code`` seeds the language
-  of a new conversation); button presses send their payload the same way.
+  of a new conversation); button presses send their payload the same way. /start, Telegram's
+  first message when someone opens the bot, is answered with the opening message (persona, what
+  the bot does, privacy, topic buttons and "talk to a person"; bot/core/welcome.py).
 - A shared location asks Rasa for the coverage at the nearest known place.
+- The question for the mobile number offers Telegram's "share my number" button; the customer's
+  own contact proves the number (bot/channels/telegram_contact.py), someone else's proves nothing.
 - Other media get a "text only" reply in the customer's language; nothing is stored.
 
 Bot replies, agent replies, notices and the satisfaction question (through
 :class:`handoff.delivery.Delivery`) go out with sendMessage: MarkdownV2, escaped, split under
-Telegram's length limit, quick replies as an inline keyboard.
+Telegram's length limit, quick replies as an inline keyboard (bot/channels/telegram_format.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import logging
-import re
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
@@ -31,121 +34,53 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from telegram import (
     CallbackQuery,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
     Update,
     User,
 )
-from telegram.constants import ChatType, InlineKeyboardButtonLimit, MessageLimit, ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
-from telegram.helpers import escape_markdown
 
 from bot.channels.common import ChannelContext, UpdateLog, run_on_loop
+from bot.channels.telegram_contact import MARKUP, ContactProof, share_keyboard, with_share_button
+from bot.channels.telegram_format import (
+    HASHED_PAYLOAD,
+    MAX_TEXT_UNITS,
+    button_payload,
+    button_title,
+    callback_data,
+    keyboard,
+    markdown,
+    split_text,
+    utf16_units,
+)
+from bot.channels.telegram_webhook import SECRET_TOKEN, WEBHOOK_PATH, apology_target, webhook_answer
+from bot.channels.update_spool import RecentKeys, Record, UpdateSpool
+from bot.connectors.accounts import account_service
 from bot.connectors.coverage import CoverageProvider, CoverageUnavailable, coverage_provider, demo_provider
+from bot.core.identity import Identity
 from bot.core.language import locale_language
 from bot.core.settings import Settings, SettingsError
 from bot.core.store import Conversation
 from bot.core.texts import text as customer_text
 from bot.router import IncomingMessage, InvalidMessage
-from bot.web.http import error_response, parse_json
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
-WEBHOOK_PATH = "/telegram/webhook"
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook accepts
 ALLOWED_UPDATES = ["message", "callback_query"]
-MAX_TEXT_UNITS = MessageLimit.MAX_TEXT_LENGTH  # 4096, counted in UTF-16 code units
-MAX_CALLBACK_BYTES = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA  # 64
-HASHED_PAYLOAD = "#h:"  # callback data that stands for a longer payload (see callback_data)
-MAX_WEBHOOK_BYTES = 256 * 1024
 POLL_TIMEOUT_S = 10
-ONE_ROW_TITLES = 24  # buttons whose titles together are this short share one row
-EMPTY_TEXT = "…"  # Telegram refuses an empty message; a reply may be buttons only
 
 
 class TelegramDeliveryError(RuntimeError):
     """A message could not be handed to the Bot API; the text is never part of the error."""
 
 
-# --- formatting (pure functions) -------------------------------------------------------------
-
-
-def utf16_units(text: str) -> int:
-    """Telegram measures text in UTF-16 code units: characters outside the BMP count twice."""
-    return sum(2 if ord(ch) > 0xFFFF else 1 for ch in text)
-
-
-def _prefix_within(text: str, limit: int) -> str:
-    units = 0
-    for index, ch in enumerate(text):
-        units += 2 if ord(ch) > 0xFFFF else 1
-        if units > limit:
-            return text[:index]
-    return text
-
-
-def _cut_at(window: str) -> int:
-    """Where to cut: a line break late in the window, else a space, else any, else hard."""
-    half = len(window) // 2
-    for separator in ("\n", " "):
-        index = window.rfind(separator)
-        if index >= half:
-            return index
-    index = max(window.rfind("\n"), window.rfind(" "))
-    return index if index > 0 else max(1, len(window))
-
-
-def split_text(text: str, limit: int = MAX_TEXT_UNITS) -> list[str]:
-    """Pieces of at most ``limit`` UTF-16 units, cut at line breaks or spaces where possible."""
-    pieces: list[str] = []
-    rest = text.strip()
-    while utf16_units(rest) > limit:
-        window = _prefix_within(rest, limit)
-        cut = _cut_at(window)
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest or not pieces:
-        pieces.append(rest)
-    return pieces
-
-
-def markdown(text: str, sender_name: str | None = None) -> str:
-    """MarkdownV2 for plain text: everything escaped; an agent's name in bold on its own line."""
-    body = escape_markdown(text or EMPTY_TEXT, version=2)
-    if not sender_name:
-        return body
-    return f"*{escape_markdown(sender_name, version=2)}*\n{body}"
-
-
-def callback_data(payload: str) -> str:
-    """The payload itself when it fits Telegram's 64 bytes, else a hash resolved from the transcript.
-
-    The hash needs no storage of its own: the buttons are stored with the bot's message, so the
-    payload is found again in the conversation (also after a restart, on any gateway process).
-    """
-    if len(payload.encode()) <= MAX_CALLBACK_BYTES and not payload.startswith(HASHED_PAYLOAD):
-        return payload
-    return HASHED_PAYLOAD + hashlib.sha256(payload.encode()).hexdigest()[:32]
-
-
-def keyboard(buttons: list[dict[str, Any]] | None) -> InlineKeyboardMarkup | None:
-    if not buttons:
-        return None
-    keys = [
-        InlineKeyboardButton(str(b.get("title") or _payload(b)), callback_data=callback_data(_payload(b)))
-        for b in buttons
-    ]
-    if sum(len(k.text) for k in keys) <= ONE_ROW_TITLES:
-        return InlineKeyboardMarkup([keys])
-    return InlineKeyboardMarkup([[k] for k in keys])
-
-
-def _payload(button: dict[str, Any]) -> str:
-    return str(button.get("payload") or button.get("title") or "")
+# --- payloads ---------------------------------------------------------------------------------
 
 
 def location_payload(lat: float, lon: float, provider: CoverageProvider | None = None) -> str:
@@ -222,6 +157,10 @@ class TelegramChannel:
         self._locks = ChatLocks()
         self._redact = _RedactToken(settings.telegram_token or "")
         self._background: set[asyncio.Task[Any]] = set()
+        self._contacts: ContactProof | None = None
+        self._share_shown: set[int] = set()  # chats showing the "share my number" keyboard
+        self._spool: UpdateSpool | None = None
+        self._apologised = RecentKeys()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -235,6 +174,9 @@ class TelegramChannel:
     async def start(self, context: ChannelContext) -> None:
         self._check_settings()
         self._context, self._updates = context, UpdateLog(context.engine)
+        self._spool = UpdateSpool(self.settings.var_dir, CHANNEL, context.engine, self._apologise)
+        accounts = account_service(self.settings)
+        self._contacts = ContactProof(self.settings, Identity(context.engine), accounts, context.store)
         logging.getLogger("httpx").addFilter(self._redact)
         app = self._build()
         try:
@@ -254,9 +196,12 @@ class TelegramChannel:
             logging.getLogger("httpx").removeFilter(self._redact)
             raise
         self._app = app
+        self._spool.start(self._replay)
         context.delivery.register(CHANNEL, self)
 
     async def stop(self) -> None:
+        if self._spool is not None:
+            await self._spool.stop()
         app, self._app = self._app, None
         if app is not None:
             await self._shut_down(app)
@@ -306,48 +251,44 @@ class TelegramChannel:
             await app.stop()  # waits for updates being handled
         await app.shutdown()
 
-    # -- webhook ---------------------------------------------------------------------------
+    # -- webhook and spool ---------------------------------------------------------------
 
     async def _webhook(self, request: Request) -> Response:
-        if not self._secret_matches(request.headers.get(SECRET_HEADER)):
-            return error_response(403, "forbidden", "missing or wrong secret token")
-        if self._app is None:
-            return error_response(503, "unavailable", "the Telegram channel is not running")
-        raw = await request.body()
-        if len(raw) > MAX_WEBHOOK_BYTES:
-            return error_response(413, "too_large", "update too large")
-        update = self._parse_update(raw)
-        if update is None:
-            return error_response(400, "invalid_update", "the body must be a Telegram update in JSON")
-        await self._app.update_queue.put(update)
-        return Response(status_code=200)
+        return await webhook_answer(request, self.settings.telegram_secret_token, self._app, self._spool)
 
-    def _secret_matches(self, given: str | None) -> bool:
-        expected = self.settings.telegram_secret_token
-        if not given or not expected:
-            return False
-        return hmac.compare_digest(given.encode(), expected.encode())
-
-    def _parse_update(self, raw: bytes) -> Update | None:
+    async def _replay(self, record: Record) -> None:
+        """A spooled update, handled as if it had just arrived (bot/channels/update_spool.py)."""
         assert self._app is not None
-        try:
-            data = parse_json(raw)  # hardened: deep nesting, huge numbers (bot/web/http.py)
-            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-                return None
-            return Update.de_json(data, self._app.bot)
-        except (ValueError, TypeError, KeyError, AttributeError):
-            return None
+        await self._on_update(Update.de_json(record["update"], self._app.bot), None)
+
+    async def _apologise(self, record: Record) -> None:
+        """The apology for a spooled update, in the app's language (the conversation's is in the
+        database), once per update."""
+        assert self._app is not None
+        update = Update.de_json(record["update"], self._app.bot)
+        target = apology_target(update)
+        if target is None or not self._apologised.first(str(update.update_id)):
+            return
+        chat_id, language_code = target
+        language = locale_language(language_code) or self.settings.default_language
+        apology = [{"text": customer_text("rasa_unavailable", language)}]
+        await self._quietly(self._send(chat_id, apology), "sendMessage", chat_id)
 
     # -- incoming updates ------------------------------------------------------------------
 
-    async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE | None) -> None:
+        """One update, once; kept in the spool if the database goes away meanwhile."""
         chat = update.effective_chat
         async with self._locks.hold(chat.id if chat else 0):
-            assert self._updates is not None
-            if not await run_in_threadpool(self._updates.first_time, CHANNEL, update.update_id):
-                log.info("telegram update %s already handled", update.update_id)
-                return
-            await self._dispatch(update)
+            assert self._spool is not None
+            await self._spool.guarded({"update": update.to_dict()}, self._handle(update))
+
+    async def _handle(self, update: Update) -> None:
+        assert self._updates is not None
+        if not await run_in_threadpool(self._updates.first_time, CHANNEL, update.update_id):
+            log.info("telegram update %s already handled", update.update_id)
+            return
+        await self._dispatch(update)
 
     async def _dispatch(self, update: Update) -> None:
         if update.callback_query is not None:
@@ -363,18 +304,31 @@ class TelegramChannel:
             location = message.location
             provider = coverage_provider(self.settings)
             payload = location_payload(location.latitude, location.longitude, provider)
-            await self._route(message.chat.id, message.from_user, payload, channel_payload=True)
+            key = message_key(message)
+            await self._route(message.chat.id, message.from_user, payload, channel_payload=True, key=key)
+        elif message.contact is not None:
+            await self._on_contact(message)
         elif message.effective_attachment is not None:
             await self._answer(message.chat.id, message.from_user, "telegram_text_only")
 
     async def _on_text(self, message: Message) -> None:
         assert message.text is not None and message.from_user is not None
         text = message.text
-        if text == "/start" or text.startswith("/start "):
-            # Telegram's first message when someone opens the bot
-            await self._route(message.chat.id, message.from_user, "/greet", channel_payload=True)
-            return
-        await self._route(message.chat.id, message.from_user, text)
+        opening = text == "/start" or text.startswith("/start ")  # when someone opens the bot: welcome
+        await self._route(message.chat.id, message.from_user, text, opening=opening, key=message_key(message))
+
+    async def _on_contact(self, message: Message) -> None:
+        """A shared contact: proof of the number when it is the customer's own (telegram_contact.py)."""
+        assert message.contact is not None and message.from_user is not None and self._contacts
+        chat_id, user = message.chat.id, message.from_user
+        outcome = await run_in_threadpool(self._contacts.prove, str(chat_id), user.id, message.contact)
+        if outcome.payload:
+            language = await run_in_threadpool(self._language_of, str(chat_id), user.language_code)
+            title = customer_text("telegram_share_number", language)
+            extra, key = {"button_title": title}, message_key(message)
+            await self._route(chat_id, user, outcome.payload, extra, channel_payload=True, key=key)
+        elif outcome.answer:
+            await self._answer(chat_id, user, outcome.answer, share=outcome.share_again)
 
     async def _on_button(self, query: CallbackQuery) -> None:
         message = query.message
@@ -390,8 +344,11 @@ class TelegramChannel:
         if payload is None:
             log.info("telegram: button of chat %s no longer known", message.chat.id)
             return
-        title = _button_title(seen, query.data) if seen is not None else None
-        await self._route(message.chat.id, query.from_user, payload, {"button_title": title} if title else {})
+        title = button_title(seen, query.data) if seen is not None else None
+        extra = {"button_title": title} if title else {}
+        await self._route(
+            message.chat.id, query.from_user, payload, extra, key=f"{CHANNEL}:button:{query.id}"
+        )
 
     def _resolve_payload(self, sender: str, data: str) -> str | None:
         if not data.startswith(HASHED_PAYLOAD):
@@ -401,8 +358,8 @@ class TelegramChannel:
         conv = store.latest_conversation(CHANNEL, sender)
         for message in reversed(store.transcript(conv.id) if conv else []):
             for button in (message.get("payload") or {}).get("buttons") or []:
-                if callback_data(_payload(button)) == data:
-                    return _payload(button)
+                if callback_data(button_payload(button)) == data:
+                    return button_payload(button)
         return None
 
     async def _route(
@@ -413,24 +370,36 @@ class TelegramChannel:
         extra: dict[str, Any] | None = None,
         *,
         channel_payload: bool = False,
+        opening: bool = False,
+        key: str | None = None,
     ) -> None:
-        """The customer's message through the router; its replies back to the chat."""
+        """The customer's message through the router (stored once under ``key``, see
+        :func:`message_key`); its replies back to the chat."""
         assert self._context is not None
         metadata = {"telegram_user_id": user.id, **(extra or {})}
-        incoming = IncomingMessage(CHANNEL, str(chat_id), text, user.language_code, metadata, channel_payload)
+        incoming = IncomingMessage(
+            CHANNEL, str(chat_id), text, user.language_code, metadata, channel_payload, source_key=key
+        )
+        router = self._context.router
         try:
-            result = await run_in_threadpool(self._context.router.handle, incoming)
+            result = await run_in_threadpool(router.start if opening else router.handle, incoming)
         except InvalidMessage as exc:
             if exc.too_large:
                 await self._answer(chat_id, user, "telegram_too_long", max=self.settings.max_message_chars)
             return
-        await self._quietly(self._send(chat_id, result.replies), "sendMessage", chat_id)
+        replies = with_share_button(result.replies, result.language)
+        await self._quietly(self._send(chat_id, replies), "sendMessage", chat_id)
 
-    async def _answer(self, chat_id: int, user: User, key: str, **values: Any) -> None:
-        """A gateway text in the customer's language, not stored (nothing was taken in)."""
+    async def _answer(
+        self, chat_id: int, user: User, key: str, *, share: bool = False, **values: Any
+    ) -> None:
+        """A gateway text in the customer's language, not stored (nothing was taken in); with
+        ``share``, under the "share my number" button."""
         language = await run_in_threadpool(self._language_of, str(chat_id), user.language_code)
-        reply = customer_text(key, language).format(**values)
-        await self._quietly(self._send(chat_id, [{"text": reply}]), "sendMessage", chat_id)
+        reply: dict[str, Any] = {"text": customer_text(key, language).format(**values)}
+        if share:
+            reply[MARKUP] = share_keyboard(language)
+        await self._quietly(self._send(chat_id, [reply]), "sendMessage", chat_id)
 
     def _language_of(self, sender: str, language_code: str | None) -> str:
         """The conversation's language if there is one, else the app's language, else the default."""
@@ -489,8 +458,21 @@ class TelegramChannel:
                     chat_id,
                     markdown(piece, sender_name if index == 0 else None),
                     parse_mode=ParseMode.MARKDOWN_V2,
-                    reply_markup=keyboard(reply.get("buttons")) if last else None,
+                    reply_markup=self._markup(chat_id, reply) if last else None,
                 )
+
+    def _markup(
+        self, chat_id: int, reply: dict[str, Any]
+    ) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
+        """The reply's buttons; the "share my number" keyboard, which the next reply without
+        buttons removes (it stays under the text field until then, even when the number was typed)."""
+        if reply.get(MARKUP) is not None:
+            self._share_shown.add(chat_id)
+            return reply[MARKUP]
+        if reply.get("buttons") or chat_id not in self._share_shown:
+            return keyboard(reply.get("buttons"))
+        self._share_shown.discard(chat_id)
+        return ReplyKeyboardRemove()
 
     async def _quietly(self, coroutine: Coroutine[Any, Any, Any], method: str, chat_id: int | None) -> None:
         """Await a Bot API call; a failure is logged (without the text) and the chat goes on."""
@@ -500,15 +482,10 @@ class TelegramChannel:
             log.warning("telegram %s to chat %s failed: %s", method, chat_id, describe(exc))
 
 
-def _button_title(message: Message, data: str) -> str | None:
-    """The title of the pressed button, as the customer saw it."""
-    if message.reply_markup is None:
-        return None
-    for row in message.reply_markup.inline_keyboard:
-        for button in row:
-            if button.callback_data == data:
-                return button.text
-    return None
+def message_key(message: Message) -> str:
+    """A message's key at its source: its chat and its id in that chat, the same in every copy of
+    the update (a webhook retry, a replay of the spool), whatever the update's own id."""
+    return f"{CHANNEL}:{message.chat.id}:{message.message_id}"
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -4,9 +4,10 @@
 gateway's page (``/``) is the same script in full-page mode. :func:`install_webchat` installs on
 the gateway: the script and a small JSON config (the persona), the chat API (a message, the
 history to restore a reloaded page, the stream of what reaches the customer outside a request),
-and CORS for the endpoints the widget calls from the host page's origin. No cookies or
-credentials are involved: the customer is identified by the random sender id the widget keeps
-in the host page's localStorage.
+and CORS for the endpoints the widget calls from the host page's origin. A conversation is
+opened by the random token the gateway issues with it (bot/channels/chat_access.py: a header for
+the embedded widget and API clients, an HttpOnly cookie for the gateway's own page); CORS never
+allows credentials, so no other site's page can use that cookie.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import hashlib
 import json
 import re
 import time
+import uuid
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urljoin
@@ -25,15 +29,25 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.channels.chat_access import (
+    TOKEN_HEADER,
+    check_rate,
+    session_for_reading,
+    session_for_sending,
+    set_cookie,
+)
+from bot.channels.chat_spool import SPOOL_FILE, ChatSpool, database_away, spool_answer
 from bot.core import events
+from bot.core.db import OWNER_AGENT, OWNER_QUEUED, utcnow
 from bot.core.feed import ChangeFeed, Event
 from bot.core.settings import SUPPORTED_LANGUAGES, Settings
 from bot.core.store import ConversationStore
+from bot.core.typing_signals import AGENT, CUSTOMER, signal_typing
 from bot.router import IncomingMessage, InvalidMessage, Router, valid_sender
 from bot.web.http import (
-    MAX_ROW_ID,
     ApiError,
     error_response,
+    event_id,
     events_script_response,
     feed_stream,
     json_object,
@@ -45,9 +59,19 @@ STATIC_DIR = Path(__file__).with_name("static")
 SCRIPT = STATIC_DIR / "widget.js"
 CACHE_S = 300  # short: a new widget.js reaches host pages within minutes
 WIDGET_PATHS = frozenset(
-    {"/widget.js", "/api/widget/config", "/api/chat", "/api/chat/history", "/api/chat/stream"}
+    {
+        "/widget.js",
+        "/api/widget/config",
+        "/api/chat",
+        "/api/chat/history",
+        "/api/chat/stream",
+        "/api/chat/welcome",  # bot/channels/welcome.py: the opening message
+        "/api/chat/typing",  # the customer is typing (bot/core/typing_signals.py)
+    }
 )
 ANY_ORIGIN = ("*",)
+HISTORY_WINDOW = timedelta(hours=24)  # earlier conversations a reloaded page still shows
+HISTORY_MESSAGES = 500  # at most this many (the newest) come back with a reload
 MAX_BODY_BYTES = 64 * 1024
 # Where widget.js takes the pushed events' names: /*EVENTS*/{...}/*EVENTS*/, written in when served.
 EVENTS_SLOT = re.compile(rb"/\*EVENTS\*/(.*?)/\*EVENTS\*/", re.DOTALL)
@@ -64,7 +88,7 @@ class ChatServices(Protocol):
 def install_webchat(app: FastAPI, settings: Settings) -> None:
     """The web chat on the gateway: the widget, the chat API and the chat page."""
     install_widget(app, settings)
-    install_chat_routes(app)
+    install_chat_routes(app, settings)
     install_chat_page(app, settings)
 
 
@@ -135,7 +159,7 @@ class WidgetCors:
             app,
             allow_origins=list(origins),
             allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type", "Last-Event-ID"],
+            allow_headers=["Content-Type", "Last-Event-ID", TOKEN_HEADER],
             allow_credentials=False,
             expose_headers=["Server-Timing"],
             max_age=600,
@@ -151,42 +175,75 @@ class WidgetCors:
 # -- the chat API ---------------------------------------------------------------------------
 
 
-def install_chat_routes(app: FastAPI) -> None:
+def install_chat_routes(app: FastAPI, settings: Settings) -> None:
+    app.state.chat_spool = ChatSpool(settings.var_dir / SPOOL_FILE)
+
     @app.post("/api/chat")
     async def chat(request: Request) -> JSONResponse:
-        message = await read_chat_message(request)
+        """A customer message. While the database is away it is kept in the chat spool and
+        answered with the apology (bot/channels/chat_spool.py)."""
+        try:
+            return await answer_chat(request)
+        except Exception as exc:
+            if not database_away(exc):
+                raise
+            services: ChatServices = request.app.state.services
+            message = await read_chat_message(request, services.router)
+            return await spool_answer(request, message, settings)
+
+    async def answer_chat(request: Request) -> JSONResponse:
+        """The answer names the conversation's ``sender`` and, when this request opened a
+        conversation, its new ``token`` (also set as the page's cookie)."""
+        await check_rate(request, settings)
         services: ChatServices = request.app.state.services
+        message = await read_chat_message(request, services.router)
+        session = request.state.chat_session = await session_for_sending(request, message.sender)
         started = time.perf_counter()
         try:
-            result = await run_in_threadpool(services.router.handle, message)
+            result = await run_in_threadpool(services.router.handle, replace(message, sender=session.sender))
         except InvalidMessage as exc:
             return error_response(413 if exc.too_large else 422, "invalid_message", str(exc))
         timings = {**result.timings_ms, "router": 1000 * (time.perf_counter() - started)}
-        return JSONResponse(
+        response = JSONResponse(
             {
                 "replies": result.replies,
                 "language": result.language,
                 "owner": result.owner,
                 "conversation_id": result.conversation_id,
+                "sender": session.sender,
+                "token": session.token,
             },
             headers={"Server-Timing": ", ".join(f"{k};dur={v:.1f}" for k, v in timings.items())},
         )
+        if session.token is not None:
+            set_cookie(response, request, settings, session.token)
+        return response
 
     @app.get("/api/chat/history")
     async def history(request: Request) -> JSONResponse:
         """The customer's current (or just closed) conversation, to restore the page on reload."""
-        sender = _sender(request)
+        session = await session_for_reading(request, _sender(request))
         services: ChatServices = request.app.state.services
-        return JSONResponse(await run_in_threadpool(_history, services.store, sender))
+        history = await run_in_threadpool(_history, services.store, session.sender)
+        return JSONResponse(history, headers={"Cache-Control": "no-store"})  # a customer's transcript
+
+    @app.post("/api/chat/typing")
+    async def typing(request: Request) -> JSONResponse:
+        """The customer is typing: shown to the agent who has the chat open (no body needed; the
+        conversation is the token's). Counted only while a person has or will have the chat."""
+        session = await session_for_reading(request, _sender(request))
+        services: ChatServices = request.app.state.services
+        sent = await run_in_threadpool(_customer_typing, services, session.sender)
+        return JSONResponse({"ok": True, "sent": sent}, headers={"Cache-Control": "no-store"})
 
     @app.get("/api/chat/stream")
     async def stream(request: Request) -> Any:
         """Server-sent events: messages that reach the customer outside a request (an agent's
         replies, notices, the satisfaction question) and changes of who answers."""
-        sender = _sender(request)
+        session = await session_for_reading(request, _sender(request), query=True)
         after = _int(request.query_params.get("after") or request.headers.get("last-event-id"))
         services: ChatServices = request.app.state.services
-        view = CustomerStream(services.store, sender, after)
+        view = CustomerStream(services.store, session.sender, after)
         return sse_response(feed_stream(request, services.feed, view))
 
 
@@ -203,7 +260,10 @@ def install_chat_page(app: FastAPI, settings: Settings) -> None:
         return events_script_response()
 
 
-async def read_chat_message(request: Request) -> IncomingMessage:
+async def read_chat_message(request: Request, router: Router) -> IncomingMessage:
+    """The message, checked as the router will check it: nothing is issued or stored for a
+    message it would refuse. Its sender is the one the caller names, which the conversation
+    token may not confirm (bot/channels/chat_access.py)."""
     body = await json_object(request, MAX_BODY_BYTES)
     sender, text, locale = body.get("sender"), body.get("text"), body.get("locale")
     title = body.get("button_title")
@@ -216,23 +276,40 @@ async def read_chat_message(request: Request) -> IncomingMessage:
     if title is not None and not isinstance(title, str):
         raise ApiError(422, "invalid_message", "button_title must be a string")
     metadata = {"button_title": title} if title else {}
-    return IncomingMessage(channel="web", sender=sender, text=text, locale=locale, metadata=metadata)
-
-
-def _sender(request: Request) -> str:
-    """The ``sender`` query parameter, checked as the router checks a message's sender."""
+    message = IncomingMessage(
+        channel="web", sender=sender, text=text, locale=locale, metadata=metadata, source_key=_key(request)
+    )
     try:
-        return valid_sender(request.query_params.get("sender"))
+        return router.validate(message)
+    except InvalidMessage as exc:
+        raise ApiError(413 if exc.too_large else 422, "invalid_message", str(exc)) from exc
+
+
+def _key(request: Request) -> str:
+    """The message's key at its source, one per request: the same when the request, cut short by
+    the database going away after the message was stored, keeps it in the spool, whose replay then
+    finds the stored message instead of storing it twice."""
+    key = getattr(request.state, "message_key", None)
+    if key is None:
+        key = request.state.message_key = f"web:{uuid.uuid4().hex}"
+    return key
+
+
+def _sender(request: Request) -> str | None:
+    """The optional ``sender`` query parameter, checked as the router checks a message's sender."""
+    raw = request.query_params.get("sender")
+    if raw is None:
+        return None
+    try:
+        return valid_sender(raw)
     except InvalidMessage as exc:
         raise ApiError(422, "invalid_message", str(exc)) from exc
 
 
 def _int(raw: str | None) -> int:
-    """A message id to resume after: 0 when absent or not a number, never beyond a stored id."""
-    try:
-        return min(max(0, int(raw)), MAX_ROW_ID) if raw else 0
-    except ValueError:
-        return 0
+    """A message id to resume after (bot.web.http.event_id): 0 when absent, never beyond a
+    stored id, 400 for anything but an integer."""
+    return event_id(raw)
 
 
 def _public_message(message: dict[str, Any]) -> dict[str, Any]:
@@ -248,12 +325,30 @@ def _public_message(message: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _customer_typing(services: ChatServices, sender: str) -> bool:
+    conv = services.store.latest_conversation("web", sender)
+    if conv is None or conv.owner not in (OWNER_AGENT, OWNER_QUEUED):
+        return False
+    sent = signal_typing(services.store.engine, conv.id, CUSTOMER)
+    if sent:
+        services.feed.notify()
+    return sent
+
+
 def _history(store: ConversationStore, sender: str) -> dict[str, Any]:
+    """The customer's current (or last) conversation, after the earlier ones of the last
+    :data:`HISTORY_WINDOW` (a chat an agent closed stays on the page when the customer asks
+    something new): every message, customer's, bot's, agent's and notices, oldest first, at
+    most :data:`HISTORY_MESSAGES` (the newest). ``last_id`` is where the stream resumes."""
     conv = store.latest_conversation("web", sender)
     if conv is None:
-        return {"conversation_id": None, "owner": None, "language": None, "messages": [], "last_id": 0}
-    rows = store.messages_after([conv.id])
+        empty = {"conversation_id": None, "owner": None, "language": None, "messages": [], "last_id": 0}
+        return {"sender": sender, **empty}
+    since = utcnow() - HISTORY_WINDOW
+    earlier = [c.id for c in store.conversations_since("web", sender, since) if c.id != conv.id]
+    rows = store.newest_messages([*earlier, conv.id], HISTORY_MESSAGES)
     return {
+        "sender": sender,
         "conversation_id": conv.id,
         "owner": conv.owner,
         "language": conv.language,
@@ -291,7 +386,9 @@ class CustomerStream:
         ]
         self.after = max([self.after, *(m["id"] for m in pushed)])
         owners = [c.data["owner"] for c in mine if c.kind == events.OWNER]
-        return self.chunks(pushed, owners[-1] if owners else None)
+        typing = [c.data for c in mine if c.kind == events.TYPING and c.data["side"] == AGENT]
+        chunks = self.chunks(pushed, owners[-1] if owners else None)
+        return chunks + ([sse(events.TYPING, {"name": typing[-1]["name"]})] if typing else [])
 
     async def resync(self) -> list[str]:
         pushed, self.after, owner = await run_in_threadpool(self._pushed_since, self.after)

@@ -33,6 +33,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.pool import QueuePool
 
 
@@ -130,8 +131,19 @@ messages = Table(
     Column("status", String(16), nullable=False),  # received | answered | failed | sent
     Column("payload", JSON),
     Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    # A customer message's key at its source (a Telegram chat and message id, a Slack channel and
+    # ts, a web chat request): a retried or replayed update finds its message instead of storing
+    # it again (bot/core/store.py). None for replies and for messages stored before 0009.
+    Column("source_key", String(160)),
 )
 Index("ix_messages_conversation", messages.c.conversation_id, messages.c.id)
+Index(
+    "ux_messages_source_key",
+    messages.c.source_key,
+    unique=True,
+    sqlite_where=messages.c.source_key.isnot(None),
+    postgresql_where=messages.c.source_key.isnot(None),
+)
 
 # One row per escalation. The conversation's `owner` says who may answer; this row says why
 # it left the bot, how urgent it is and which agent has it.
@@ -154,6 +166,11 @@ handoffs = Table(
     Column("first_reply_at", UTCDateTime),
     Column("ended_at", UTCDateTime),
     Column("outcome", String(16)),  # closed | handed_back
+    Column("wrap_up", String(32)),  # the closing agent's wrap-up code (handoff/workspace.py)
+    # Snoozed by the agent who has it (handoff/snooze.py): out of their active chats until this
+    # time, or until a customer message newer than snoozed_after_id, whichever comes first.
+    Column("snoozed_until", UTCDateTime),
+    Column("snoozed_after_id", Integer),
 )
 Index("ix_handoffs_open", handoffs.c.ended_at, handoffs.c.priority_rank, handoffs.c.created_at)
 
@@ -172,7 +189,38 @@ agents = Table(
     Column("active", Boolean, nullable=False, default=True),
     Column("last_seen_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("ui_language", String(2)),  # the console's language; None: the browser's
 )
+
+# Agents' internal notes on a conversation (handoff/workspace.py): shown to agents in the
+# transcript, never sent to the customer. ``handoff_id`` is the handoff open when it was written
+# (no foreign key: erasure deletes a conversation's children in any order).
+conversation_notes = Table(
+    "conversation_notes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conversation_id", String(36), ForeignKey("conversations.id"), nullable=False),
+    Column("handoff_id", Integer),
+    Column("agent", String(64), nullable=False),  # the author's username
+    Column("agent_name", String(128), nullable=False),  # their display name when they wrote it
+    Column("text", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+)
+Index("ix_conversation_notes_conversation", conversation_notes.c.conversation_id, conversation_notes.c.id)
+
+# Who is typing in a conversation (bot/core/typing_signals.py): one row per conversation and side
+# (agent | customer), rewritten at most every few seconds while someone types. The change feed reads
+# it, so every gateway replica shows it; it is never part of the transcript. No foreign key: rows
+# hold no customer data, expire by themselves and are swept an hour later.
+typing_signals = Table(
+    "typing_signals",
+    metadata,
+    Column("conversation_id", String(36), primary_key=True),
+    Column("side", String(16), primary_key=True),
+    Column("name", String(128)),  # the agent's display name; None for the customer
+    Column("at", UTCDateTime, nullable=False),
+)
+Index("ix_typing_signals_at", typing_signals.c.at)
 
 # Console log-ins. The cookie holds a random token; only its SHA-256 is stored, so a leaked
 # database does not leak sessions. Each session has its own CSRF token.
@@ -269,7 +317,8 @@ outages = Table(
 # Customer messages copied from Rasa's tracker store (bot/insights/), masked, with what the
 # NLU made of them: content editors review the ones the bot did not understand, and the topic
 # trends count them. No foreign key to conversations: the tracker may know senders we do not.
-NLU_TURN_STATUSES = ("new", "assigned", "dismissed", "exported")  # an editor's decision on a turn
+# An editor's decision on a turn; needs_content: no intent fits, the bot needs a new intent or article.
+NLU_TURN_STATUSES = ("new", "assigned", "dismissed", "exported", "needs_content")
 nlu_turns = Table(
     "nlu_turns",
     metadata,
@@ -289,6 +338,7 @@ nlu_turns = Table(
     Column("assigned_by", String(64)),
     Column("assigned_at", UTCDateTime),
     Column("exported_at", UTCDateTime),
+    Column("suggestion_confidence", Float),  # the model's confidence in the suggestion
 )
 Index("ix_nlu_turns_created", nlu_turns.c.created_at)
 Index("ix_nlu_turns_status_language", nlu_turns.c.status, nlu_turns.c.language)
@@ -339,6 +389,81 @@ Index("ix_audit_log_subject", audit_log.c.subject, audit_log.c.created_at)
 Index("ix_audit_log_action", audit_log.c.action, audit_log.c.created_at)
 
 
+# One-time codes sent to prove a customer's number (bot/core/identity.py). Neither the code nor
+# the number is kept: the code as a salted HMAC-SHA256, the number as a hash (for the
+# sends-per-hour limit). ``customer_id`` is empty when the number is not a customer's: such a
+# code is never sent and never matches, so the answers cannot tell customers from others.
+# ``verified_minutes`` is how long the channel identity stays verified once the code is right.
+verification_codes = Table(
+    "verification_codes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conversation_id", String(36), ForeignKey("conversations.id"), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("number_hash", String(64), nullable=False),
+    Column("customer_id", String(64)),
+    Column("code_hash", String(64), nullable=False),
+    Column("salt", String(32), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("status", String(16), nullable=False),  # open | used | locked | replaced
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+    Column("verified_minutes", Integer, nullable=False),
+)
+_codes = verification_codes.c
+Index("ix_verification_codes_conversation", _codes.conversation_id, _codes.created_at)
+Index("ix_verification_codes_number", _codes.number_hash, _codes.created_at)
+Index("ix_verification_codes_created", _codes.created_at)
+
+# A channel identity (web chat session, Telegram user, Slack user) proven to be a customer's,
+# one row per verification: the newest row without ``ended_at`` and not past ``expires_at``
+# is the identity's current customer. ``method`` is how it was proven (sms_code,
+# telegram_contact); "log me out" sets ``ended_at``. Both tables hang off the conversation
+# they were made in, so a customer's erasure and the transcripts' retention take them along.
+verified_identities = Table(
+    "verified_identities",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", String(32), nullable=False),
+    Column("sender", String(128), nullable=False),
+    Column("customer_id", String(64), nullable=False),
+    Column("conversation_id", String(36), ForeignKey("conversations.id"), nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("verified_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+)
+Index("ix_verified_identities_sender", verified_identities.c.channel, verified_identities.c.sender)
+Index("ix_verified_identities_customer", verified_identities.c.customer_id, verified_identities.c.verified_at)
+Index("ix_verified_identities_expires", verified_identities.c.expires_at)
+
+# The web chat's conversation tokens (bot/core/chat_sessions.py): a token the gateway issued
+# opens one sender's conversation; only its SHA-256 is kept. One token per sender.
+chat_sessions = Table(
+    "chat_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("channel", String(32), nullable=False),
+    Column("sender", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("used_at", UTCDateTime, nullable=False, default=utcnow),  # to the hour
+    UniqueConstraint("channel", "sender", name="uq_chat_sessions_sender"),
+)
+Index("ix_chat_sessions_used", chat_sessions.c.used_at)
+
+# Token buckets of the per-client rate limits (bot/core/ratelimit.py): ``<limit>:<client>``,
+# the tokens left and when they were counted (seconds since the epoch).
+rate_buckets = Table(
+    "rate_buckets",
+    metadata,
+    Column("bucket", String(96), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("updated_s", Float, nullable=False),
+)
+Index("ix_rate_buckets_updated", rate_buckets.c.updated_s)
+
+
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     """WAL lets readers and one writer work at once; NORMAL sync avoids an fsync per commit."""
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
@@ -386,3 +511,10 @@ def init_schema(engine: Engine) -> None:
 def ping(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+
+
+def database_away(exc: BaseException) -> bool:
+    """The database cannot be reached (as opposed to a query it refuses): a restart, a fail-over."""
+    if isinstance(exc, (OperationalError, InterfaceError, DisconnectionError)):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated

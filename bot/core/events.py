@@ -22,6 +22,8 @@ MESSAGE = "message"  # a message of the conversation
 OWNER = "owner"  # who answers the conversation changed: {"owner": ...}
 QUEUE = "queue"  # the agent's queue view (console stream)
 LOGOUT = "logout"  # the console session ended: the stream stops (console stream)
+TYPING = "typing"  # the other side is typing (bot/core/typing_signals.py): {"side", "name", "at"}
+ACTIVITY = "activity"  # a customer wrote in another of the agent's chats (console stream)
 
 # -- notices in a message's payload ---------------------------------------------------------
 AGENT_JOINED = "agent_joined"
@@ -29,8 +31,13 @@ AGENT_REPLY = "agent_reply"
 HANDED_BACK = "handed_back"
 CSAT_QUESTION = "csat_question"
 CLOSED = "closed"
+QUEUE_UPDATE = "queue_update"  # the waiting customer's expected wait changed (handoff/waiting.py)
+ABANDONED = "abandoned"  # a waiting chat closed after the customer's silence
+TRANSFERRED = "transferred"  # an agent passed the chat to a colleague or a language team
 
-NOTICES = frozenset({AGENT_REPLY, AGENT_JOINED, HANDED_BACK, CSAT_QUESTION, CLOSED})
+NOTICES = frozenset(
+    {AGENT_REPLY, AGENT_JOINED, HANDED_BACK, CSAT_QUESTION, CLOSED, QUEUE_UPDATE, ABANDONED, TRANSFERRED}
+)
 """The messages with these notices reach the web customer through the stream."""
 
 PAGE_EVENTS: dict[str, str] = {
@@ -38,11 +45,14 @@ PAGE_EVENTS: dict[str, str] = {
     "OWNER": OWNER,
     "QUEUE": QUEUE,
     "LOGOUT": LOGOUT,
+    "TYPING": TYPING,
+    "ACTIVITY": ACTIVITY,
     "AGENT_JOINED": AGENT_JOINED,
     "AGENT_REPLY": AGENT_REPLY,
     "HANDED_BACK": HANDED_BACK,
     "CSAT_QUESTION": CSAT_QUESTION,
     "CLOSED": CLOSED,
+    "TRANSFERRED": TRANSFERRED,
 }
 """What the pages see as ``EVENTS.<NAME>``."""
 

@@ -2,9 +2,10 @@
 
 Writers live in several processes: the gateway stores customer and agent messages, the
 action server queues escalations. One poller per gateway process reads what changed since
-its last look, in two cheap queries (new messages by id, conversations by ``updated_at``),
-and appends it to an in-memory log of :class:`Event`. Every open stream reads that log, so a
-change costs two queries per gateway, not a few per open stream. Writes made by this process
+its last look, in three cheap queries (new messages by id, conversations by ``updated_at``,
+typing signals by time: bot/core/typing_signals.py), and appends it to an in-memory log of
+:class:`Event`. Every open stream reads that log, so a
+change costs three queries per gateway, not a few per open stream. Writes made by this process
 wake the poller at once through :meth:`notify`; other processes' writes are seen within
 ``interval_s``.
 
@@ -30,7 +31,7 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from bot.core import events
-from bot.core.db import conversations, messages
+from bot.core.db import conversations, messages, typing_signals
 
 log = logging.getLogger(__name__)
 SEEN_IDS = 2000
@@ -76,6 +77,8 @@ class ChangeFeed:
         self._seen_messages = _Bounded(SEEN_IDS)
         self._gaps: dict[int, float] = {}  # message id -> when it was first missed
         self._owners = _Bounded(50_000)
+        self._typing_cursor: datetime | None = None
+        self._typing = _Bounded(SEEN_IDS)  # (conversation, side) -> when last reported
         self._changed: asyncio.Event | None = None
         self._poke: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -102,6 +105,7 @@ class ChangeFeed:
             if self._message_cursor is None:  # start from now: streams read history themselves
                 self._message_cursor = conn.execute(select(func.max(messages.c.id))).scalar() or 0
                 self._updated_cursor = conn.execute(select(func.max(conversations.c.updated_at))).scalar()
+                self._typing_cursor = conn.execute(select(func.max(typing_signals.c.at))).scalar()
             unseen = messages.c.id > self._message_cursor
             if self._gaps:  # ids skipped so far: a transaction still running, or rolled back
                 unseen = or_(unseen, messages.c.id.in_(list(self._gaps)))
@@ -121,7 +125,30 @@ class ChangeFeed:
             if self._updated_cursor is not None:
                 query = query.where(conversations.c.updated_at > self._updated_cursor - LOOKBACK)
             updated = conn.execute(query).all()
-        return self._owner_changes(updated) + self._new_messages(new_messages)
+            typing = conn.execute(self._typing_query()).all()
+        return self._owner_changes(updated) + self._new_messages(new_messages) + self._typing_changes(typing)
+
+    def _typing_query(self) -> Any:
+        """Typing signals written since the last look (bot/core/typing_signals.py)."""
+        query = select(typing_signals, conversations.c.channel, conversations.c.sender).join(
+            conversations, conversations.c.id == typing_signals.c.conversation_id
+        )
+        if self._typing_cursor is not None:
+            query = query.where(typing_signals.c.at > self._typing_cursor - LOOKBACK)
+        return query
+
+    def _typing_changes(self, rows: list[Any]) -> list[tuple[str, str, str, str, dict[str, Any]]]:
+        found = []
+        for row in rows:
+            if self._typing_cursor is None or row.at > self._typing_cursor:
+                self._typing_cursor = row.at
+            key = (row.conversation_id, row.side)
+            if self._typing.get(key) == row.at:
+                continue
+            self._typing.put(key, row.at)
+            data = {"side": row.side, "name": row.name, "at": row.at.isoformat()}
+            found.append((events.TYPING, row.conversation_id, row.channel, row.sender, data))
+        return found
 
     def _new_messages(self, rows: list[Any]) -> list[tuple[str, str, str, str, dict[str, Any]]]:
         self._remember_gaps([row.id for row in rows])

@@ -1,10 +1,11 @@
 """Who owns a conversation, and the only way that changes.
 
 ``conversations.owner`` is the single source of truth: bot -> queued (escalation) -> agent
-(claim) -> bot (hand back) or closed. ``TRANSITIONS`` is the one table of allowed moves; every
-move is one conditional UPDATE (``... WHERE owner IN <allowed sources>``) inside a transaction,
-so two parties can never both win: two agents claiming at once, or an escalation racing a
-close, leave exactly one result.
+(claim) -> bot (hand back) or closed; a waiting customer may leave the queue (queued -> bot), and
+a waiting chat its customer abandoned is closed (queued -> closed). ``TRANSITIONS`` is the one
+table of allowed moves; every move is one conditional UPDATE (``... WHERE owner IN <allowed
+sources>``) inside a transaction, so two parties can never both win: two agents claiming at
+once, or an escalation racing a close, leave exactly one result.
 
 The escalation itself (bot -> queued, with its handoff row) lives here because both the action
 server and the agents' side request it; the agents' operations are in ``handoff.queue``.
@@ -30,6 +31,9 @@ class Transition(str, Enum):
     REQUEUE = "requeue"
     HAND_BACK = "hand_back"
     CLOSE = "close"
+    LEAVE_QUEUE = "leave_queue"  # the waiting customer goes back to the bot
+    ABANDON = "abandon"  # a waiting customer went silent: the chat is closed
+    TRANSFER = "transfer"  # an agent passes their chat to a colleague (handoffs.claimed_by changes)
 
 
 # transition -> (owners it may start from, owner it leads to)
@@ -39,6 +43,11 @@ TRANSITIONS: dict[Transition, tuple[tuple[Owner, ...], Owner]] = {
     Transition.REQUEUE: ((Owner.AGENT,), Owner.QUEUED),
     Transition.HAND_BACK: ((Owner.AGENT, Owner.QUEUED), Owner.BOT),
     Transition.CLOSE: ((Owner.BOT, Owner.QUEUED, Owner.AGENT), Owner.CLOSED),
+    # Only from the queue: once an agent has taken the chat, the customer is with a person.
+    Transition.LEAVE_QUEUE: ((Owner.QUEUED,), Owner.BOT),
+    Transition.ABANDON: ((Owner.QUEUED,), Owner.CLOSED),
+    # The owner stays a person; which one is the open handoff's claimed_by (handoff/transfer.py).
+    Transition.TRANSFER: ((Owner.AGENT,), Owner.AGENT),
 }
 
 

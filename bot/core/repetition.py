@@ -74,12 +74,23 @@ def sounds_angry(text: str) -> bool:
     return bool(ANGER.search(text))
 
 
-def is_angry_repetition(turns: Sequence[Turn]) -> bool:
-    """True when the latest customer turn repeats the previous one's topic intent, angrily."""
+def is_angry_repetition(turns: Sequence[Turn], places: Sequence[str | None] = ()) -> bool:
+    """True when the latest customer turn repeats the previous one's topic intent, angrily.
+
+    ``places``: the place each turn named (None for none), aligned with ``turns`` when given. The
+    same question about another place ("and in Namur?") is a new question, not a repetition.
+    """
     if len(turns) < 2:
         return False
     (intent, text), (previous, _) = turns[-1], turns[-2]
-    if not is_topic(intent) or intent != previous:
+    if not is_topic(intent) or intent != previous or _other_place(places, -1, -2):
         return False
-    third_time = len(turns) >= 3 and turns[-3][0] == intent
+    third_time = len(turns) >= 3 and turns[-3][0] == intent and not _other_place(places, -2, -3)
     return third_time or sounds_angry(text)
+
+
+def _other_place(places: Sequence[str | None], latest: int, earlier: int) -> bool:
+    if len(places) < -earlier:
+        return False
+    one, other = places[latest], places[earlier]
+    return bool(one and other and one.strip().lower() != other.strip().lower())

@@ -7,6 +7,7 @@ plain dict, so no global state leaks between them.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, replace
@@ -102,12 +103,39 @@ def _time_zone(env: Mapping[str, str], key: str, default: str) -> ZoneInfo:
         raise SettingsError(f"{key} must be an IANA time zone like Europe/Brussels, got {name!r}") from exc
 
 
+def _networks(env: Mapping[str, str], key: str) -> tuple[str, ...]:
+    """A comma-separated list of IP addresses or networks (``10.0.0.0/8``); empty by default."""
+    found = []
+    for part in (p.strip() for p in (env.get(key) or "").split(",")):
+        if not part:
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError as exc:
+            message = f"{key} must list IP addresses or networks like 10.0.0.0/8, got {part!r}"
+            raise SettingsError(message) from exc
+    return tuple(found)
+
+
 def _coverage_provider(env: Mapping[str, str], key: str, demo: bool) -> str:
     """``demo``, ``none`` or ``package.module:Class``; unset means ``demo`` only in a demo."""
     value = (env.get(key) or "").strip() or ("demo" if demo else "none")
     if value in ("demo", "none") or re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", value):
         return value
     raise SettingsError(f"{key} must be demo, none or package.module:Class, got {value!r}")
+
+
+def _minutes_by_channel(env: Mapping[str, str], key: str) -> tuple[tuple[str, int], ...]:
+    """``telegram=1440,web=30``: minutes per channel; empty by default."""
+    found = []
+    for part in (p.strip() for p in (env.get(key) or "").split(",")):
+        if not part:
+            continue
+        channel, _, minutes = part.partition("=")
+        if not re.fullmatch(r"[a-z_]+", channel.strip()) or not minutes.strip().isdigit():
+            raise SettingsError(f"{key} must look like telegram=1440,web=30, got {part!r}")
+        found.append((channel.strip(), int(minutes)))
+    return tuple(found)
 
 
 def _sqlite_url(path: Path) -> str:
@@ -145,6 +173,7 @@ class Settings:
     presence_timeout_s: float
     secure_cookies: bool
     csat_window_h: float
+    queue_abandon_minutes: int
     feed_interval_s: float
     telegram_token: str | None
     telegram_webhook_url: str | None
@@ -170,6 +199,15 @@ class Settings:
     demo: bool
     coverage_provider: str
     time_zone: ZoneInfo
+    account_provider: str
+    account_timeout_s: float
+    account_threads: int
+    sms_provider: str
+    verified_ttl_minutes: int
+    verified_ttl_by_channel: tuple[tuple[str, int], ...]
+    trusted_proxies: tuple[str, ...]
+    chat_rate_per_minute: float
+    chat_rate_burst: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -208,6 +246,8 @@ class Settings:
             presence_timeout_s=_float(env, "PRESENCE_TIMEOUT", 90.0),
             secure_cookies=_bool(env, "SECURE_COOKIES", False),
             csat_window_h=_float(env, "CSAT_WINDOW_HOURS", 24.0),
+            # A waiting chat whose customer is silent this long (open hours) is closed; 0 never.
+            queue_abandon_minutes=_int(env, "QUEUE_ABANDON_MINUTES", 45, minimum=0),
             feed_interval_s=_float(env, "FEED_INTERVAL", 0.2),
             telegram_token=env.get("TELEGRAM_TOKEN") or None,
             telegram_webhook_url=(env.get("TELEGRAM_WEBHOOK_URL") or "").rstrip("/") or None,
@@ -234,11 +274,32 @@ class Settings:
             demo=demo,
             coverage_provider=_coverage_provider(env, "COVERAGE_PROVIDER", demo),
             time_zone=_time_zone(env, "TIME_ZONE", DEFAULT_TIME_ZONE),
+            # The customer's account system and the SMS gateway (bot/connectors/accounts.py, sms.py):
+            # demo, none or package.module:Class, like COVERAGE_PROVIDER.
+            account_provider=_coverage_provider(env, "ACCOUNT_PROVIDER", demo),
+            account_timeout_s=_float(env, "ACCOUNT_TIMEOUT", 3.0, minimum=0.1),
+            # How many account calls may run at once per action server (the provider's client
+            # is shared by these threads, so it must be thread-safe).
+            account_threads=_int(env, "ACCOUNT_THREADS", 16, minimum=1),
+            sms_provider=_coverage_provider(env, "SMS_PROVIDER", demo),
+            # How long a channel identity stays verified after a right code (bot/core/identity.py),
+            # and per channel where it differs (VERIFIED_TTL_BY_CHANNEL=telegram=1440).
+            verified_ttl_minutes=_int(env, "VERIFIED_TTL_MINUTES", 30, minimum=1),
+            verified_ttl_by_channel=_minutes_by_channel(env, "VERIFIED_TTL_BY_CHANNEL"),
+            # Proxies whose X-Forwarded-For names the client (rate limits); none by default.
+            trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
+            # Messages a minute per client address on POST /api/chat, after a burst; 0: no limit.
+            chat_rate_per_minute=_float(env, "CHAT_RATE_PER_MINUTE", 60.0, minimum=0.0),
+            chat_rate_burst=_int(env, "CHAT_RATE_BURST", 60, minimum=1),
         )
 
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with some fields changed (handy in tests)."""
         return replace(self, **changes)
+
+    def verified_ttl_for(self, channel: str) -> int:
+        """Minutes a verified identity on ``channel`` stays verified."""
+        return dict(self.verified_ttl_by_channel).get(channel, self.verified_ttl_minutes)
 
     @property
     def action_webhook_url(self) -> str:

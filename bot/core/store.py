@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.db import OWNER_BOT, OWNER_CLOSED, conversations, csat, messages, utcnow
+from bot.core.identity import CODE_MASK, CODE_PAYLOAD, capture_code
 from bot.core.language import LanguageChoice
 
 ChooseLanguage = Callable[[str | None], LanguageChoice]
@@ -38,6 +39,17 @@ class Inbound:
     message_id: int
     choice: LanguageChoice
     previous_language: str | None  # None for a new conversation
+    # What Rasa gets instead of the text: ``/inform_code`` for a verification code, which is
+    # checked and masked here (bot/core/identity.py) and never leaves the store.
+    rasa_text: str | None = None
+    # The status of the message when an earlier try of the same update had stored it (found by
+    # its source key: nothing was stored now); None when it was stored now.
+    earlier_status: str | None = None
+
+    @property
+    def answered_before(self) -> bool:
+        """An earlier try stored this message and the answer to it (a replay has nothing to ask)."""
+        return self.earlier_status not in (None, "received")
 
     @property
     def needs_language_sync(self) -> bool:
@@ -76,21 +88,56 @@ class ConversationStore:
         locale: str | None,
         choose_language: ChooseLanguage,
         payload: dict[str, Any] | None = None,
+        source_key: str | None = None,
     ) -> Inbound:
         """Store a customer message in its open conversation (created if needed), atomically.
 
         The language is decided inside the same transaction, from the conversation's
         current language, so concurrent messages see a consistent conversation.
+
+        With a ``source_key`` the store is idempotent: a message already stored under that key
+        (an earlier try of the same update, another replica at the same moment) is found and
+        returned (``earlier_status`` set) and nothing is stored. The key's unique index decides
+        a race: the loser's transaction fails as a whole and is tried again, finding the winner's.
         """
         for attempt in range(3):
             try:
                 with self.engine.begin() as conn:
-                    return self._record_inbound(conn, channel, sender, text, locale, choose_language, payload)
+                    found = _find_inbound(conn, source_key) if source_key else None
+                    if found is not None:
+                        return found
+                    return self._record_inbound(
+                        conn, channel, sender, text, locale, choose_language, payload, source_key
+                    )
             except IntegrityError:
-                # Another request opened the conversation at the same moment: retry, reading it.
+                # Another request opened the conversation (or stored this message) at the same
+                # moment: retry, reading it.
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
+
+    def find_inbound(self, source_key: str) -> Inbound | None:
+        """The customer message stored under ``source_key`` by an earlier try, if any."""
+        with self.engine.connect() as conn:
+            return _find_inbound(conn, source_key)
+
+    def replies_to(self, message_id: int) -> list[dict[str, Any]]:
+        """The bot's and the gateway's replies stored after a customer message, up to the next
+        one: what an earlier try of its update answered, to be delivered by its replay."""
+        with self.engine.connect() as conn:
+            asked = select(messages.c.conversation_id).where(messages.c.id == message_id)
+            rows = conn.execute(
+                select(messages.c.direction, messages.c.author, messages.c.text, messages.c.payload)
+                .where(messages.c.conversation_id == asked.scalar_subquery(), messages.c.id > message_id)
+                .order_by(messages.c.id)
+            ).all()
+        replies: list[dict[str, Any]] = []
+        for row in rows:
+            if row.direction == "in":
+                break
+            if row.author in ("bot", "system"):
+                replies.append({"text": row.text, **(row.payload or {})})
+        return replies
 
     def _record_inbound(
         self,
@@ -101,6 +148,7 @@ class ConversationStore:
         locale: str | None,
         choose_language: ChooseLanguage,
         payload: dict[str, Any] | None = None,
+        source_key: str | None = None,
     ) -> Inbound:
         now = utcnow()
         row = conn.execute(
@@ -143,8 +191,15 @@ class ConversationStore:
                 values["locale"] = locale
             conn.execute(update(conversations).where(conversations.c.id == conv.id).values(**values))
             conv = Conversation(**{**conv.__dict__, "language": choice.language})
-        message_id = _insert_customer_message(conn, conv.id, text, choice.language, "received", payload, now)
-        return Inbound(conv, message_id, choice, previous_language)
+        captured = None
+        if previous_language is not None:  # only a conversation already under way waits for a code
+            captured = capture_code(conn, conv.id, channel, sender, text, now)
+        stored = captured.text if captured else text
+        language = choice.language
+        message_id = _insert_customer_message(
+            conn, conv.id, stored, language, "received", payload, now, source_key
+        )
+        return Inbound(conv, message_id, choice, previous_language, CODE_PAYLOAD if captured else None)
 
     def record_outbound(
         self,
@@ -260,6 +315,33 @@ class ConversationStore:
             ).first()
         return _conversation(row) if row else None
 
+    def conversations_since(self, channel: str, sender: str, since: datetime) -> list[Conversation]:
+        """The customer's conversations created or still active since ``since``, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(conversations)
+                .where(
+                    conversations.c.channel == channel,
+                    conversations.c.sender == sender,
+                    conversations.c.updated_at >= since,
+                )
+                .order_by(conversations.c.created_at, conversations.c.id)
+            ).all()
+        return [_conversation(row) for row in rows]
+
+    def newest_messages(self, conversation_ids: list[str], limit: int) -> list[dict[str, Any]]:
+        """The newest ``limit`` messages of these conversations, oldest first."""
+        if not conversation_ids:
+            return []
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(messages)
+                .where(messages.c.conversation_id.in_(conversation_ids))
+                .order_by(messages.c.id.desc())
+                .limit(limit)
+            ).all()
+        return [dict(row._mapping) for row in reversed(rows)]
+
     def add_system_message(
         self, conversation_id: str, *, author: str, text: str, language: str, payload: dict[str, Any]
     ) -> int:
@@ -281,7 +363,7 @@ class ConversationStore:
             )
 
     def record_csat_answer(
-        self, *, channel: str, sender: str, text: str, window: timedelta
+        self, *, channel: str, sender: str, text: str, window: timedelta, source_key: str | None = None
     ) -> tuple[Conversation, int, int] | None:
         """Store a 1-5 answer to a pending CSAT question of the customer's last closed chat.
 
@@ -293,26 +375,7 @@ class ConversationStore:
             return None
         now = utcnow()
         with self.engine.begin() as conn:
-            if conn.execute(
-                select(conversations.c.id).where(
-                    conversations.c.channel == channel,
-                    conversations.c.sender == sender,
-                    conversations.c.owner != OWNER_CLOSED,
-                )
-            ).first():
-                return None
-            row = conn.execute(
-                select(conversations)
-                .join(csat, csat.c.conversation_id == conversations.c.id)
-                .where(
-                    conversations.c.channel == channel,
-                    conversations.c.sender == sender,
-                    csat.c.score.is_(None),
-                    csat.c.asked_at > now - window,
-                )
-                .order_by(csat.c.asked_at.desc())
-                .limit(1)
-            ).first()
+            row = _pending_csat(conn, channel, sender, now - window)
             if row is None:
                 return None
             conv = _conversation(row)
@@ -324,8 +387,32 @@ class ConversationStore:
             if answered.rowcount != 1:
                 return None
             answer = {"event": "csat_answer", "score": score}
-            message_id = _insert_customer_message(conn, conv.id, text, conv.language, "answered", answer, now)
+            message_id = _insert_customer_message(
+                conn, conv.id, text, conv.language, "answered", answer, now, source_key
+            )
         return conv, message_id, score
+
+    def pending_csat(self, *, channel: str, sender: str, window: timedelta) -> Conversation | None:
+        """The customer's closed chat whose satisfaction question (asked within ``window``) is
+        still unanswered, when no other chat of theirs is open."""
+        with self.engine.connect() as conn:
+            row = _pending_csat(conn, channel, sender, utcnow() - window)
+        return _conversation(row) if row else None
+
+
+def _pending_csat(conn: Connection, channel: str, sender: str, since: datetime) -> Any:
+    """The row of the customer's latest chat with an unanswered CSAT question asked since
+    ``since``; None when there is none or another chat of theirs is open."""
+    mine = (conversations.c.channel == channel, conversations.c.sender == sender)
+    if conn.execute(select(conversations.c.id).where(*mine, conversations.c.owner != OWNER_CLOSED)).first():
+        return None
+    return conn.execute(
+        select(conversations)
+        .join(csat, csat.c.conversation_id == conversations.c.id)
+        .where(*mine, csat.c.score.is_(None), csat.c.asked_at > since)
+        .order_by(csat.c.asked_at.desc())
+        .limit(1)
+    ).first()
 
 
 def _insert_customer_message(
@@ -336,6 +423,7 @@ def _insert_customer_message(
     status: str,
     payload: dict[str, Any] | None,
     now: datetime,
+    source_key: str | None = None,
 ) -> int:
     return int(
         conn.execute(
@@ -348,9 +436,31 @@ def _insert_customer_message(
                 status=status,
                 payload=payload,
                 created_at=now,
+                source_key=source_key,
             )
         ).inserted_primary_key[0]
     )
+
+
+def _find_inbound(conn: Connection, source_key: str) -> Inbound | None:
+    """The customer message stored under ``source_key``, as :meth:`ConversationStore.record_inbound`
+    returned it then (its conversation as it is now; a masked code goes to Rasa as the code)."""
+    row = conn.execute(
+        select(
+            messages.c.id.label("message_id"),
+            messages.c.text.label("message_text"),
+            messages.c.status.label("message_status"),
+            conversations,
+        )
+        .join(conversations, conversations.c.id == messages.c.conversation_id)
+        .where(messages.c.source_key == source_key, messages.c.direction == "in")
+    ).first()
+    if row is None:
+        return None
+    conv = _conversation(row)
+    choice = LanguageChoice(conv.language, "conversation")
+    rasa_text = CODE_PAYLOAD if CODE_MASK in row.message_text else None
+    return Inbound(conv, row.message_id, choice, conv.language, rasa_text, earlier_status=row.message_status)
 
 
 RATING_WORDS = re.compile(

@@ -59,3 +59,35 @@ def topic_of(intent: str | None) -> str:
     if name == OUT_OF_SCOPE_INTENT:
         return "out_of_scope"
     return "smalltalk"
+
+
+# Questions about the customer's own account. The billing intents and the help-centre articles
+# below are answered from the account system for a verified customer (actions/account.py,
+# which maps them to its answers); the identity intents are the check itself.
+ACCOUNT_INTENT_TOPICS = {
+    "billing_due_date": "bill_due",
+    "billing_higher_than_usual": "bill_higher",
+    "billing_explain_bill": "bill_explain",
+}
+ACCOUNT_ARTICLE_TOPICS = {
+    "check_usage": "usage",
+    "prepaid_balance": "balance",
+    "contract_duration_end": "contract",
+    "payment_processing_time": "payment",
+    "sim_delivery_time": "order",
+}
+IDENTITY_INTENTS = ("verify_identity", "account_logout", "inform_number", "inform_code")
+# Sensitive matters that are about the customer's own account as much as a bill is.
+PERSONAL_SENSITIVE_INTENTS = ("sensitive_fraud", "sensitive_payment_difficulty", "sensitive_privacy")
+
+
+def is_personal(intent: str | None, article: str | None = None) -> bool:
+    """A question about the customer's own account, their identity check or a personal
+    sensitive matter: on a public surface it moves to a private conversation
+    (bot/channels/private.py)."""
+    return (
+        intent in ACCOUNT_INTENT_TOPICS
+        or intent in IDENTITY_INTENTS
+        or intent in PERSONAL_SENSITIVE_INTENTS
+        or (article is not None and article in ACCOUNT_ARTICLE_TOPICS)
+    )

@@ -6,8 +6,10 @@ On top of that copy:
 
 * **unhandled messages**: not understood (``nlu_fallback``), out of scope, or among the last
   customer turns before an escalation that says the bot failed (``misunderstood``,
-  ``not_helped``, ``angry_repetition``), grouped by similarity per language, which an editor
-  assigns to an intent (or dismisses) and exports as Rasa NLU training data;
+  ``not_helped``, ``angry_repetition``), never a greeting or thanks, grouped by similarity per
+  language, which an editor assigns to an intent (the model's guess is chosen in advance only
+  when it was sure), dismisses or sets aside as needing new content, and exports as Rasa NLU
+  training data;
 * **topic trends**: messages per topic, language and channel per day;
 * **surge alerts**: a business topic whose messages in a window reach ``SURGE_FACTOR`` times
   their usual number is reported to its department (``handoff/departments.yml``), through the
@@ -34,6 +36,7 @@ from bot.insights.ingest import BATCH_SIZE, CURSOR_NAME, LATE_COMMIT_IDS, open_t
 from bot.insights.model import (
     ID_CHUNK,
     REASONS,
+    SUGGESTION_MIN_CONFIDENCE,
     TOPICS,
     Alert,
     InsightsError,
@@ -42,9 +45,11 @@ from bot.insights.model import (
     TrendRow,
     Trends,
 )
+from bot.insights.pleasantries import is_pleasantry
 from bot.insights.service import Insights
 from bot.insights.surges import (
     ALERTING_TOPICS,
+    BASELINE_MIN_WINDOWS,
     DEFAULT_DEPARTMENT,
     TOP_INTENTS,
     WEBHOOK_TIMEOUT_S,
@@ -53,6 +58,7 @@ from bot.insights.surges import (
 
 __all__ = [
     "ALERTING_TOPICS",
+    "BASELINE_MIN_WINDOWS",
     "BATCH_SIZE",
     "CURSOR_NAME",
     "DEFAULT_DEPARTMENT",
@@ -61,6 +67,7 @@ __all__ = [
     "LINKAGE_LIMIT",
     "REASONS",
     "SIMILARITY",
+    "SUGGESTION_MIN_CONFIDENCE",
     "TOPICS",
     "TOP_INTENTS",
     "UNRESOLVED_HANDOFFS",
@@ -77,6 +84,7 @@ __all__ = [
     "cluster_texts",
     "example_text",
     "group_items",
+    "is_pleasantry",
     "nlu_yaml",
     "open_tracker_engine",
     "topic_of",

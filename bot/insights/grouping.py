@@ -16,7 +16,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from bot.core.db import NLU_TURN_STATUSES, handoffs, nlu_turns, utcnow
 from bot.core.taxonomy import FALLBACK_INTENT, OUT_OF_SCOPE_INTENT
-from bot.insights.model import InsightsError, TrafficGroup, TrafficItem, _chunks
+from bot.insights.model import NO_ARTICLE, InsightsError, TrafficGroup, TrafficItem, _chunks
+from bot.insights.pleasantries import is_pleasantry
 
 UNRESOLVED_HANDOFFS = ("misunderstood", "not_helped", "angry_repetition")
 UNRESOLVED_TURNS = 3  # customer turns before such an escalation that count as unresolved
@@ -58,7 +59,8 @@ class GroupingMixin:
         status: str = "new",
         limit: int = 2000,
     ) -> list[TrafficItem]:
-        """The messages of :meth:`unhandled`, newest first, without grouping."""
+        """The messages of :meth:`unhandled`, newest first, without grouping. Greetings, thanks
+        and goodbyes are never among them (bot/insights/pleasantries.py)."""
         if status not in NLU_TURN_STATUSES:
             raise InsightsError(f"status must be one of {', '.join(NLU_TURN_STATUSES)}, not {status!r}")
         filters = [nlu_turns.c.status == status]
@@ -79,6 +81,7 @@ class GroupingMixin:
             listed = {row.id for row in rows}
             for chunk in _chunks(sorted(unresolved - listed)):
                 rows += conn.execute(select(nlu_turns).where(*filters, nlu_turns.c.id.in_(chunk))).all()
+        rows = [row for row in rows if not is_pleasantry(row.text, row.intent)]
         rows.sort(key=lambda r: (r.created_at, r.id), reverse=True)
         return [_item(row) for row in rows[:limit]]
 
@@ -93,9 +96,16 @@ class GroupingMixin:
         """Set new or assigned messages aside (not training material); returns how many changed."""
         return self._update(_ids(item_ids), ("new", "assigned"), _decision("dismissed", None, by))
 
+    def needs_content(self, item_ids: list[int], by: str) -> int:
+        """No intent fits new or assigned messages: the bot needs a new intent or help-centre
+        article for them (listed with status ``needs_content``); returns how many changed."""
+        return self._update(_ids(item_ids), ("new", "assigned"), _decision("needs_content", None, by))
+
     def reopen(self, item_ids: list[int], by: str) -> int:
-        """Put assigned or dismissed messages back to new (an editor's mistake); exported stay."""
-        return self._update(_ids(item_ids), ("assigned", "dismissed"), _decision("new", None, by))
+        """Put assigned, dismissed or needs-content messages back to new (an editor's mistake,
+        or the content now exists); exported ones stay."""
+        statuses = ("assigned", "dismissed", "needs_content")
+        return self._update(_ids(item_ids), statuses, _decision("new", None, by))
 
     def _update(self, ids: list[int], statuses: tuple[str, ...], values: dict[str, Any]) -> int:
         changed = 0
@@ -198,7 +208,9 @@ def _unresolved_turn_ids(conn: Connection, since: datetime | None) -> set[int]:
 def _item(row: Any) -> TrafficItem:
     """A message for an editor. Other intents than the fallback and out_of_scope only reach an
     editor as the last turns before a failed conversation's escalation: ``unresolved``."""
-    if row.intent == FALLBACK_INTENT:
+    if row.topic == NO_ARTICLE:
+        reason = NO_ARTICLE
+    elif row.intent == FALLBACK_INTENT:
         reason = "not_understood"
     elif row.intent == OUT_OF_SCOPE_INTENT:
         reason = "out_of_scope"
@@ -217,6 +229,7 @@ def _item(row: Any) -> TrafficItem:
         created_at=row.created_at,
         status=row.status,
         assigned_intent=row.assigned_intent,
+        suggestion_confidence=row.suggestion_confidence,
     )
 
 
@@ -234,12 +247,13 @@ def _normal(text: str) -> str:
 
 
 def group_items(items: Sequence[TrafficItem], threshold: float = SIMILARITY) -> list[TrafficGroup]:
-    """Groups of similar messages per language, biggest first (then newest)."""
-    by_language: dict[str, list[TrafficItem]] = defaultdict(list)
+    """Groups of similar messages per language, biggest first (then newest). Messages no
+    help-centre article matched are grouped apart: the content an editor could write next."""
+    by_language: dict[tuple[str, bool], list[TrafficItem]] = defaultdict(list)
     for item in items:
-        by_language[item.language].append(item)
+        by_language[(item.language, item.reason == NO_ARTICLE)].append(item)
     groups = []
-    for language, members in by_language.items():
+    for (language, _no_article), members in by_language.items():
         texts = sorted({_normal(item.text) for item in members})
         weights = Counter(_normal(item.text) for item in members)
         clusters, centrality = cluster_texts(texts, threshold, [weights[t] for t in texts])
@@ -257,6 +271,7 @@ def _group(language: str, items: list[TrafficItem], central: str) -> TrafficGrou
     label = next(item.text for item in items if _normal(item.text) == central)
     suggestions = Counter(item.suggestion for item in items if item.suggestion)
     suggestion = min(suggestions, key=lambda s: (-suggestions[s], s)) if suggestions else None
+    sure = [i.suggestion_confidence for i in items if i.suggestion == suggestion and i.suggestion_confidence]
     return TrafficGroup(
         key=f"{language}-{min(item.id for item in items)}",
         language=language,
@@ -264,6 +279,7 @@ def _group(language: str, items: list[TrafficItem], central: str) -> TrafficGrou
         items=items,
         suggestion=suggestion,
         reasons=dict(sorted(Counter(item.reason for item in items).items())),
+        suggestion_confidence=round(sum(sure) / len(sure), 3) if sure and suggestion else None,
     )
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    case,
     create_engine,
     insert,
     inspect,
@@ -35,7 +36,7 @@ from bot.core.db import conversations, insights_cursor, nlu_turns
 from bot.core.masking import mask_text
 from bot.core.settings import SUPPORTED_LANGUAGES, Settings
 from bot.core.taxonomy import FALLBACK_INTENT, topic_of
-from bot.insights.model import _chunks
+from bot.insights.model import NO_ARTICLE, _chunks
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ BATCH_SIZE = 500
 # PostgreSQL hands out event ids before commit, so an event can appear below the cursor after a
 # later one was read. Each sync re-reads this many ids below the cursor for such late commits.
 LATE_COMMIT_IDS = 2000
+# The bot's "I can't answer that one yet" (actions/actions.py ActionClarify: nothing plausible).
+DONT_KNOW_RESPONSE = "utter_clarify_topics"
 
 # Rasa's SQLTrackerStore table, just the columns read here (bot.rasa.stores owns the real one).
 _tracker_metadata = MetaData()
@@ -162,6 +165,7 @@ class IngestMixin:
                 self._skipped.add(row.id)
             else:
                 turns.append(turn)
+        _confirm_no_article(self.tracker_engine, turns)
         ids = [t["source_event_id"] for t in turns]
         try:
             with self.engine.begin() as conn:
@@ -201,6 +205,7 @@ class IngestMixin:
         conversation_id = str(row.sender_id)[:36]
         channel, language = known.get(conversation_id, (None, None))
         timestamp = row.timestamp if row.timestamp is not None else data.get("timestamp")
+        suggestion, suggestion_confidence = _suggestion(parse.get("intent_ranking"))
         return {
             "source_event_id": row.id,
             "conversation_id": conversation_id,
@@ -209,8 +214,10 @@ class IngestMixin:
             "text": mask_text(text.strip().replace("\x00", "")),  # PostgreSQL text holds no NUL
             "intent": intent,
             "confidence": _number(_mapping(parse.get("intent")).get("confidence")),
-            "suggestion": _suggestion(parse.get("intent_ranking")),
-            "topic": topic_of(intent),
+            "suggestion": suggestion,
+            "suggestion_confidence": suggestion_confidence,
+            # confirmed by the bot's reply in _confirm_no_article
+            "topic": NO_ARTICLE if intent == FALLBACK_INTENT and parse.get("article") else topic_of(intent),
             "created_at": datetime.fromtimestamp(float(timestamp or 0), tz=timezone.utc),
             "status": "new",
         }
@@ -267,6 +274,53 @@ def _conversation_info(conn: Connection, ids: set[str]) -> dict[str, tuple[str, 
     return found
 
 
+def _confirm_no_article(tracker: Engine | None, turns: list[dict[str, Any]]) -> None:
+    """A fallback turn on which the help centre was searched (its ``article``) counts as "no
+    article matched" only when the bot then said it cannot answer yet; Rasa saves a turn's
+    events together, so the reply is there when the message is. Otherwise it was not understood."""
+    candidates = {t["source_event_id"]: t for t in turns if t["topic"] == NO_ARTICLE}
+    confirmed = _dont_know_replies(tracker, candidates) if tracker is not None and candidates else set()
+    for event_id, turn in candidates.items():
+        if event_id not in confirmed:
+            turn["topic"] = topic_of(FALLBACK_INTENT)
+
+
+def _dont_know_replies(tracker: Engine, candidates: dict[int, dict[str, Any]]) -> set[int]:
+    """The user events of ``candidates`` the bot answered with DONT_KNOW_RESPONSE."""
+    senders = sorted({t["conversation_id"] for t in candidates.values()})
+    events: list[Any] = []
+    with tracker.connect() as conn:
+        for chunk in _chunks(senders):
+            events += conn.execute(
+                select(
+                    tracker_events.c.id,
+                    tracker_events.c.sender_id,
+                    tracker_events.c.type_name,
+                    case((tracker_events.c.type_name == "bot", tracker_events.c.data)).label("data"),
+                ).where(
+                    tracker_events.c.sender_id.in_(chunk),
+                    tracker_events.c.id >= min(candidates),
+                    tracker_events.c.type_name.in_(("user", "bot")),
+                )
+            ).all()
+    last_user: dict[str, int] = {}
+    found = set()
+    for event in sorted(events, key=lambda e: e.id):
+        if event.type_name == "user":
+            last_user[event.sender_id] = event.id
+        elif last_user.get(event.sender_id) in candidates and _utter_action(event.data) == DONT_KNOW_RESPONSE:
+            found.add(last_user[event.sender_id])
+    return found
+
+
+def _utter_action(data: str | None) -> str | None:
+    try:
+        event = json.loads(data or "{}")
+    except ValueError:
+        return None
+    return _mapping(_mapping(event).get("metadata")).get("utter_action")
+
+
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -282,13 +336,14 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _suggestion(ranking: Any) -> str | None:
-    """The best-ranked intent that is not the fallback: what the model would have guessed."""
+def _suggestion(ranking: Any) -> tuple[str | None, float | None]:
+    """The best-ranked intent that is not the fallback, what the model would have guessed, and
+    its confidence."""
     entries = ranking if isinstance(ranking, list) else []
     candidates = [
         r for r in entries if isinstance(r, dict) and r.get("name") and r.get("name") != FALLBACK_INTENT
     ]
     if not candidates:
-        return None
+        return None, None
     best = max(candidates, key=lambda r: _number(r.get("confidence")) or 0.0)
-    return str(best["name"])[:64]
+    return str(best["name"])[:64], _number(best.get("confidence"))

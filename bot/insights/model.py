@@ -9,9 +9,13 @@ from typing import Any
 
 from bot.core import taxonomy
 
-TOPICS = (*taxonomy.TOPICS, "not_understood", "out_of_scope", "smalltalk")
-REASONS = ("not_understood", "out_of_scope", "unresolved")
+# The help centre had no article for a message and the bot said it cannot answer it yet: content
+# an editor could write (bot/insights/ingest.py). A topic of the trends and a reason of its own.
+NO_ARTICLE = "no_article"
+TOPICS = (*taxonomy.TOPICS, "not_understood", NO_ARTICLE, "out_of_scope", "smalltalk")
+REASONS = ("not_understood", NO_ARTICLE, "out_of_scope", "unresolved")
 ID_CHUNK = 500
+SUGGESTION_MIN_CONFIDENCE = 0.5  # a group's suggested intent is chosen in advance only from this
 
 
 class InsightsError(ValueError):
@@ -28,10 +32,11 @@ class TrafficItem:
     intent: str | None
     confidence: float | None
     suggestion: str | None
-    reason: str  # not_understood | out_of_scope | unresolved
+    reason: str  # one of REASONS
     created_at: datetime
     status: str
     assigned_intent: str | None
+    suggestion_confidence: float | None = None  # the model's confidence in ``suggestion``
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,14 @@ class TrafficGroup:
     items: list[TrafficItem]  # newest first
     suggestion: str | None  # the most common suggestion of the items
     reasons: dict[str, int]
+    suggestion_confidence: float | None = None  # the mean confidence of the items suggesting it
+
+    @property
+    def confident(self) -> bool:
+        """Sure enough of its suggestion for the page to choose it in advance: below
+        SUGGESTION_MIN_CONFIDENCE one click on Assign would teach the model its own guess."""
+        confidence = self.suggestion_confidence or 0.0
+        return self.suggestion is not None and confidence >= SUGGESTION_MIN_CONFIDENCE
 
 
 @dataclass(frozen=True)

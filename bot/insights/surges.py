@@ -6,9 +6,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import yaml
@@ -24,6 +25,9 @@ from bot.insights.model import TOPICS, Alert, TrendRow, Trends
 log = logging.getLogger(__name__)
 
 ALERTING_TOPICS = (*taxonomy.TOPICS, "not_understood")
+# No alert before the copied traffic reaches this many windows back: without a baseline every
+# topic of a new installation would "surge" at its first busy window (12 h with hour windows).
+BASELINE_MIN_WINDOWS = 12
 TOP_INTENTS = 3
 DEFAULT_DEPARTMENT = "Customer care"
 WEBHOOK_TIMEOUT_S = 5.0
@@ -45,10 +49,11 @@ class SurgesMixin:
         language: str | None = None,
         channel: str | None = None,
     ) -> Trends:
-        """Messages per day (UTC), topic, language and channel over the last ``days`` days
-        (today included), and the surge alerts of that period, newest first."""
+        """Messages per local day (TIME_ZONE), topic, language and channel over the last ``days``
+        days (today included), and the surge alerts of that period, newest first."""
         now = now or utcnow()
-        today = now.astimezone(timezone.utc).date()
+        zone = self.settings.time_zone
+        today = now.astimezone(zone).date()
         day_list = [today - timedelta(days=n) for n in range(max(1, days) - 1, -1, -1)]
         filters = []
         if language is not None:
@@ -59,15 +64,15 @@ class SurgesMixin:
         rows: list[TrendRow] = []
         with self.engine.connect() as conn:
             for day in day_list:  # a query per day: portable (no date functions) and indexed
-                start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+                start, end = _local_midnight(day, zone), _local_midnight(day + timedelta(days=1), zone)
                 counts = conn.execute(
                     select(*keys, func.count())
                     .where(*filters, nlu_turns.c.created_at >= start)
-                    .where(nlu_turns.c.created_at < start + timedelta(days=1))
+                    .where(nlu_turns.c.created_at < end)
                     .group_by(*keys)
                 )
                 rows += [TrendRow(day, t, lang, ch, n) for t, lang, ch, n in counts]
-            first = datetime(day_list[0].year, day_list[0].month, day_list[0].day, tzinfo=timezone.utc)
+            first = _local_midnight(day_list[0], zone)
             alerts = conn.execute(
                 select(topic_alerts)
                 .where(topic_alerts.c.window_start >= first)
@@ -98,15 +103,17 @@ class SurgesMixin:
         """(topic, count, baseline) of the business topics surging in the window from ``start``.
 
         The baseline is the mean count per window over the SURGE_BASELINE_DAYS before it, or over
-        the history there is when it is shorter (a new installation does not alert on everything).
+        the history there is when it is shorter; with less than BASELINE_MIN_WINDOWS windows of
+        history there is no baseline yet and nothing surges (a new installation does not alert on
+        everything).
         """
         settings = self.settings
         with self.engine.connect() as conn:
-            counts = _topic_counts(conn, start, start + length)
-            history_start = start - timedelta(days=settings.surge_baseline_days)
             earliest = conn.execute(select(func.min(nlu_turns.c.created_at))).scalar()
-            if earliest is not None:
-                history_start = max(history_start, earliest)
+            if earliest is None or start - earliest < BASELINE_MIN_WINDOWS * length:
+                return []
+            counts = _topic_counts(conn, start, start + length)
+            history_start = max(start - timedelta(days=settings.surge_baseline_days), earliest)
             history = _topic_counts(conn, history_start, start)
         windows = (start - history_start) / length
         surging = []
@@ -286,3 +293,8 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
             f"most asked: {', '.join(alert.top_intents) or '-'}"
         ),
     }
+
+
+def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The start of a calendar day in ``zone`` (23 or 25 hours long when the clocks change)."""
+    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(timezone.utc)

@@ -47,6 +47,22 @@ class BotMessage:
         return data
 
 
+def with_custom_folded(messages: list[BotMessage]) -> list[BotMessage]:
+    """The REST channel sends a response's ``custom`` part as a message of its own, right after
+    the text: it is folded back into that reply (a channel reads it there, e.g. Telegram's
+    "share my number" keyboard for ``{"ask": "phone_number"}``). A custom part with nothing
+    before it stays a message of its own."""
+    folded: list[BotMessage] = []
+    for message in messages:
+        custom_only = message.custom and not (message.text or message.buttons or message.image)
+        if custom_only and folded and not folded[-1].custom:
+            previous = folded[-1]
+            folded[-1] = BotMessage(previous.text, previous.buttons, previous.image, message.custom)
+        else:
+            folded.append(message)
+    return folded
+
+
 class RasaClient:
     """Talks to one Rasa server. Reuses one pooled HTTP client (keep-alive)."""
 
@@ -89,7 +105,7 @@ class RasaClient:
         payload = self._request("POST", "/webhooks/rest/webhook", json=body).json()
         if not isinstance(payload, list):
             raise RasaUnavailable("REST channel returned something other than a list")
-        return [BotMessage.from_rest(item) for item in payload if isinstance(item, dict)]
+        return with_custom_folded([BotMessage.from_rest(item) for item in payload if isinstance(item, dict)])
 
     def set_slot(self, sender: str, name: str, value: Any, *, only_if_tracked: bool = False) -> bool:
         """Append a slot event to a conversation; returns False when nothing was set.

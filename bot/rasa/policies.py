@@ -68,12 +68,16 @@ class RecentTurnsRulePolicy(RulePolicy):
         if (
             tracker.latest_action_name == ACTION_LISTEN_NAME
             and ESCALATE_ACTION in domain.action_names_or_texts
-            and is_angry_repetition(customer_turns(tracker, int(self.config[WINDOW_KEY])))
+            and self._angry_repetition(tracker)
         ):
             probabilities = self._default_predictions(domain)
             probabilities[domain.index_for_action(ESCALATE_ACTION)] = 1.0
             return self._rule_prediction(probabilities, "angry_repetition")
         return super().predict_action_probabilities(tracker, domain, rule_only_data, **kwargs)
+
+    def _angry_repetition(self, tracker: DialogueStateTracker) -> bool:
+        window = int(self.config[WINDOW_KEY])
+        return is_angry_repetition(customer_turns(tracker, window), customer_places(tracker, window))
 
     def _prediction_states(
         self,
@@ -97,6 +101,17 @@ def customer_turns(tracker: DialogueStateTracker, limit: int) -> List[Turn]:
         if isinstance(event, UserUttered):
             turns.append((event.intent_name, event.text or ""))
     return turns[::-1]
+
+
+def customer_places(tracker: DialogueStateTracker, limit: int) -> List[Optional[str]]:
+    """The place each of the last ``limit`` customer messages named (None: none), oldest first."""
+    messages = [e for e in tracker.events if isinstance(e, (Restarted, SessionStarted, UserUttered))]
+    places: List[Optional[str]] = []
+    for event in reversed(messages):
+        if not isinstance(event, UserUttered) or len(places) == limit:
+            break
+        places.append(next((e.get("value") for e in event.entities if e.get("entity") == "place"), None))
+    return places[::-1]
 
 
 def user_turns(events: List[Event]) -> int:

@@ -19,8 +19,11 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.agentdesk.console_api import ConsoleServices, build_router, install_console_errors
 from bot.agentdesk.insights_api import build_insights_router
+from bot.channels.chat_spool import drain_loop, spool_store
 from bot.channels.common import Channel, ChannelContext, UpdateLog, configured_channels
 from bot.channels.webchat import STATIC_DIR, install_webchat
+from bot.channels.welcome import install_welcome
+from bot.connectors.accounts import account_service
 from bot.core.db import create_db_engine, init_schema, ping
 from bot.core.feed import ChangeFeed
 from bot.core.hours import HoursRepository
@@ -35,11 +38,16 @@ from bot.router import Router
 from bot.web.http import install_error_handler
 from handoff.agents import AgentDirectory
 from handoff.console import Console
+from handoff.customer import CustomerPanel
 from handoff.delivery import Delivery
 from handoff.privacy import Privacy
 from handoff.queue import HandoffQueue
+from handoff.waiting import WaitingRoom
 
 log = logging.getLogger(__name__)
+# /health answers within a few seconds even when Rasa is overloaded (its answer then is "down"):
+# a load balancer's health check must not time out on a gateway that can take messages.
+HEALTH_TIMEOUT_S = 2.0
 
 
 @dataclass
@@ -51,6 +59,7 @@ class Services:
     feed: ChangeFeed
     store: ConversationStore
     channels: dict[str, str] = field(default_factory=dict)  # name -> "up" | "down: <why>"
+    probe: RasaClient | None = None  # Rasa as /health asks it: a short timeout (HEALTH_TIMEOUT_S)
 
 
 def create_app(
@@ -75,7 +84,9 @@ def create_app(
         store = ConversationStore(engine)
         feed = ChangeFeed(engine, settings.feed_interval_s)
         router = Router(settings, store, rasa, detector or default_detector(), actions, notify=feed.notify)
-        app.state.services = Services(router, rasa, actions, http, feed, store)
+        probe_http = httpx.Client(timeout=HEALTH_TIMEOUT_S)
+        probe = RasaClient(settings.rasa_url, token=settings.rasa_token, http=probe_http)
+        app.state.services = Services(router, rasa, actions, http, feed, store, probe=probe)
         queue = HandoffQueue(engine)
         delivery = Delivery()
         console = Console(settings, engine, store, queue, delivery, notify=feed.notify)
@@ -93,12 +104,16 @@ def create_app(
             feed,
             HoursRepository(engine, time_zone=settings.time_zone),
             insights=insights,
+            customers=CustomerPanel(engine, console, account_service(settings)),
         )
+        waiting = WaitingRoom(settings, engine, store=store, delivery=delivery, notify=feed.notify)
         tasks = [
             asyncio.create_task(feed.run()),
             asyncio.create_task(_requeue_loop(queue, settings, feed)),
+            asyncio.create_task(_waiting_loop(waiting)),
             asyncio.create_task(_insights_loop(insights, settings)),
             asyncio.create_task(_retention_loop(privacy, settings)),
+            asyncio.create_task(drain_loop(app.state.chat_spool, spool_store(router, engine))),
         ]
         context = ChannelContext(
             settings,
@@ -123,6 +138,7 @@ def create_app(
                 task.cancel()
             await asyncio.wait(tasks, timeout=5)  # a stuck task must not hold up the shutdown
             http.close()
+            probe_http.close()
             tracker_engine.dispose()
             engine.dispose()
 
@@ -135,17 +151,22 @@ def create_app(
         if routes is not None:
             app.include_router(routes)
     install_webchat(app, settings)
+    install_welcome(app, settings)
     install_error_handler(app)
     install_console_errors(app)
 
     @app.get("/health")
     async def health(request: Request) -> JSONResponse:
+        """200 while this gateway can take customers' messages, so a load balancer keeps it in
+        rotation: ``ok``, or ``degraded`` with the component that is down (Rasa, the action
+        server, a channel: customers get an apology, agents work on). 503 ``down`` only when
+        the database does not answer (nothing can be stored)."""
         services: Services = request.app.state.services
         components = await run_in_threadpool(_check_components, services)
-        healthy = all(v == "up" for v in components.values())
+        status = health_status(components)
         return JSONResponse(
-            {"status": "ok" if healthy else "degraded", "components": components},
-            status_code=200 if healthy else 503,
+            {"status": status, "components": components},
+            status_code=503 if status == "down" else 200,
         )
 
     return app
@@ -188,6 +209,22 @@ async def _requeue_loop(queue: HandoffQueue, settings: Settings, feed: ChangeFee
             log.warning("re-queueing unanswered chats failed: %s", exc)
 
 
+WAITING_CHECK_S = 30.0
+
+
+async def _waiting_loop(waiting: WaitingRoom) -> None:
+    """Waiting customers hear when their expected wait changes noticeably; the chats of silent
+    ones are closed after QUEUE_ABANDON_MINUTES (handoff/waiting.py). State is in the database:
+    replicas running this at once tell a customer once (row lock) and close a chat once."""
+    while True:
+        await asyncio.sleep(WAITING_CHECK_S)
+        try:
+            await run_in_threadpool(waiting.abandon_silent)
+            await run_in_threadpool(waiting.refresh)
+        except Exception as exc:
+            log.warning("updating the waiting customers failed: %s", exc)
+
+
 async def _insights_loop(insights: Insights, settings: Settings) -> None:
     """Copy new customer messages from Rasa's tracker store and report topic surges."""
     while True:
@@ -221,6 +258,13 @@ async def _retention_loop(privacy: Privacy, settings: Settings) -> None:
             log.warning("retention run failed: %s", exc)
 
 
+def health_status(components: dict[str, Any]) -> str:
+    """``down`` without the database, ``degraded`` with any other component down, else ``ok``."""
+    if components.get("database") != "up":
+        return "down"
+    return "ok" if all(v == "up" for v in components.values()) else "degraded"
+
+
 def _check_components(services: Services) -> dict[str, Any]:
     components: dict[str, Any] = {"gateway": "up"}
     try:
@@ -230,10 +274,11 @@ def _check_components(services: Services) -> dict[str, Any]:
         log.warning("database health check failed: %s", exc)
         components["database"] = "down"
     try:
-        services.rasa.status()
+        (services.probe or services.rasa).status()
         components["rasa"] = "up"
-    except RasaUnavailable:
-        components["rasa"] = "down"
+    except RasaUnavailable as exc:
+        # "slow": it did not answer within HEALTH_TIMEOUT_S (busy, or hung); "down": refused, error
+        components["rasa"] = "slow" if isinstance(exc.__cause__, httpx.TimeoutException) else "down"
     components["action_server"] = "up" if services.actions.healthy() else "down"
     for name, status in services.channels.items():
         components[f"channel:{name}"] = "up" if status == "up" else "down"

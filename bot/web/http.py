@@ -1,23 +1,33 @@
 """The gateway's small HTTP toolkit, shared by the web chat, the channels' webhooks and the agents'
-console: JSON errors in the documented shape, JSON request bodies, and server-sent event streams.
+console: JSON errors in the documented shape, JSON request bodies, a stream's resume id and the
+client's address (X-Forwarded-For from trusted proxies only), and server-sent event streams.
 
 Every error a client gets is ``{"error": {"code": ..., "message": ...}}`` with its HTTP status:
 return :func:`error_response`, or raise :class:`ApiError` in a route (the handler installed by
-:func:`install_error_handler` answers it).
+:func:`install_error_handler` answers it). A route that finds the database away (a PostgreSQL
+restart) answers 503 ``database_unavailable`` with ``Retry-After``, never a 500; a live stream
+that finds it away ends quietly, and the page reconnects.
 """
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import json
+import logging
 import math
 import re
 import time
 from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from typing import Any, Protocol, Union
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bot.core.db import database_away
 from bot.core.events import page_script
 from bot.core.feed import ChangeFeed, Event
 from bot.core.unicode import well_formed
@@ -28,29 +38,67 @@ KEEPALIVE = ": keep-alive\n\n"
 MAX_JSON_DEPTH = 32  # arrays and objects inside each other (the gateway's bodies need 3)
 MAX_JSON_INT_DIGITS = 20  # any 64-bit id fits; Python refuses over 4,300 with a ValueError
 MAX_ROW_ID = 2**63 - 1  # the largest id a database holds (SQLite INTEGER, PostgreSQL BIGINT)
+DATABASE_RETRY_AFTER_S = 5  # a PostgreSQL restart takes seconds
+IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+log = logging.getLogger(__name__)
 
 
 # -- errors ---------------------------------------------------------------------------------
 
 
 class ApiError(Exception):
-    """An error answered as JSON with its status (see :func:`install_error_handler`)."""
+    """An error answered as JSON with its status and any ``headers`` (such as Retry-After; see
+    :func:`install_error_handler`)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
-        self.status, self.code = status, code
+        self.status, self.code, self.headers = status, code, headers
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body = {"error": {"code": code, "message": message}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+def database_unavailable() -> JSONResponse:
+    """503 while the database is away: the client retries after a few seconds."""
+    message = "the database cannot be reached right now; try again in a few seconds"
+    headers = {"Retry-After": str(DATABASE_RETRY_AFTER_S), "Cache-Control": "no-store"}
+    return error_response(503, "database_unavailable", message, headers)
 
 
 def install_error_handler(app: FastAPI) -> None:
-    """Answer an :class:`ApiError` raised by any route as its JSON error."""
+    """Answer an :class:`ApiError` raised by any route as its JSON error, and so the framework's
+    own refusals too: an unknown path or method, a path parameter that is not what the route
+    takes (``/outages/abc/resolve``)."""
 
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.code, str(exc))
+        return error_response(exc.status, exc.code, str(exc), exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = HTTP_CODES.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail).lower(), exc.headers)
+
+    async def database_error(request: Request, exc: Exception) -> JSONResponse:
+        if not database_away(exc):
+            raise exc  # a query the database refused: a bug, answered 500 and logged
+        log.warning("database away: %s %s answered 503", request.method, request.url.path)
+        return database_unavailable()
+
+    app.add_exception_handler(DBAPIError, database_error)
+    app.add_exception_handler(DisconnectionError, database_error)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        where = [".".join(str(part) for part in error.get("loc", ())) for error in exc.errors()]
+        return error_response(422, "invalid_request", "invalid " + ", ".join(where[:3] or ["request"]))
 
 
 # -- request bodies -------------------------------------------------------------------------
@@ -145,6 +193,56 @@ def _well_formed(value: Any) -> Any:
     return value
 
 
+# -- query values and the client's address --------------------------------------------------
+
+
+_EVENT_ID = re.compile(r"-?\d{1,20}")
+
+
+def event_id(raw: str | None) -> int:
+    """A message id to resume a stream after (``after`` or Last-Event-ID): 0 when absent, clamped
+    to what a database holds (no 20-digit overflow reaches a query), or a 400 ``invalid_after``
+    for anything but an integer of at most 20 digits."""
+    raw = (raw or "").strip()
+    if not raw:
+        return 0
+    if not _EVENT_ID.fullmatch(raw):
+        raise ApiError(400, "invalid_after", "after must be a message id (an integer)")
+    return min(max(0, int(raw)), MAX_ROW_ID)
+
+
+def client_address(request: Request, trusted_proxies: tuple[str, ...] = ()) -> str:
+    """The client's address as the rate limits count it: the peer's, unless the peer is one of
+    ``trusted_proxies`` (TRUSTED_PROXIES); then the nearest address in X-Forwarded-For that is
+    not a trusted proxy (right to left: what a client writes in itself sits left of what the
+    proxies add, so it is never reached while a proxy's entry is there)."""
+    peer = request.client.host if request.client else "unknown"
+    networks = _networks(trusted_proxies)
+    if not networks or not _trusted(peer, networks):
+        return peer
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, networks):
+            return hop[:64]
+    return hops[0][:64] if hops else peer
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(trusted: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    return tuple(ipaddress.ip_network(n, strict=False) for n in trusted)
+
+
+def _trusted(host: str, networks: tuple[IPNetwork, ...]) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address.version == n.version and address in n for n in networks)
+
+
 # -- server-sent events ---------------------------------------------------------------------
 
 
@@ -179,21 +277,27 @@ async def feed_stream(
     ``farewell``, if any)."""
     seq, version = feed.seq, feed.version
     yield f"retry: {RETRY_MS}\n\n"
-    chunks = await view.start()
-    last_sent = time.monotonic()
-    while chunks is not None and not await request.is_disconnected():
-        for chunk in chunks:
-            yield chunk
-        if chunks:
-            last_sent = time.monotonic()
-        previous = version
-        version = await feed.wait(version, keepalive_s)
-        changes, complete = feed.since(seq)
-        seq = feed.seq
-        chunks = await view.update(changes, complete, moved=version != previous)
-        idle = version == previous or time.monotonic() - last_sent >= keepalive_s
-        if chunks is not None and not chunks and idle:
-            chunks = [KEEPALIVE]
+    try:
+        chunks = await view.start()
+        last_sent = time.monotonic()
+        while chunks is not None and not await request.is_disconnected():
+            for chunk in chunks:
+                yield chunk
+            if chunks:
+                last_sent = time.monotonic()
+            previous = version
+            version = await feed.wait(version, keepalive_s)
+            changes, complete = feed.since(seq)
+            seq = feed.seq
+            chunks = await view.update(changes, complete, moved=version != previous)
+            idle = version == previous or time.monotonic() - last_sent >= keepalive_s
+            if chunks is not None and not chunks and idle:
+                chunks = [KEEPALIVE]
+    except Exception as exc:
+        if not database_away(exc):
+            raise
+        log.warning("database away: the stream %s ends", request.url.path)
+        return  # the page reconnects, and is told 503 until the database is back
     if chunks is None and farewell is not None:
         yield farewell
 

@@ -14,10 +14,15 @@ def echo_replies(body: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"recipient_id": body["sender"], "text": f"[{language}] you said: {body['message']}"}]
 
 
+def greet_parse(text: str) -> dict[str, Any]:
+    return {"text": text, "intent": {"name": "greet", "confidence": 0.9}}
+
+
 def fake_rasa(reply: ReplyFn = echo_replies) -> FakeServer:
-    """Answers the REST channel with ``reply``; remembers which conversations it has seen."""
+    """Answers the REST channel with ``reply`` and ``/model/parse`` with ``state["parse"]`` (the
+    text's NLU result; ``greet`` by default); remembers which conversations it has seen."""
     server = FakeServer()
-    state: dict[str, Any] = {"reply": reply, "trackers": set()}
+    state: dict[str, Any] = {"reply": reply, "trackers": set(), "parse": greet_parse}
 
     def webhook(request: Recorded) -> tuple[int, Any]:
         body = request.json()
@@ -33,11 +38,7 @@ def fake_rasa(reply: ReplyFn = echo_replies) -> FakeServer:
     server.route("GET", r"/conversations/[^/]+/tracker", tracker)
     server.route("POST", r"/conversations/[^/]+/tracker/events", lambda r: (200, {"events": []}))
     server.route("GET", "/status", lambda r: (200, {"model_id": "fake", "model_file": "fake.tar.gz"}))
-    server.route(
-        "POST",
-        "/model/parse",
-        lambda r: (200, {"text": r.json()["text"], "intent": {"name": "greet", "confidence": 0.9}}),
-    )
+    server.route("POST", "/model/parse", lambda r: (200, state["parse"](r.json()["text"])))
     server.state = state  # type: ignore[attr-defined]
     return server.start()
 

@@ -40,6 +40,7 @@ class FakeSlack:
     def __init__(self, bots: dict[str, Bot], locales: dict[str, str] | None = None) -> None:
         self.bots = bots
         self.locales = dict(locales or {})
+        self.refuse_dms = False  # conversations.open fails (an app without the im:write scope)
         self.calls: list[Call] = []
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
@@ -90,6 +91,15 @@ class FakeSlack:
 
     def _chat_postEphemeral(self, bot: Bot, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         return {"ok": True, "message_ts": self.new_ts()}
+
+    def _conversations_open(self, bot: Bot, args: dict[str, Any]) -> dict[str, Any]:
+        """The DM with one user: its id is the user's with "D" for "U" (``UANN`` -> ``DANN``)."""
+        users = str(args.get("users") or "").split(",")
+        if self.refuse_dms:
+            return {"ok": False, "error": "missing_scope", "needed": "im:write"}
+        if len(users) != 1 or not users[0].startswith("U"):
+            return {"ok": False, "error": "not_implemented"}
+        return {"ok": True, "channel": {"id": "D" + users[0][1:]}}
 
     def _users_info(self, bot: Bot, args: dict[str, Any]) -> dict[str, Any]:
         user = str(args.get("user"))

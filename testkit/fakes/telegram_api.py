@@ -45,6 +45,14 @@ class Call:
         """Rows of the inline keyboard sent with this message ([] without one)."""
         return (self.args.get("reply_markup") or {}).get("inline_keyboard") or []
 
+    def reply_keyboard(self) -> list[list[dict[str, Any]]]:
+        """Rows of the reply keyboard (under the text field) sent with this message ([] without)."""
+        return (self.args.get("reply_markup") or {}).get("keyboard") or []
+
+    @property
+    def removes_keyboard(self) -> bool:
+        return bool((self.args.get("reply_markup") or {}).get("remove_keyboard"))
+
 
 @dataclass
 class Failure:
@@ -160,6 +168,16 @@ class FakeTelegram:
     def text_update(self, chat_id: int, text: str, *, language_code: str | None = "nl") -> dict[str, Any]:
         return self.message_update(chat_id, language_code=language_code, text=text)
 
+    def contact_update(
+        self, chat_id: int, phone_number: str, *, user_id: int | None, language_code: str | None = "nl"
+    ) -> dict[str, Any]:
+        """A shared contact: Telegram sets ``user_id`` to the account owning the number (None: no
+        Telegram account), so the customer's own contact has their user id (= chat id here)."""
+        contact: dict[str, Any] = {"phone_number": phone_number, "first_name": "Test"}
+        if user_id is not None:
+            contact["user_id"] = user_id
+        return self.message_update(chat_id, language_code=language_code, contact=contact)
+
     def press(self, chat_id: int, title: str, *, language_code: str | None = "nl") -> dict[str, Any]:
         """The callback query of pressing the button titled ``title`` on the latest message showing it."""
         for message in reversed(list(self.messages.values())):
@@ -256,7 +274,7 @@ class FakeTelegram:
             "from": BOT_USER,
             **content,
         }
-        if args.get("reply_markup"):
+        if (args.get("reply_markup") or {}).get("inline_keyboard"):  # Telegram returns only those
             message["reply_markup"] = args["reply_markup"]
         with self._changed:
             self.messages[message_id] = message

@@ -2,273 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import datetime, timezone
 
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
-from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import insert
-from sqlalchemy.engine import Engine
 
 from actions import actions as actions_module
 from actions.actions import (
     ActionClarify,
-    ActionCoverage5G,
-    ActionCoverageCheck,
-    ActionOutageStatus,
     ActionSessionStart,
     format_local,
     last_bot_response,
 )
-from bot.connectors.coverage import demo_provider
-from bot.core.db import outages
-from bot.core.outages import OutageRepository
+from actions.knowledge import ActionAnswerArticle
 from bot.core.settings import Settings
-
-
-def tracker(
-    text: str,
-    intent: str,
-    *,
-    language: str = "nl",
-    entities: list[dict[str, Any]] | None = None,
-    ranking: list[dict[str, Any]] | None = None,
-    slots: dict[str, Any] | None = None,
-) -> Tracker:
-    latest = {
-        "text": text,
-        "intent": {"name": intent, "confidence": 0.9},
-        "entities": entities or [],
-        "intent_ranking": ranking or [],
-    }
-    return Tracker(
-        sender_id="conv-1",
-        slots={"language": language, **(slots or {})},
-        latest_message=latest,
-        events=[],
-        paused=False,
-        followup_action=None,
-        active_loop={},
-        latest_action_name="action_listen",
-    )
-
-
-def run(action: Any, t: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, t, {}))
-    return events, dispatcher.messages
-
-
-def said(messages: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
-    """(response name, template variables) for each message."""
-    plain = {"text", "buttons", "image", "elements", "attachment", "template", "response", "custom"}
-    return [(m["response"], {k: v for k, v in m.items() if k not in plain}) for m in messages]
-
-
-@pytest.fixture(autouse=True)
-def demo_coverage(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests are about the demo data: the actions' provider is the demo CSV
-    (COVERAGE_PROVIDER=demo; without it, outside a demo, there is no coverage data)."""
-    demo = Settings.from_env({**os.environ, "COVERAGE_PROVIDER": "demo"})
-    monkeypatch.setattr(actions_module, "_settings", lambda: demo)
-
-
-@pytest.fixture
-def no_outages(engine: Engine) -> OutageRepository:
-    return OutageRepository(engine)
-
-
-def asked(response: str) -> list[dict[str, Any]]:
-    """Events of a conversation where the bot's last message was ``response``."""
-    return [
-        {"event": "user", "text": "..."},
-        {"event": "bot", "text": "...", "metadata": {"utter_action": response}},
-        {"event": "user", "text": "..."},
-    ]
-
-
-def test_coverage_for_an_extracted_place_in_the_customer_language(no_outages: OutageRepository) -> None:
-    t = tracker(
-        "est-ce que ça capte à Gand",
-        "coverage_check_place",
-        language="fr",
-        entities=[{"entity": "place", "value": "Gand"}],
-    )
-    events, messages = run(ActionCoverageCheck(demo_provider(), no_outages), t)
-    assert events == [SlotSet("place", "gent")]
-    assert said(messages) == [("utter_coverage_5g_everywhere", {"place": "Gand"})]
-
-
-def test_coverage_finds_a_place_the_model_missed_including_typos_and_postcodes(
-    no_outages: OutageRepository,
-) -> None:
-    action = ActionCoverageCheck(outages=no_outages)
-    events, messages = run(action, tracker("heb ik bereik in bastogn", "coverage_check_place"))
-    assert events == [SlotSet("place", "bastogne")]
-    assert said(messages) == [("utter_coverage_4g_partial", {"place": "Bastenaken"})]
-    _, messages = run(action, tracker("8500", "coverage_check_place", language="en"))
-    assert said(messages) == [("utter_coverage_5g_everywhere", {"place": "Kortrijk"})]
-
-
-def test_coverage_in_the_netherlands_mentions_the_partner_network(no_outages: OutageRepository) -> None:
-    t = tracker("coverage in Texel?", "coverage_check_place", language="en")
-    _, messages = run(ActionCoverageCheck(outages=no_outages), t)
-    assert said(messages) == [
-        ("utter_coverage_4g_partial", {"place": "Texel"}),
-        ("utter_coverage_partner_nl", {"place": "Texel"}),
-    ]
-
-
-def test_5g_question_with_a_place_answers_for_that_place(no_outages: OutageRepository) -> None:
-    action = ActionCoverage5G(outages=no_outages)
-    _, messages = run(action, tracker("is er 5G in Geel?", "coverage_5g"))
-    assert said(messages) == [("utter_coverage_4g", {"place": "Geel"})]
-    _, messages = run(action, tracker("werkt 5G op mijn gsm?", "coverage_5g"))
-    assert said(messages) == [("utter_coverage_5g", {})]
-
-
-def test_coverage_without_a_place_asks_for_one(no_outages: OutageRepository) -> None:
-    t = tracker("heb ik goed bereik?", "coverage_check_place")
-    events, messages = run(ActionCoverageCheck(outages=no_outages), t)
-    assert events == [SlotSet("place", None)]
-    assert said(messages) == [("utter_ask_place", {})]
-
-
-def test_unknown_place_gets_a_helpful_answer_not_an_error(no_outages: OutageRepository) -> None:
-    action = ActionCoverageCheck(outages=no_outages)
-    t = tracker(
-        "is er bereik in Zwalm", "coverage_check_place", entities=[{"entity": "place", "value": "Zwalm"}]
-    )
-    events, messages = run(action, t)
-    assert events == [SlotSet("place", None)]
-    assert said(messages) == [("utter_coverage_unknown_place", {"place": "Zwalm"})]
-
-
-def test_an_answer_to_the_place_question_is_never_met_with_the_same_question(
-    no_outages: OutageRepository,
-) -> None:
-    t = tracker("Atlantis city", "coverage_check_place", language="en")
-    t.events = asked("utter_ask_place")
-    _, messages = run(ActionCoverageCheck(outages=no_outages), t)
-    assert said(messages) == [("utter_coverage_unknown_place", {"place": "Atlantis city"})]
-
-
-@pytest.fixture
-def outage_repo(engine: Engine) -> OutageRepository:
-    now = datetime.now(timezone.utc)
-    with engine.begin() as conn:
-        conn.execute(
-            insert(outages),
-            [
-                {
-                    "region": "hasselt",
-                    "services": "4G/5G",
-                    "started_at": now - timedelta(hours=2),
-                    "expected_fix_at": now + timedelta(hours=3),
-                    "resolved_at": None,
-                },
-                {
-                    "region": "Luxembourg",
-                    "services": "voice",
-                    "started_at": now - timedelta(minutes=30),
-                    "expected_fix_at": None,
-                    "resolved_at": None,
-                },
-                {
-                    "region": "gent",
-                    "services": "4G",
-                    "started_at": now - timedelta(days=2),
-                    "expected_fix_at": None,
-                    "resolved_at": now - timedelta(days=1),
-                },
-                {
-                    "region": "brugge",
-                    "services": "4G",
-                    "started_at": now + timedelta(hours=5),
-                    "expected_fix_at": None,
-                    "resolved_at": None,
-                },
-            ],
-        )
-    return OutageRepository(engine)
-
-
-def test_outage_at_a_named_place(outage_repo: OutageRepository) -> None:
-    t = tracker("storing in hasselt?", "coverage_outage", entities=[{"entity": "place", "value": "hasselt"}])
-    events, messages = run(ActionOutageStatus(outages=outage_repo), t)
-    assert events == [SlotSet("place", "hasselt")]
-    [(name, variables)] = said(messages)
-    assert name == "utter_outage_active"
-    assert variables["place"] == "Hasselt" and variables["services"] == "4G/5G"
-    assert set(variables) == {"place", "services", "since", "eta"}
-
-
-def test_outage_in_the_province_without_expected_fix(outage_repo: OutageRepository) -> None:
-    _, messages = run(
-        ActionOutageStatus(outages=outage_repo),
-        tracker("panne à Bouillon ?", "coverage_outage", language="fr"),
-    )
-    [(name, variables)] = said(messages)
-    assert name == "utter_outage_active_no_eta" and variables["place"] == "Bouillon"
-
-
-def test_no_outage_at_place_resolved_and_planned_ones_do_not_count(outage_repo: OutageRepository) -> None:
-    for text in ("is er een storing in gent", "storing in brugge"):
-        _, messages = run(ActionOutageStatus(outages=outage_repo), tracker(text, "coverage_outage"))
-        assert said(messages)[0][0] == "utter_outage_none_place"
-
-
-def test_outage_without_place_lists_current_ones(outage_repo: OutageRepository) -> None:
-    events, messages = run(
-        ActionOutageStatus(outages=outage_repo),
-        tracker("is there an outage", "coverage_outage", language="en"),
-    )
-    assert events == []
-    assert said(messages) == [("utter_outage_list", {"regions": "Hasselt, Luxembourg"})]
-
-
-def test_coverage_mentions_an_ongoing_outage_at_the_place(outage_repo: OutageRepository) -> None:
-    _, messages = run(
-        ActionCoverageCheck(outages=outage_repo), tracker("bereik in Hasselt?", "coverage_check_place")
-    )
-    assert [name for name, _ in said(messages)] == ["utter_coverage_5g_everywhere", "utter_outage_active"]
-
-
-def test_place_given_after_outage_question_answers_the_outage_question(outage_repo: OutageRepository) -> None:
-    t = tracker("Gent", "coverage_check_place")
-    t.events = asked("utter_outage_list")
-    _, messages = run(ActionCoverageCheck(outages=outage_repo), t)
-    assert said(messages) == [
-        ("utter_coverage_5g_everywhere", {"place": "Gent"}),
-        ("utter_outage_none_place", {"place": "Gent"}),
-    ]
-
-
-def test_outside_a_demo_the_actions_never_answer_from_the_demo_data(
-    outage_repo: OutageRepository, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Production settings (no DEMO, no COVERAGE_PROVIDER): no coverage data, said honestly."""
-    monkeypatch.setattr(actions_module, "_settings", lambda: Settings.from_env({}))
-    for action in (ActionCoverageCheck(outages=outage_repo), ActionCoverage5G(outages=outage_repo)):
-        events, messages = run(action, tracker("bereik in Hasselt?", "coverage_check_place"))
-        assert events == [SlotSet("place", None)]
-        assert said(messages) == [("utter_coverage_unavailable", {})]
-    # The outage table still answers, listing every open outage by its region.
-    t = tracker("storing in hasselt?", "coverage_outage", entities=[{"entity": "place", "value": "hasselt"}])
-    events, messages = run(ActionOutageStatus(outages=outage_repo), t)
-    assert events == []
-    assert said(messages) == [("utter_outage_list", {"regions": "Luxembourg, hasselt"})]
-
-
-def test_no_outage_anywhere(engine: Engine) -> None:
-    _, messages = run(
-        ActionOutageStatus(outages=OutageRepository(engine)), tracker("storing?", "coverage_outage")
-    )
-    assert said(messages) == [("utter_outage_none", {})]
+from tests.helpers.trackers import asked, run, said, tracker
 
 
 def test_clarify_offers_likely_topics_as_buttons_in_language() -> None:
@@ -287,6 +36,63 @@ def test_clarify_offers_likely_topics_as_buttons_in_language() -> None:
         {"title": "Remboursement ou note de crédit", "payload": "/billing_refund"},
         {"title": "Copie d'une facture", "payload": "/billing_invoice_copy"},
         {"title": "Aucun : un conseiller", "payload": "/request_human"},
+    ]
+
+
+FALLBACK_RANKING = [
+    {"name": "knowledge", "confidence": 0.45},
+    {"name": "billing_higher_than_usual", "confidence": 0.2},
+    {"name": "prepaid_balance_unknown_intent", "confidence": 0.1},
+    {"name": "billing_explain_bill", "confidence": 0.1},
+    {"name": "billing_due_date", "confidence": 0.08},
+]
+
+
+def test_clarify_offers_the_likely_article_first_and_pressing_it_answers_that_article() -> None:
+    """ "Did you mean ...?": the article the help centre's second stage prefers, titled in the
+    customer's language, then the likeliest intents, then a person."""
+    article = {"id": "check_usage", "confidence": 0.45, "conditional": 0.8, "lexical": 0.2}
+    t = tracker(
+        "g plus de gigas ou pas", "nlu_fallback", language="fr", ranking=FALLBACK_RANKING, article=article
+    )
+    _, messages = run(ActionClarify(), t)
+    assert [m["response"] for m in messages] == ["utter_clarify"]
+    assert messages[0]["buttons"] == [
+        {
+            "title": "Suivre votre consommation de data, minutes et SMS",
+            "payload": '/knowledge{"article_id": "check_usage"}',
+        },
+        {"title": "Facture plus élevée", "payload": "/billing_higher_than_usual"},
+        {"title": "Comprendre ma facture", "payload": "/billing_explain_bill"},
+        {"title": "Aucun : un conseiller", "payload": "/request_human"},
+    ]
+    pressed = tracker(
+        messages[0]["buttons"][0]["payload"],
+        "knowledge",
+        language="fr",
+        entities=[{"entity": "article_id", "value": "call_forwarding"}],
+    )
+    _, answer = run(ActionAnswerArticle(), pressed)
+    assert [m["response"] for m in answer] == ["utter_article", "utter_did_this_help"]
+    assert answer[0]["link"] == "https://help.mila-mobile.example/fr/call_forwarding"
+
+
+@pytest.mark.parametrize(
+    "article",
+    [
+        {"id": "check_usage", "confidence": 0.45, "conditional": 0.4, "lexical": 0.9},  # not preferred
+        {"id": "check_usage", "confidence": 0.1, "conditional": 0.9, "lexical": 0.9},  # implausible
+        {"id": "no_such_article", "confidence": 0.6, "conditional": 0.9, "lexical": 0.9},
+    ],
+)
+def test_clarify_offers_no_article_that_is_not_a_plausible_one(article: dict) -> None:
+    t = tracker("euh", "nlu_fallback", language="en", ranking=FALLBACK_RANKING, article=article)
+    _, messages = run(ActionClarify(), t)
+    assert [b["payload"] for b in messages[0]["buttons"]] == [
+        "/billing_higher_than_usual",
+        "/billing_explain_bill",
+        "/billing_due_date",
+        "/request_human",
     ]
 
 

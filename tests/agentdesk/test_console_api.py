@@ -78,16 +78,23 @@ class Customer:
     http: httpx.Client
     sender: str
     locale: str | None = None
+    token: str | None = None  # the conversation token the first answer issues
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-Chat-Token": self.token} if self.token else {}
 
     def say(self, text: str) -> dict[str, Any]:
-        response = self.http.post(
-            "/api/chat", json={"sender": self.sender, "text": text, "locale": self.locale}
-        )
+        body = {"sender": self.sender, "text": text, "locale": self.locale}
+        response = self.http.post("/api/chat", json=body, headers=self.headers)
         assert response.status_code == 200, response.text
-        return response.json()
+        answer = response.json()
+        assert answer.pop("sender") == self.sender  # a new sender: claimed, and kept by its token
+        self.token = answer.pop("token") or self.token
+        return answer
 
     def history(self) -> dict[str, Any]:
-        response = self.http.get("/api/chat/history", params={"sender": self.sender})
+        response = self.http.get("/api/chat/history", params={"sender": self.sender}, headers=self.headers)
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -625,9 +632,10 @@ def test_an_escalated_chat_is_offered_to_online_agents_who_speak_its_language(
         assert view["available"] is False and view["offered"] == []
 
     refused = nina.act(cid, "claim")
-    assert refused.status_code == 403 and error_code(refused) == "not_possible"
+    assert refused.status_code == 403 and error_code(refused) == "wrong_language"
     assert nina.get(f"conversations/{cid}").status_code == 403
-    assert away.act(cid, "claim").status_code == 409  # not online
+    not_online = away.act(cid, "claim")
+    assert not_online.status_code == 409 and error_code(not_online) == "not_online"
     assert owner_of(engine, cid) == "queued"
 
 
@@ -691,7 +699,7 @@ def test_claim_tells_the_customer_in_their_language_and_a_second_claim_is_409(
     assert history["last_id"] == notice["id"]
 
     second = bob.act(cid, "claim")
-    assert second.status_code == 409 and error_code(second) == "not_possible"
+    assert second.status_code == 409 and error_code(second) == "taken"
     assert handoff_of(engine, cid).claimed_by == "ann"
     assert len(stored_messages(engine, cid, author="system")) == 1
     view = ann.queue()
@@ -796,7 +804,7 @@ def test_markup_in_messages_comes_back_verbatim_as_json(
     customer.say(f"Kijk: {MARKUP}")
     ann.ok(ann.act(cid, "reply", text=MARKUP))
     packet = ann.get(f"conversations/{cid}")
-    history = client.get("/api/chat/history", params={"sender": "web-markup"})
+    history = client.get("/api/chat/history", params={"sender": "web-markup"}, headers=customer.headers)
     for response in (packet, history):
         assert response.headers["content-type"] == "application/json"
         assert "&lt;" not in response.text and "&amp;" not in response.text
@@ -816,10 +824,11 @@ def test_replies_must_be_non_empty_and_come_from_the_agent_who_has_the_chat(
     ann.ok(ann.act(cid, "claim"))
     for body in ({"text": ""}, {"text": "  \n\t "}, {}, {"text": None}):
         empty = ann.post(f"conversations/{cid}/reply", body)
-        assert empty.status_code == 422 and error_code(empty) == "not_possible"
-    assert ann.act(cid, "reply", text="x" * 4001).status_code == 413
+        assert empty.status_code == 422 and error_code(empty) == "empty_reply"
+    too_long = ann.act(cid, "reply", text="x" * 4001)
+    assert too_long.status_code == 413 and error_code(too_long) == "reply_too_long"
     intruder = bob.act(cid, "reply", text="Ik neem het over")
-    assert intruder.status_code == 409 and error_code(intruder) == "not_possible"
+    assert intruder.status_code == 409 and error_code(intruder) == "not_yours"
     assert stored_messages(engine, cid, author="agent") == []
     assert handoff_of(engine, cid).first_reply_at is None
 
@@ -905,12 +914,13 @@ def test_close_asks_for_a_score_and_stores_the_answer_without_a_new_chat(
 def test_only_an_admin_may_close_a_chat_nobody_has_taken(
     engine: Engine, client: TestClient, ann: AgentApi, new_agent: Callable[..., AgentApi]
 ) -> None:
-    cid = escalate(engine, Customer(client, "web-close-queued"), NL_FRAUD)
+    customer = Customer(client, "web-close-queued")
+    cid = escalate(engine, customer, NL_FRAUD)
     assert ann.act(cid, "close").status_code == 409
     admin = new_agent("root", ("nl",), role="admin")
     admin.ok(admin.act(cid, "close"))
     assert owner_of(engine, cid) == "closed"
-    last = client.get("/api/chat/history", params={"sender": "web-close-queued"}).json()["messages"][-1]
+    last = customer.history()["messages"][-1]
     # nobody talked to the customer, so no score is asked: they are told how to go on
     assert (last["event"], last["text"]) == ("closed", customer_text("closed_unanswered", "nl"))
     assert last["buttons"] == []
@@ -959,7 +969,7 @@ def test_the_customer_stream_pushes_what_the_agent_says(
     ann = add_agent(directory, live, "ann", ("nl", "fr"))
     customer = Customer(live, "web-stream", "fr-BE")
     cid = escalate(engine, customer, FR_FRAUD)
-    with event_stream(live, "/api/chat/stream?sender=web-stream") as stream:
+    with event_stream(live, "/api/chat/stream?sender=web-stream", customer.headers) as stream:
         stream.wait_for(is_event("owner", owner="queued"))
         ann.ok(ann.act(cid, "claim"))
         joined = stream.wait_for(is_event("message", event="agent_joined"))
@@ -998,6 +1008,17 @@ def test_the_console_stream_needs_a_session_and_the_chat_language(
     cid = escalate(engine, Customer(live, "web-fr-secret", "fr-BE"), FR_FRAUD)
     assert live.get("/agent/api/stream").status_code == 401
     assert live.get(f"/agent/api/stream?conversation={cid}", headers=nina.cookie).status_code == 403
+
+
+@pytest.mark.parametrize("after", ["9" * 25, "1" * 5000, "abc", "1e9", "-"])
+def test_the_console_stream_refuses_an_after_that_is_no_message_id(
+    client: TestClient, ann: AgentApi, after: str
+) -> None:
+    """A 25-digit ``after`` used to reach the query (an overflow on SQLite): now a 400."""
+    for headers in ({}, {"Last-Event-ID": after}):
+        params = {} if headers else {"after": after}
+        response = client.get("/agent/api/stream", params=params, headers={**ann.cookie, **headers})
+        assert (response.status_code, error_code(response)) == (400, "invalid_after")
 
 
 @pytest.mark.parametrize("ended_by", ["logout", "deactivation"])
@@ -1217,4 +1238,4 @@ def test_an_admin_adds_and_resolves_an_outage(admin: AgentApi) -> None:
     assert resolved.status_code == 200 and resolved.json() == {"ok": True}
     assert admin.ok(admin.get("outages")) == []
     again = admin.post(f"outages/{outage['id']}/resolve")
-    assert again.status_code == 404 and again.json() == {"ok": False}
+    assert (again.status_code, error_code(again)) == (404, "not_found")

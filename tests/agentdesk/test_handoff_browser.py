@@ -35,23 +35,34 @@ def test_customer_escalates_agent_answers_closes_and_customer_rates(
     agent = new_page(browser, "fr-BE", 1280, dialogs)
 
     customer.goto(base + "/")
+    # the opening first, as a customer reads it (the widget leaves it out once the customer wrote)
+    expect(customer.locator(".msg.bot")).to_have_count(1)
     customer.fill("#text", "je veux parler à un conseiller s'il vous plaît")
     customer.keyboard.press("Enter")
     expect(customer.locator("#status")).to_have_text("Un collègue va vous répondre", timeout=20000)
-    # why a colleague, then the queue position or (outside business hours) when the team is back
-    expect(customer.locator(".msg.bot")).to_have_count(2)
+    # the opening, why a colleague, the queue position or (outside business hours) when the team
+    # is back, then the expected wait with "leave the queue"
+    expect(customer.locator(".msg.bot")).to_have_count(4)
+    # the opening's choices stay as a record, disabled; the newest ones can be pressed
+    expect(customer.locator(".buttons").first.locator("button").first).to_be_disabled()
+    offered = customer.locator(".buttons").last.locator("button").first
+    expect(offered).to_have_text("Quitter la file")
+    expect(offered).to_be_enabled()
     expect(customer.locator("#send")).to_be_enabled()
     customer.fill("#text", XSS)
     customer.keyboard.press("Enter")
     expect(customer.locator(".msg.bot").last).to_have_text(customer_text("handoff_message_passed", "fr"))
 
     conversation = conversation_of(customer, base)
-    log_in_page(agent, base, HANDOFF_AGENT)
-    expect(agent.locator("#availability")).to_contain_text("not online")
+    log_in_page(agent, base, HANDOFF_AGENT)  # the console in French, the browser's language
+    expect(agent.locator("#presence-prompt")).to_be_visible()  # asked to go online
+    expect(agent.locator("#availability")).to_contain_text("Vous n'êtes pas en ligne")
     agent.select_option("#presence", "online")
+    expect(agent.locator("#presence-prompt")).to_be_hidden()
+    agent.fill("#q", conversation)  # whatever else waits in the shared stack's queue
     item = agent.locator(f'#offered .queue-item[data-conversation="{conversation}"]')
-    expect(item).to_have_count(1, timeout=5000)  # appears live, without a reload
-    expect(item).to_contain_text("request_human")
+    expect(item).to_have_count(1, timeout=5000)
+    expect(item.locator(".reason")).to_have_text("Demande un conseiller")
     item.click()
     expect(agent.locator("#p-language")).to_have_text("Français")
     expect(agent.locator("#transcript .entry.customer").last.locator(".text")).to_have_text(XSS)
@@ -70,16 +81,18 @@ def test_customer_escalates_agent_answers_closes_and_customer_rates(
     last_customer = agent.locator("#transcript .entry.customer").last
     expect(last_customer).to_contain_text("merci, j'attends", timeout=5000)
 
-    agent.click("#close")
+    agent.click("#close")  # confirmed, with a wrap-up code
+    agent.locator("#close-dialog").get_by_label("Résolu").check()
+    agent.click("#confirm-close")
     question = customer_text("csat_question", "fr")
     expect(customer.locator(".msg.notice").last).to_have_text(question, timeout=5000)
-    customer.locator(".buttons button", has_text="4").click()
+    customer.locator(".buttons").last.locator("button", has_text="4").click()
     expect(customer.locator(".msg.bot").last).to_have_text(customer_text("csat_thanks", "fr"), timeout=10000)
 
     customer.reload()  # the conversation survives a reload
     expect(customer.locator(".msg.agent")).to_contain_text("je regarde votre dossier")
     expect(customer.locator(".buttons")).to_have_count(0)  # the answered score is not offered again
-    expect(agent.locator("#p-owner")).to_have_text("closed")
+    expect(agent.locator("#p-owner")).to_have_text("clôturée")
     expect(agent.locator("#agent-name")).to_be_in_viewport()
     customer.screenshot(path=str(tmp_path / "customer.png"))
     agent.screenshot(path=str(tmp_path / "agent.png"))

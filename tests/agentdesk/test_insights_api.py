@@ -35,7 +35,13 @@ from tests.helpers.insights import PORTING_NL, Said, add_turns, write_tracker
 HTML = "<b>html</b> <img src=x onerror=alert(1)> wat is dit?"
 PORTING_FR = "est-ce que je peux garder mon numéro à l'étranger"
 STILL_WRONG = "my bill is still wrong after your answer"
-INSIGHT_GETS = ("insights/unhandled", "insights/trends", "insights/export?language=nl")
+INSIGHT_GETS = ("insights/unhandled", "insights/trends")
+# Every state change is a POST with the CSRF token: exporting marks the exported messages.
+INSIGHT_POSTS = (
+    ("insights/assign", {"ids": [1], "intent": "greet"}),
+    ("insights/dismiss", {"ids": [1]}),
+    ("insights/export", {"language": "nl"}),
+)
 
 
 # --- fixtures -------------------------------------------------------------------------------
@@ -151,18 +157,18 @@ def test_only_a_logged_in_admin_with_the_csrf_token(
     for path in INSIGHT_GETS:
         response = client.get(f"/agent/api/{path}")
         assert (response.status_code, error_code(response)) == (401, "not_logged_in"), path
-    response = client.post("/agent/api/insights/assign", json={"ids": [1], "intent": "greet"})
-    assert (response.status_code, error_code(response)) == (401, "not_logged_in")
+    for path, body in INSIGHT_POSTS:
+        response = client.post(f"/agent/api/{path}", json=body)
+        assert (response.status_code, error_code(response)) == (401, "not_logged_in"), path
 
     for path in INSIGHT_GETS:
         response = agent.get(path)
         assert (response.status_code, error_code(response)) == (403, "admin_only"), path
-    for path in ("insights/assign", "insights/dismiss"):
-        response = agent.post(path, {"ids": [1], "intent": "greet"})
+    for path, body in INSIGHT_POSTS:
+        response = agent.post(path, body)
         assert (response.status_code, error_code(response)) == (403, "admin_only"), path
 
-    for path in ("insights/assign", "insights/dismiss"):
-        body = {"ids": [1], "intent": "greet"}
+    for path, body in INSIGHT_POSTS:
         missing = post_as(client, path, body, admin.cookie)
         assert (missing.status_code, error_code(missing)) == (403, "csrf")
         wrong = post_as(client, path, body, {**admin.cookie, "X-CSRF-Token": "x" + admin.csrf})
@@ -177,8 +183,7 @@ def test_without_insights_the_routes_answer_503(client: TestClient, admin: Agent
     client.app.state.console.insights = None
     for response in (
         *(admin.get(path) for path in INSIGHT_GETS),
-        admin.post("insights/assign", {"ids": [1], "intent": "greet"}),
-        admin.post("insights/dismiss", {"ids": [1]}),
+        *(admin.post(path, body) for path, body in INSIGHT_POSTS),
     ):
         assert (response.status_code, error_code(response)) == (503, "insights_unavailable")
         assert "not available" in response.json()["error"]["message"]
@@ -276,11 +281,11 @@ def test_assign_dismiss_and_export_as_training_data(
     assert {item["assigned_intent"] for g in done["groups"] for item in g["items"]} == {"sim_number_porting"}
     assert all_texts(unhandled(admin, status="dismissed")) == [HTML]
 
-    preview = admin.get("insights/export", language="nl", mark="0")
+    preview = admin.post("insights/export", {"language": "nl", "mark": False})
     assert preview.status_code == 200, preview.text
     assert preview.headers["content-type"].startswith("text/yaml")
     assert preview.headers["content-disposition"] == 'attachment; filename="traffic-nl.yml"'
-    exported = admin.get("insights/export", language="nl")  # the preview did not mark them
+    exported = admin.post("insights/export", {"language": "nl"})  # the preview did not mark them
     assert exported.status_code == 200 and exported.text == preview.text
     nlu = yaml.safe_load(exported.text)
     assert nlu["version"] == "3.1"
@@ -288,15 +293,38 @@ def test_assign_dismiss_and_export_as_training_data(
     examples = [line.removeprefix("- ") for line in nlu["nlu"][0]["examples"].splitlines()]
     assert sorted(examples) == sorted(PORTING_NL)
 
-    again = admin.get("insights/export", language="nl")
+    again = admin.post("insights/export", {"language": "nl"})
     assert (again.status_code, error_code(again)) == (404, "nothing_to_export")
     assert again.json()["error"]["message"].startswith("nothing new to export in nl: ")
-    assert error_code(admin.get("insights/export", language="fr")) == "nothing_to_export"
+    assert error_code(admin.post("insights/export", {"language": "fr"})) == "nothing_to_export"
     assert all_texts(unhandled(admin, status="exported")) == sorted(PORTING_NL)
     assert admin.ok(admin.post("insights/assign", {"ids": porting, "intent": "greet"})) == {"changed": 0}
-    for params in ({}, {"language": "all"}, {"language": "xx"}):
+    for body in (
+        {},
+        {"language": "all"},
+        {"language": "xx"},
+        {"language": 1},
+        {"language": "nl", "mark": "0"},
+    ):
+        response = admin.post("insights/export", body)
+        assert (response.status_code, error_code(response)) == (422, "invalid_filter"), body
+
+
+def test_export_by_get_is_refused_and_marks_nothing(
+    client: TestClient, settings: Settings, engine: Engine, insights: Insights, admin: AgentApi
+) -> None:
+    """A browser prefetch or a link (a GET, no CSRF token) never marks messages exported."""
+    seed_traffic(settings, engine, datetime.now(timezone.utc))
+    porting = [item["id"] for item in group_with(unhandled(admin), PORTING_NL[0])["items"]]
+    assert admin.ok(admin.post("insights/assign", {"ids": porting, "intent": "sim_number_porting"}))
+    for params in ({"language": "nl"}, {"language": "nl", "mark": "1"}):
         response = admin.get("insights/export", **params)
-        assert (response.status_code, error_code(response)) == (422, "invalid_filter"), params
+        assert (response.status_code, error_code(response)) == (405, "method_not_allowed")
+        assert response.headers["allow"] == "POST"
+    assert all_texts(unhandled(admin, status="assigned")) == sorted(PORTING_NL)  # still to export
+    stolen = post_as(client, "insights/export", {"language": "nl"}, admin.cookie)  # no CSRF token
+    assert (stolen.status_code, error_code(stolen)) == (403, "csrf")
+    assert admin.post("insights/export", {"language": "nl"}).status_code == 200
 
 
 # --- trends and surges ----------------------------------------------------------------------
@@ -305,8 +333,9 @@ def test_assign_dismiss_and_export_as_training_data(
 def test_trends_count_messages_per_topic_and_day_summed_over_languages_and_channels(
     client: TestClient, engine: Engine, insights: Insights, admin: AgentApi
 ) -> None:
-    today = datetime.now(timezone.utc).date()
-    noon = lambda days_ago: datetime.combine(today - timedelta(days=days_ago), time(12), timezone.utc)  # noqa: E731
+    zone = insights.settings.time_zone  # the team's days, not UTC's (CI ran once at 23:30 UTC)
+    today = datetime.now(zone).date()
+    noon = lambda days_ago: datetime.combine(today - timedelta(days=days_ago), time(12), zone)  # noqa: E731
     add_turns(engine, 3, "billing", noon(0), "nl", "web")
     add_turns(engine, 2, "billing", noon(0), "fr", "telegram")
     add_turns(engine, 1, "coverage", noon(0), "nl", "web")
@@ -360,6 +389,8 @@ def test_surge_alerts_are_listed_with_the_trends(
     ]
     write_tracker(settings, str(uuid.uuid4()), burst, now)
     assert insights.sync() == len(burst)
+    assert insights.check_surges(now) == []  # no history yet: no baseline, no surge
+    add_turns(engine, 1, "coverage", now - timedelta(days=2))  # traffic from before: a baseline
     created = insights.check_surges(now)
     assert [alert.topic for alert in created] == ["billing"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import timedelta
 from typing import Any
@@ -24,6 +24,7 @@ from bot.channels.common import ConversationRefs, run_on_loop
 from bot.channels.slack import SlackCustomerChannel
 from bot.channels.slack_text import to_plain
 from bot.core.db import conversations
+from bot.core.identity import Identity
 from bot.core.masking import mask_text
 from bot.core.rules import default_rules
 from bot.core.settings import Settings
@@ -43,7 +44,9 @@ from testkit.fakes.slack_api import (
     posted_message,
     signed_headers,
 )
+from tests.helpers.channels import wait_until
 from tests.helpers.console import PASSWORD, log_in
+from tests.helpers.slack import signed_post
 
 AGENT_TOKEN, AGENT_SECRET, AGENT_TEAM = "xoxb-webcare", "webcare-signing-secret", "T0WEBCARE"
 CUSTOMER_TOKEN, CUSTOMER_SECRET, CUSTOMER_TEAM = "xoxb-customers", "customer-signing-secret", "T0CUST"
@@ -115,10 +118,8 @@ def bob(directory: AgentDirectory) -> str:
 def send(
     client: TestClient, payload: dict[str, Any] | str, *, secret: str = AGENT_SECRET, **options: Any
 ) -> Response:
-    body = payload if isinstance(payload, str) else json.dumps(payload)
-    kind = "application/x-www-form-urlencoded" if isinstance(payload, str) else "application/json"
-    headers = {"Content-Type": kind, **signed_headers(secret, body, **options)}
-    return client.post("/slack/agents/events", content=body, headers=headers)
+    """POST to the agents' app (/slack/agents/events) as Slack does."""
+    return signed_post(client, "/slack/agents/events", payload, secret, **options)
 
 
 def escalate(
@@ -206,14 +207,6 @@ def history(client: TestClient, sender: str) -> list[dict[str, Any]]:
     return client.get("/api/chat/history", params={"sender": sender}).json()["messages"]
 
 
-def wait_until(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-    return result
-
-
 def caught_up(app: FastAPI, workspace: SlackAgentWorkspace, cid: str, owner: str) -> bool:
     """This gateway's workspace has handled the feed event of ``cid`` becoming ``owner``."""
     feed = app.state.services.feed
@@ -258,6 +251,22 @@ def test_an_escalation_is_posted_once_with_a_masked_summary_and_a_take_button(
     assert action_ids(post.args) == ["take"] and button_of(post)["value"] == cid
     ref = ConversationRefs(engine).get(cid, "slack_agent_post")
     assert ref == f"{handoff_of(engine, cid).id}:{WEBCARE}:{post.response['ts']}"
+
+
+def test_a_verified_customer_is_shown_masked_without_amounts(
+    app_settings: Settings, slack: FakeSlack, engine: Engine
+) -> None:
+    """The post names the customer the agent will get (handoff/customer.py), masked: first name,
+    last initial, the number's last digits; the web console shows the rest."""
+    with TestClient(create_app(app_settings.with_overrides(account_provider="demo"))) as client:
+        response = client.post("/api/chat", json={"sender": "web-jan", "text": "hallo", "locale": "nl-BE"})
+        cid = response.json()["conversation_id"]
+        channel, sender = Identity(engine).channel_identity(cid)  # type: ignore[misc]
+        Identity(engine).mark_verified(channel, sender, "MC1000001", cid, "sms_code", 30)
+        assert HandoffQueue(engine).escalate(cid, default_rules()["fraud"], summary="fraude") is not None
+        drawn = json.dumps(post_of(slack, cid).args, ensure_ascii=False)
+    assert "*Customer*\\nJan P. · number •••56 · verified (SMS)" in drawn
+    assert "Peeters" not in drawn and "MC1000001" not in drawn and "€" not in drawn and "470" not in drawn
 
 
 def test_a_chat_escalated_while_no_gateway_ran_is_posted_at_start(
@@ -393,6 +402,17 @@ def test_hand_back_returns_the_chat_to_the_bot_and_a_new_escalation_gets_a_new_p
     click(client, slack, ann, second, "take")
     shows(slack, second, "has this chat")
     assert len(posts_of(slack, cid)) == 2
+
+
+def test_a_customer_who_leaves_the_queue_is_shown_on_the_post(
+    client: TestClient, slack: FakeSlack, engine: Engine
+) -> None:
+    cid = escalate(client, engine, "web-leave")
+    post = post_of(slack, cid)
+    left = client.post("/api/chat", json={"sender": "web-leave", "text": "/queue_leave"})
+    assert left.status_code == 200 and left.json()["owner"] == "bot"
+    shown = shows(slack, post, "The customer left the queue")
+    assert action_ids(shown.args) == [] and owner_of(engine, cid) == "bot"
 
 
 def test_close_asks_the_customer_for_a_score_and_redraws_the_post(

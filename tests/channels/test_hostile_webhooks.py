@@ -24,6 +24,7 @@ from bot.web.gateway import create_app
 from testkit.fakes.http_server import FakeServer
 from testkit.fakes.slack_api import Bot, FakeSlack, event_callback, message_event, signed_headers
 from testkit.fakes.telegram_api import FakeTelegram
+from tests.helpers.channels import wait_until
 
 TG_TOKEN, TG_SECRET = "123456:TEST-token", "webhook-Secret_42"
 CUSTOMER_TOKEN, CUSTOMER_SECRET, CUSTOMER_TEAM = "xoxb-customers", "customer-signing-secret", "T0CUST"
@@ -88,14 +89,6 @@ def nothing_happened(engine: Engine, rasa: FakeServer) -> None:
 def refused(response: Any, status: int, code: str) -> None:
     assert response.status_code == status, response.text
     assert response.json()["error"]["code"] == code and response.json()["error"]["message"]
-
-
-def wait_until(check: Any, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-    return result
 
 
 # --- Telegram --------------------------------------------------------------------------------
@@ -226,3 +219,20 @@ def test_a_lone_surrogate_on_slack_is_stored_replaced(
     with engine.connect() as conn:
         texts = conn.execute(select(messages.c.text).where(messages.c.author == "customer")).scalars()
         assert list(texts) == ["hallo \ufffd daar"]
+
+
+@pytest.mark.parametrize("path", SLACK_ENDPOINTS)
+@pytest.mark.parametrize("age_s", [0, 3600])
+def test_a_forged_or_stale_slack_signature_is_refused_in_the_documented_shape(
+    client: TestClient, engine: Engine, rasa: FakeServer, path: str, age_s: int
+) -> None:
+    """Refused before bolt sees it: bolt's own refusal is ``{"error": "invalid request"}``."""
+    body = json.dumps(event_callback(CUSTOMER_TEAM, message_event("UANN", "hallo", "D0ANN", "1.3"))).encode()
+    secret = SLACK_ENDPOINTS[path] if age_s else "not-the-secret"
+    headers = signed(secret, body)
+    headers["X-Slack-Request-Timestamp"] = str(int(time.time()) - age_s)
+    stamp = headers["X-Slack-Request-Timestamp"].encode()
+    mac = hmac.new(secret.encode(), b"v0:" + stamp + b":" + body, hashlib.sha256).hexdigest()
+    headers["X-Slack-Signature"] = "v0=" + mac
+    refused(client.post(path, content=body, headers=headers), 401, "invalid_signature")
+    nothing_happened(engine, rasa)

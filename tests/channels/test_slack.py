@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from bot.channels.common import ConversationRefs, run_on_loop
 from bot.channels.slack import SlackCustomerChannel
 from bot.channels.slack_text import to_plain
-from bot.core.db import conversations, csat, processed_updates
+from bot.core.db import csat, processed_updates
 from bot.core.rules import default_rules
 from bot.core.settings import Settings
 from bot.core.store import ConversationStore
@@ -30,7 +30,6 @@ from handoff.queue import HandoffQueue
 from testkit.fakes.http_server import FakeServer
 from testkit.fakes.rasa import echo_replies
 from testkit.fakes.slack_api import (
-    Bot,
     Call,
     FakeSlack,
     block_actions,
@@ -38,12 +37,11 @@ from testkit.fakes.slack_api import (
     event_callback,
     message_event,
     posted_message,
-    signed_headers,
 )
+from tests.helpers.channels import conversation_of, rasa_messages, wait_until
+from tests.helpers.slack import GENERAL, TEAM, TOKEN, mention, send, slack_settings
 
-TOKEN, SECRET, TEAM = "xoxb-customers", "customer-signing-secret", "T0CUST"
-BOT = Bot(user_id="UBOT", bot_id="BBOT", team_id=TEAM)
-DM, GENERAL = "D0ANN", "C0GENERAL"
+DM = "D0ANN"
 MENU = [{"title": "Pay my bill", "payload": "/pay_bill"}, {"title": "Roaming <EU>", "payload": "/roaming"}]
 
 
@@ -54,14 +52,7 @@ def replies(body: dict[str, Any]) -> list[dict[str, Any]]:
     return echo_replies(body)
 
 
-# One of each fake for the module (stopping a server costs ~0.5 s); each test starts with empty logs.
-
-
-@pytest.fixture(scope="module")
-def module_slack() -> Iterator[FakeSlack]:
-    fake = FakeSlack({TOKEN: BOT}, locales={"UANN": "nl-BE", "UBEN": "en-GB", "UFR": "fr-FR"})
-    yield fake
-    fake.stop()
+# The fakes serve the whole module (tests/channels/conftest.py); each test starts with empty logs.
 
 
 @pytest.fixture
@@ -72,42 +63,20 @@ def rasa(module_rasa: FakeServer) -> FakeServer:
 
 
 @pytest.fixture
-def slack(module_slack: FakeSlack) -> FakeSlack:
-    module_slack.calls.clear()
-    return module_slack
+def customer_settings(
+    settings: Settings, rasa: FakeServer, actions: FakeServer, slack: FakeSlack
+) -> Settings:
+    return slack_settings(settings, rasa, actions, slack, feed_interval_s=0.05)
 
 
 @pytest.fixture
-def slack_settings(settings: Settings, rasa: FakeServer, actions: FakeServer, slack: FakeSlack) -> Settings:
-    return settings.with_overrides(
-        rasa_url=rasa.url,
-        action_server_url=actions.url,
-        rasa_timeout_s=2.0,
-        feed_interval_s=0.05,
-        slack_bot_token=TOKEN,
-        slack_signing_secret=SECRET,
-        slack_api_url=slack.base_url,
-    )
-
-
-@pytest.fixture
-def client(slack_settings: Settings) -> Iterator[TestClient]:
+def client(customer_settings: Settings) -> Iterator[TestClient]:
     """The gateway with the channels its settings enable: here the Slack customer channel."""
-    with TestClient(create_app(slack_settings)) as client:
+    with TestClient(create_app(customer_settings)) as client:
         yield client
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def send(
-    client: TestClient, payload: dict[str, Any] | str, *, secret: str = SECRET, **options: Any
-) -> Response:
-    """POST to /slack/events as Slack does: a JSON event, or a form-encoded click."""
-    body = payload if isinstance(payload, str) else json.dumps(payload)
-    kind = "application/x-www-form-urlencoded" if isinstance(payload, str) else "application/json"
-    headers = {"Content-Type": kind, **signed_headers(secret, body, **options)}
-    return client.post("/slack/events", content=body, headers=headers)
 
 
 def dm(
@@ -118,40 +87,15 @@ def dm(
     return response
 
 
-def mention(client: TestClient, text: str, ts: str, *, user: str = "UBEN", **extra: Any) -> dict[str, Any]:
-    event = message_event(user, text, GENERAL, ts, **extra)
-    event["type"] = "app_mention"
-    body = event_callback(TEAM, event)
-    assert send(client, body).status_code == 200
-    return body
-
-
-def rasa_heard(rasa: FakeServer) -> list[str]:
-    return [r.json()["message"] for r in rasa.received("POST", "/webhooks/rest/webhook")]
-
-
 def posted(slack: FakeSlack, text: str, **where: Any) -> Call:
     """The (first) chat.postMessage whose plain text contains ``text``."""
     wanted = lambda a: text in to_plain(a.get("text", "")) and all(a.get(k) == v for k, v in where.items())  # noqa: E731
     return slack.wait_for("chat.postMessage", wanted)[0]
 
 
-def wait_until(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-    return result
-
-
 def processed_count(engine: Engine) -> int:
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(processed_updates)).scalar_one()
-
-
-def conversation_of(engine: Engine, sender: str) -> Any:
-    with engine.connect() as conn:
-        return conn.execute(select(conversations).where(conversations.c.sender == sender)).first()
 
 
 # --- messages in --------------------------------------------------------------------------------
@@ -168,7 +112,7 @@ def test_a_dm_is_answered_in_its_thread_with_mrkdwn_escaped(
     assert call.args["channel"] == DM and call.args["thread_ts"] == "1710000000.000100"
     assert call.args["text"] == "[nl] you said: Hoe betaal ik mijn factuur &amp; mijn &lt;abonnement&gt;?"
     assert "blocks" not in call.args
-    assert rasa_heard(rasa) == ["Hoe betaal ik mijn factuur & mijn <abonnement>?"]
+    assert rasa_messages(rasa) == ["Hoe betaal ik mijn factuur & mijn <abonnement>?"]
     conv = conversation_of(engine, f"{TEAM}:UANN")
     assert conv.channel == "slack" and conv.locale == "nl-BE"
     assert ConversationRefs(engine).get(conv.id, "slack_thread") == f"{DM}:1710000000.000100"
@@ -183,13 +127,14 @@ def test_the_slack_locale_sets_the_language(client: TestClient, slack: FakeSlack
 def test_a_mention_is_understood_as_plain_text_and_answered_in_its_thread(
     client: TestClient, slack: FakeSlack, rasa: FakeServer, engine: Engine
 ) -> None:
-    text = "<@UBOT> can you check <https://status.example.com|the status page> for <mailto:x@y.be|x@y.be>?"
+    # (personal data, such as an e-mail address, would move it to a DM: test_slack_private.py)
+    text = "<@UBOT> can you check <https://status.example.com|the status page> for <#C0HELP|help>?"
     mention(client, text, "1710000001.000200", thread_ts="1710000001.000100")
     # Slack also sends the same message as a plain channel message: it is not handled twice.
     dm(client, text, "1710000001.000200", user="UBEN", channel=GENERAL, thread_ts="1710000001.000100")
     call = posted(slack, "you said")
     assert call.args["channel"] == GENERAL and call.args["thread_ts"] == "1710000001.000100"
-    assert rasa_heard(rasa) == ["can you check the status page for x@y.be?"]
+    assert rasa_messages(rasa) == ["can you check the status page for #help?"]
     conv = conversation_of(engine, f"{TEAM}:UBEN:{GENERAL}")  # a channel's own conversation
     assert conv is not None and conv.language == "en"
 
@@ -206,7 +151,7 @@ def test_in_a_channel_only_the_customer_continues_their_thread_without_a_mention
     assert posted(slack, "you said: and my roaming?").args["thread_ts"] == "1710000002.000100"
     mention(client, "<@UBOT> marker", "1710000002.000600")
     posted(slack, "you said: marker")
-    assert rasa_heard(rasa) == ["hello", "and my roaming?", "marker"]
+    assert rasa_messages(rasa) == ["hello", "and my roaming?", "marker"]
 
 
 # --- what is refused or ignored -----------------------------------------------------------------
@@ -221,7 +166,7 @@ def test_a_forged_signature_is_refused_with_401_and_nothing_is_processed(
         "/slack/events", content=json.dumps(body), headers={"Content-Type": "application/json"}
     )
     assert unsigned.status_code == 401
-    assert rasa_heard(rasa) == [] and processed_count(engine) == 0
+    assert rasa_messages(rasa) == [] and processed_count(engine) == 0
     assert slack.calls_to("chat.postMessage") == []
 
 
@@ -230,7 +175,7 @@ def test_a_request_older_than_five_minutes_is_refused_with_401(
 ) -> None:
     body = event_callback(TEAM, message_event("UANN", "hallo", DM, "1710000004.000100"))
     assert send(client, body, timestamp=int(time.time()) - 6 * 60).status_code == 401
-    assert rasa_heard(rasa) == [] and processed_count(engine) == 0
+    assert rasa_messages(rasa) == [] and processed_count(engine) == 0
 
 
 def test_a_retried_event_is_processed_once(client: TestClient, slack: FakeSlack, rasa: FakeServer) -> None:
@@ -243,8 +188,9 @@ def test_a_retried_event_is_processed_once(client: TestClient, slack: FakeSlack,
     assert again.status_code == 200
     dm(client, "marker", "1710000005.000200")
     posted(slack, "you said: marker")
-    assert rasa_heard(rasa).count("mijn factuur") == 1
-    assert len([c for c in slack.calls_to("chat.postMessage") if "factuur" in c.args["text"]]) == 1
+    assert rasa_messages(rasa).count("mijn factuur") == 1
+    answers = [c for c in slack.calls_to("chat.postMessage") if "you said: mijn factuur" in c.args["text"]]
+    assert len(answers) == 1
 
 
 def test_the_bots_own_messages_edits_and_joins_are_ignored(
@@ -257,7 +203,7 @@ def test_the_bots_own_messages_edits_and_joins_are_ignored(
     dm(client, "joined", "1710000006.000400", user="UANN", channel=GENERAL, subtype="channel_join")
     dm(client, "marker", "1710000006.000500")
     posted(slack, "you said: marker")
-    assert rasa_heard(rasa) == ["marker"]
+    assert rasa_messages(rasa) == ["marker"]
 
 
 def test_a_message_too_long_gets_a_short_explanation_in_the_customer_language(
@@ -267,7 +213,7 @@ def test_a_message_too_long_gets_a_short_explanation_in_the_customer_language(
     call = posted(slack, "te lang")
     expected = customer_text("slack_message_too_long", "nl").format(max=2000)
     assert call.args["text"] == expected and call.args["thread_ts"] == "1710000007.000100"
-    assert rasa_heard(rasa) == []
+    assert rasa_messages(rasa) == []
 
 
 # --- buttons ------------------------------------------------------------------------------------
@@ -296,7 +242,7 @@ def test_quick_replies_become_buttons_and_a_click_is_routed_once(
     assert send(client, click).status_code == 200  # clicked twice before the update arrived
     dm(client, "marker", "1710000008.000200")
     posted(slack, "you said: marker")
-    assert rasa_heard(rasa) == ["menu", "/roaming", "marker"]
+    assert rasa_messages(rasa) == ["menu", "/roaming", "marker"]
 
 
 def test_a_forged_click_is_refused(client: TestClient, slack: FakeSlack, rasa: FakeServer) -> None:
@@ -304,7 +250,7 @@ def test_a_forged_click_is_refused(client: TestClient, slack: FakeSlack, rasa: F
     menu = posted(slack, "Pick one")
     click = block_actions(TEAM, "UANN", DM, posted_message(menu), button_of(menu, 0))
     assert send(client, click, secret="forged").status_code == 401
-    assert rasa_heard(rasa) == ["menu"]
+    assert rasa_messages(rasa) == ["menu"]
 
 
 # --- an agent answers ---------------------------------------------------------------------------
@@ -351,10 +297,10 @@ def csat_score(engine: Engine, cid: str) -> int | None:
 
 
 def test_delivery_called_on_the_event_loop_itself_does_not_block_it(
-    slack_settings: Settings, slack: FakeSlack, engine: Engine
+    customer_settings: Settings, slack: FakeSlack, engine: Engine
 ) -> None:
-    channel = SlackCustomerChannel(slack_settings)
-    with TestClient(create_app(slack_settings, channels=[channel])) as client:
+    channel = SlackCustomerChannel(customer_settings)
+    with TestClient(create_app(customer_settings, channels=[channel])) as client:
         dm(client, "hallo", "1710000011.000100")
         posted(slack, "you said: hallo")
         conv = ConversationStore(engine).latest_conversation("slack", f"{TEAM}:UANN")
@@ -387,3 +333,53 @@ def test_delivery_called_on_the_event_loop_itself_does_not_block_it(
 def test_slack_formatting_becomes_plain_text(slack_text: str, plain: str, forwarded: str | None) -> None:
     assert to_plain(slack_text, bot_user_id="UBOT") == plain
     assert to_plain(slack_text, bot_user_id="UBOT", keep_urls=True) == (forwarded or plain)
+
+
+# --- the opening message at the first contact -------------------------------------------------
+
+
+def home_opened(client: TestClient, user: str, channel: str, tab: str = "messages") -> None:
+    event = {"type": "app_home_opened", "user": user, "channel": channel, "tab": tab, "event_ts": "1.2"}
+    assert send(client, event_callback(TEAM, event)).status_code == 200
+
+
+def test_opening_the_apps_dm_shows_the_opening_message_once(
+    client: TestClient, slack: FakeSlack, rasa: FakeServer, engine: Engine
+) -> None:
+    home_opened(client, "UFR", "D0FR")
+    welcome = posted(slack, "Je suis Mila", channel="D0FR")
+    assert welcome.args.get("thread_ts") is None and "Vie privée" in to_plain(welcome.args["text"])
+    assert [button_of(welcome, i)["value"] for i in range(4)] == [
+        "/billing_explain_bill",
+        "/coverage_check_place",
+        "/sim_activate",
+        "/request_human",
+    ]
+    home_opened(client, "UFR", "D0FR")  # opened again: once is enough
+    home_opened(client, "UANN", "D0ANN", tab="home")  # the Home tab is no DM
+    home_opened(client, "UNOBODY", "D0NOBODY")  # no Slack locale: English
+    posted(slack, "Hi! I'm Mila", channel="D0NOBODY")
+    dm(client, "marker", "1710000020.000100", user="UBEN", channel="D0BEN")
+    posted(slack, "you said: marker")
+    openings = [c for c in slack.calls_to("chat.postMessage") if "Mila" in c.args["text"]]
+    assert [c.args["channel"] for c in openings] == ["D0FR", "D0NOBODY", "D0BEN"]
+    assert rasa_messages(rasa) == ["marker"]
+
+
+def test_the_first_dm_gets_the_opening_message_then_the_answer_and_its_buttons_work(
+    client: TestClient, slack: FakeSlack, rasa: FakeServer
+) -> None:
+    dm(client, "hello, how much does roaming cost", "1710000021.000100", user="UBEN", channel="D0BEN")
+    posted(slack, "you said", channel="D0BEN")
+    first, answer = slack.calls_to("chat.postMessage")
+    assert to_plain(first.args["text"]).startswith("Hi! I'm Mila") and answer.args["text"].startswith("[en]")
+    assert first.args["thread_ts"] == answer.args["thread_ts"] == "1710000021.000100"
+    person = button_of(first, 3)
+    assert person["text"]["text"] == "Talk to a person"
+    click = block_actions(TEAM, "UBEN", "D0BEN", posted_message(first), person)
+    assert send(client, click).status_code == 200
+    posted(slack, "you said: /request_human")
+    dm(client, "and in France?", "1710000021.000200", user="UBEN", channel="D0BEN")
+    posted(slack, "you said: and in France?")
+    assert rasa_messages(rasa) == ["hello, how much does roaming cost", "/request_human", "and in France?"]
+    assert len([c for c in slack.calls_to("chat.postMessage") if "Mila" in c.args["text"]]) == 1

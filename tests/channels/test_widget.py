@@ -4,6 +4,7 @@ endpoints it calls from another origin (answered by the fake Rasa server; no bro
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -12,23 +13,11 @@ from fastapi.testclient import TestClient
 
 from bot.channels.webchat import EVENTS_SLOT, SCRIPT
 from bot.core import events
-from bot.core.settings import Settings
+from bot.core.settings import SUPPORTED_LANGUAGES, Settings
 from bot.web.gateway import create_app
-from testkit.fakes.http_server import FakeServer
 
 SHOP = "https://shop.example"
 OTHER = "https://evil.example"
-
-
-@pytest.fixture
-def gateway_settings(settings: Settings, rasa: FakeServer, actions: FakeServer) -> Settings:
-    return settings.with_overrides(rasa_url=rasa.url, action_server_url=actions.url, rasa_timeout_s=2.0)
-
-
-@pytest.fixture
-def client(gateway_settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(gateway_settings)) as client:
-        yield client
 
 
 @pytest.fixture
@@ -92,7 +81,9 @@ def test_an_absolute_avatar_url_is_kept(gateway_settings: Settings) -> None:
     "path, method, headers",
     [
         ("/api/chat", "POST", "content-type"),
+        ("/api/chat", "POST", "x-chat-token"),
         ("/api/chat/history", "GET", ""),
+        ("/api/chat/history", "GET", "x-chat-token"),
         ("/api/chat/stream", "GET", "last-event-id"),
         ("/api/widget/config", "GET", ""),
     ],
@@ -117,7 +108,12 @@ def test_widget_requests_from_another_origin_are_readable(client: TestClient) ->
     assert chat.status_code == 200 and chat.json()["language"] == "fr"
     assert chat.headers["access-control-allow-origin"] == "*"
     assert "server-timing" in chat.headers["access-control-expose-headers"].lower()
-    history = client.get("/api/chat/history", params={"sender": "w-1"}, headers=origin)
+    # On another origin the widget sends no cookie of the gateway (credentials: "omit"): the
+    # conversation token the answer carried goes in a header.
+    assert chat.json()["sender"] == "w-1" and chat.json()["token"]
+    client.cookies.clear()
+    token = {"X-Chat-Token": chat.json()["token"]}
+    history = client.get("/api/chat/history", params={"sender": "w-1"}, headers={**origin, **token})
     assert [m["author"] for m in history.json()["messages"]] == ["customer", "bot"]
     assert history.headers["access-control-allow-origin"] == "*"
     for path in ("/api/widget/config", "/widget.js"):
@@ -166,5 +162,39 @@ def test_events_js_defines_the_names_for_the_gateways_pages(client: TestClient) 
         assert response.status_code == 200
         assert response.headers["content-type"] == "text/javascript; charset=utf-8"
         assert response.text == f"window.EVENTS = {json.dumps(events.PAGE_EVENTS)};\n"
-    console = client.get("/agent/").text
-    assert console.index('src="/agent/events.js"') < console.index("EVENTS.MESSAGE")
+    console = client.get("/agent/").text  # its scripts (static/js/) use the names
+    assert console.index('src="/agent/events.js"') < console.index('src="/agent/js/console-app.js"')
+    assert "EVENTS.MESSAGE" in client.get("/agent/js/console-app.js").text
+
+
+def test_the_chat_page_is_the_widget_in_page_mode_with_no_chat_logic_of_its_own(client: TestClient) -> None:
+    """One copy of the chat: the gateway's page (/) loads widget.js in page mode; its only other
+    script is the persona as JSON data, which never runs."""
+    page = client.get("/").text
+    scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", page, re.DOTALL)
+    assert [attributes.split() for attributes, _body in scripts] == [
+        ['type="application/json"', 'id="cc-chat-config"'],
+        ['src="/widget.js"', 'data-mode="page"', "defer"],
+    ]
+    assert json.loads(scripts[0][1])["botName"] == "Mila" and scripts[1][1] == ""
+    assert "EventSource" not in page and "fetch(" not in page and "onclick" not in page
+
+
+def test_every_widget_text_exists_in_every_language_with_the_same_placeholders() -> None:
+    """widget.js carries its own few labels (launcher, input, status, typing): each in nl, fr and en."""
+    script = SCRIPT.read_text(encoding="utf-8")
+    block = re.search(r"const UI = \{\n(.*?)\n  \};", script, re.DOTALL)
+    assert block is not None, "widget.js has no UI texts block"
+    languages = dict(
+        re.findall(r"^    (\w\w): \{\n(.*?)\n    \},$", block.group(1), re.DOTALL | re.MULTILINE)
+    )
+    assert sorted(languages) == sorted(SUPPORTED_LANGUAGES)
+    texts = {lang: dict(re.findall(r'(\w+): "([^"]*)"', body)) for lang, body in languages.items()}
+    keys = set(texts["en"])
+    assert len(keys) >= 10
+    for lang, found in texts.items():
+        assert set(found) == keys, lang
+        assert all(value.strip() for value in found.values()), lang
+    for key in keys:
+        placeholders = {frozenset(re.findall(r"\{(\w+)\}", texts[lang][key])) for lang in texts}
+        assert len(placeholders) == 1, key

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, expect
 
 from bot.channels.webchat import SCRIPT
+from bot.core.chat_sessions import ChatSessions
+from bot.core.db import create_db_engine
 from bot.core.texts import text as customer_text
 from bot.run import Stack
 from tests.helpers.console import log_in
@@ -61,6 +64,13 @@ def serving(respond: Callable[[BaseHTTPRequestHandler], None]) -> Iterator[str]:
             with suppress(BrokenPipeError, ConnectionResetError):  # the browser went away
                 respond(self)
 
+        def do_OPTIONS(self) -> None:  # noqa: N802 (the preflight of a request with X-Chat-Token)
+            self.send_response(204)
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.send_header("Access-Control-Allow-Methods", "GET, POST")
+            self.send_header("Access-Control-Allow-Headers", "Content-Type, X-Chat-Token")
+            self.end_headers()
+
         def log_message(self, *args: object) -> None:
             pass
 
@@ -82,12 +92,15 @@ def send(handler: BaseHTTPRequestHandler, body: bytes, content_type: str) -> Non
     handler.wfile.write(body)
 
 
-def host_html(gateway: str, sender: str | None = None) -> bytes:
-    """The shop's page embedding the widget of ``gateway`` (optionally as a returning customer)."""
+def host_html(gateway: str, sender: str | None = None, token: str | None = None) -> bytes:
+    """The shop's page embedding the widget of ``gateway`` (optionally as a returning customer:
+    the sender and conversation token the widget kept in the host page's localStorage)."""
     page = HOST_PAGE.replace("GATEWAY", gateway)
-    if sender:
-        known = f"<script>localStorage.setItem('cc-widget:{gateway}:sender', '{sender}')</script>\n"
-        page = page.replace("<script src=", known + "<script src=")
+    known = {"sender": sender, "token": token}
+    for key, value in known.items():
+        if value:
+            stored = f"<script>localStorage.setItem('cc-widget:{gateway}:{key}', '{value}')</script>\n"
+            page = page.replace("<script src=", stored + "<script src=")
     return page.encode()
 
 
@@ -194,10 +207,13 @@ def test_widget_on_another_origin_chats_survives_reloads_and_brings_the_agent(
     expect(widget.locator("h2")).to_have_text("Mila")
     expect(widget.locator(".status")).to_have_text("Assistante numérique")
     expect(log).to_have_attribute("aria-live", "polite")  # new messages are read out
+    # The opening message, in the page's language: the persona, a privacy line, four choices.
+    expect(log.locator(".msg.bot").first).to_contain_text("Bonjour ! Je suis Mila")
+    expect(log.locator(".buttons button").last).to_have_text("Parler à un collègue")
 
     page.keyboard.type(QUESTION)
     page.keyboard.press("Enter")
-    expect(log.locator(".msg.bot").first).to_contain_text("Bancontact", timeout=20000)
+    expect(log.locator(".msg.bot").nth(1)).to_contain_text("Bancontact", timeout=20000)
     expect(widget.locator(".typing")).to_be_hidden()
 
     page.reload()  # the conversation (and the open panel) survive a reload
@@ -262,7 +278,8 @@ def test_widget_on_another_origin_chats_survives_reloads_and_brings_the_agent(
     page.keyboard.press("Enter")
     expect(log.locator(".msg.me").last).to_have_text("4")
     expect(log.locator(".msg.bot").last).to_have_text(customer_text("csat_thanks", "fr"), timeout=10000)
-    expect(log.locator(".buttons")).to_have_count(0)
+    expect(log.locator(".buttons button:enabled")).to_have_count(0)  # answered: none can be pressed again
+    expect(log.locator(".buttons button[aria-pressed=true]")).to_have_text("4")
     page.screenshot(path=str(tmp_path / "widget-desktop.png"))
 
     page.keyboard.press("Escape")
@@ -288,8 +305,9 @@ def test_widget_is_full_screen_on_a_phone_and_escape_returns_to_the_launcher(
     expect(widget.get_by_label("Votre message")).to_be_focused()
     expect(widget.locator(".close")).to_have_attribute("aria-label", "Fermer le chat")
     expect(launcher).to_be_hidden()  # the panel's own close button replaces it
-    page.keyboard.press("Shift+Tab")  # from the input back into the conversation, then the header
-    page.keyboard.press("Shift+Tab")
+    expect(widget.locator(".log .buttons button")).to_have_count(4)  # the opening's choices
+    for _ in range(6):  # from the input back through the four choices, the conversation, the header
+        page.keyboard.press("Shift+Tab")
     expect(widget.locator(".close")).to_be_focused()
     page.keyboard.press("Shift+Tab")  # full screen, the focus stays in the panel
     expect(widget.locator(".send")).to_be_focused()
@@ -323,6 +341,7 @@ HISTORY = {
         ),
     ],
 }
+RETURNING_TOKEN = "tok3n-of-the-returning-customer-0123456789ab"
 PUSHED = [
     message(7, "agent", "First reply", event="agent_reply", agent="Sam"),
     message(8, "agent", "Second reply", event="agent_reply", agent="Sam"),
@@ -336,6 +355,7 @@ class FakeGateway:
 
     def __init__(self) -> None:
         self.stream_after: list[str] = []
+        self.tokens: list[str | None] = []  # the token each history and stream request carried
 
     def respond(self, handler: BaseHTTPRequestHandler) -> None:
         url = urlparse(handler.path)
@@ -346,9 +366,12 @@ class FakeGateway:
         elif url.path == "/static/avatar.svg":
             send(handler, (SCRIPT.parent / "avatar.svg").read_bytes(), "image/svg+xml")
         elif url.path == "/api/chat/history":
+            self.tokens.append(handler.headers.get("X-Chat-Token"))
             self.json(handler, HISTORY)
         elif url.path == "/api/chat/stream":
-            self.stream(handler, parse_qs(url.query)["after"][0])
+            query = parse_qs(url.query)
+            self.tokens.append(query.get("token", [None])[0])  # EventSource sends no headers
+            self.stream(handler, query["after"][0])
         else:
             handler.send_error(404)
 
@@ -367,7 +390,7 @@ def test_a_returning_customer_gets_the_history_and_the_stream_resumes_after_the_
 ) -> None:
     fake = FakeGateway()
     with serving(fake.respond) as gateway:
-        page_html = host_html(gateway, sender="s-1")
+        page_html = host_html(gateway, sender="s-1", token=RETURNING_TOKEN)
         with serving(lambda handler: send(handler, page_html, "text/html; charset=utf-8")) as shop:
             page = pages.open(1280, 800)
             page.goto(shop + "/shop.html")
@@ -381,6 +404,7 @@ def test_a_returning_customer_gets_the_history_and_the_stream_resumes_after_the_
                     break
                 page.wait_for_timeout(100)
             assert fake.stream_after[:3] == ["5", "7", "8"]  # each reconnection resumes after the last id
+            assert set(fake.tokens) == {RETURNING_TOKEN}  # the history and every stream carried it
 
             tab_to(page, launcher)
             page.keyboard.press("Enter")
@@ -390,4 +414,41 @@ def test_a_returning_customer_gets_the_history_and_the_stream_resumes_after_the_
             expect(widget.locator(".status")).to_have_text("A colleague is helping you · Sam")
             expect(widget.get_by_label("Your message")).to_be_focused()
             page.screenshot(path=str(tmp_path / "widget-returning.png"))
+    assert pages.dialogs == []
+
+
+@pytest.mark.parametrize("kept", ["sender of before the tokens", "token that opens nothing"])
+def test_a_widget_without_a_valid_token_starts_a_conversation_of_its_own(
+    stack: Stack, pages: Pages, kept: str
+) -> None:
+    """A widget of before the tokens kept only its sender (its conversation is not shown: the
+    sender travelled in URLs); one whose token no longer opens anything (erased) forgets it. Either
+    way the customer's next message opens a new conversation whose token the widget keeps."""
+    base = stack.settings.gateway_url
+    old = f"s-{uuid.uuid4().hex}"
+    earlier = httpx.post(f"{base}/api/chat", json={"sender": old, "text": "mijn oude vraag"}, timeout=30)
+    assert earlier.status_code == 200
+    engine = create_db_engine(stack.settings.database_url)
+    try:
+        ChatSessions(engine).forget(old)  # as before the upgrade, or after an erasure
+    finally:
+        engine.dispose()
+    token = "A" * 43 if kept.startswith("token") else None
+    page_html = host_html(base, sender=old, token=token)
+    with serving(lambda handler: send(handler, page_html, "text/html; charset=utf-8")) as shop:
+        page = pages.open(1280, 800)
+        page.goto(shop + "/shop.html")
+        widget = page.locator("cc-chat-widget")
+        widget.locator(".launcher").click()
+        log = widget.locator(".log")
+        page.wait_for_timeout(500)  # the (refused) restore has had its chance
+        expect(log.locator(".msg.me")).to_have_count(0)  # nothing of the old conversation
+        expect(log).not_to_contain_text("mijn oude vraag")
+        say(page, widget, QUESTION)
+        expect(log).to_contain_text("Bancontact", timeout=20000)
+        read = "key => localStorage.getItem(key)"
+        sender, kept_token = (page.evaluate(read, f"cc-widget:{base}:{key}") for key in ("sender", "token"))
+    assert sender and sender != old and kept_token and kept_token != token
+    history = httpx.get(f"{base}/api/chat/history", headers={"X-Chat-Token": kept_token}).json()
+    assert history["sender"] == sender and history["messages"][0]["text"] == QUESTION
     assert pages.dialogs == []

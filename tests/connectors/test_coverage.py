@@ -9,7 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.engine import Engine
 
-from actions.actions import ActionCoverageCheck
+from actions.coverage import ActionCoverageCheck
 from bot.connectors.coverage import (
     CoverageUnavailable,
     Place,

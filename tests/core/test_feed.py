@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from bot.core.db import conversations, messages, utcnow
 from bot.core.feed import ChangeFeed
+from bot.core.typing_signals import signal_typing
 
 
 def conversation(engine: Engine, owner: str = "bot") -> str:
@@ -69,3 +70,20 @@ def test_owner_changes_are_reported_when_the_owner_changes(engine: Engine) -> No
     with engine.begin() as conn:  # a new message touches the conversation, the owner stays
         conn.execute(update(conversations).where(conversations.c.id == cid).values(updated_at=utcnow()))
     assert [c for c in feed.poll() if c[0] == "owner" and c[1] == cid] == []
+
+
+def test_typing_signals_reach_every_replicas_feed_once(engine: Engine) -> None:
+    cid = conversation(engine, owner="agent")
+    replicas = [ChangeFeed(engine), ChangeFeed(engine)]  # two gateways on one database
+    for feed in replicas:
+        feed.poll()
+    assert signal_typing(engine, cid, "agent", "Ann") is True
+    assert signal_typing(engine, cid, "agent", "Ann") is False  # throttled: nothing new to report
+    for feed in replicas:
+        typing = [
+            (kind, c, data["side"], data["name"])
+            for kind, c, _ch, _s, data in feed.poll()
+            if kind == "typing"
+        ]
+        assert typing == [("typing", cid, "agent", "Ann")]
+        assert [e for e in feed.poll() if e[0] == "typing"] == []

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, insert, inspect, select, text
+from sqlalchemy import Column, Table, event, insert, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -42,7 +42,25 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Tables added by revisions after the baseline: a database of the last release (made with
 # create_all before migrations existed) does not have them.
-NEWER_THAN_BASELINE = {"login_attempts", "audit_log"}
+NEWER_THAN_BASELINE = {
+    "login_attempts",
+    "audit_log",
+    "verification_codes",
+    "verified_identities",
+    "chat_sessions",
+    "rate_buckets",
+    "conversation_notes",
+    "typing_signals",
+}
+# Columns added by revisions after the baseline to tables it had.
+COLUMNS_NEWER_THAN_BASELINE = {
+    "agents": ("ui_language",),
+    "handoffs": ("wrap_up", "snoozed_until", "snoozed_after_id"),
+    "messages": ("source_key",),
+    "nlu_turns": ("suggestion_confidence",),
+}
+# Indexes on those columns (SQLite drops no indexed column).
+INDEXES_NEWER_THAN_BASELINE = ("ux_messages_source_key",)
 
 
 @pytest.fixture
@@ -72,7 +90,8 @@ def schema_snapshot(engine: Engine) -> list[tuple[str, ...]]:
                 text("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE tbl_name != :v"),
                 {"v": VERSION_TABLE},
             )
-            return sorted(tuple(map(str, row)) for row in rows)
+            # SQLite keeps each statement as written: an added column joins the line before it
+            return sorted((*map(str, row[:3]), " ".join(str(row[3]).split())) for row in rows)
         version = {"v": VERSION_TABLE}
         columns = conn.execute(
             text(
@@ -109,6 +128,17 @@ def create_like_last_release(engine: Engine) -> None:
     metadata.create_all(
         engine, tables=[t for t in metadata.sorted_tables if t.name not in NEWER_THAN_BASELINE]
     )
+    drop_newer_columns(engine)
+
+
+def drop_newer_columns(engine: Engine) -> None:
+    """Tables made by create_all lose the columns the baseline did not have."""
+    with engine.begin() as conn:
+        for index in INDEXES_NEWER_THAN_BASELINE:
+            conn.execute(text(f"DROP INDEX {index}"))
+        for table, columns in COLUMNS_NEWER_THAN_BASELINE.items():
+            for column in columns:
+                conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
 
 
 def add_transcript(engine: Engine) -> str:
@@ -147,9 +177,16 @@ def add_transcript(engine: Engine) -> str:
 
 
 def table_rows(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    """The rows of the baseline's columns (a later revision's columns are new)."""
+
+    def columns(table: Table) -> list[Column]:
+        return [c for c in table.columns if c.name not in COLUMNS_NEWER_THAN_BASELINE.get(table.name, ())]
+
     with engine.connect() as conn:
         return {
-            table.name: [tuple(row) for row in conn.execute(select(table).order_by(*table.primary_key))]
+            table.name: [
+                tuple(row) for row in conn.execute(select(*columns(table)).order_by(*table.primary_key))
+            ]
             for table in (conversations, messages, handoffs)
         }
 
@@ -199,11 +236,61 @@ def test_a_database_of_the_last_release_is_stamped_and_upgraded_with_nothing_los
 def test_an_older_database_gets_the_tables_and_indexes_it_lacked(new_engine: Engine) -> None:
     older = [t for t in metadata.sorted_tables if t.name not in {"topic_alerts", *NEWER_THAN_BASELINE}]
     metadata.create_all(new_engine, tables=older)
+    drop_newer_columns(new_engine)
     with new_engine.begin() as conn:
         conn.execute(text("DROP INDEX ix_nlu_turns_conversation"))
     init_schema(new_engine)
     with new_engine.connect() as conn:
         assert schema_differences(conn) == []
+
+
+def test_a_database_before_snoozes_keeps_its_open_chats_and_none_is_snoozed(new_engine: Engine) -> None:
+    """0008 (handoffs.snoozed_until, snoozed_after_id) on a database at 0007 with a waiting chat."""
+    assert upgrade(new_engine, "0007") == "0007"
+    assert "snoozed_until" not in {c["name"] for c in inspect(new_engine).get_columns("handoffs")}
+    add_transcript(new_engine)
+    before = table_rows(new_engine)
+    init_schema(new_engine)
+    assert revision_of(new_engine) == head_revision() and table_rows(new_engine) == before
+    with new_engine.connect() as conn:
+        snoozes = conn.execute(select(handoffs.c.snoozed_until, handoffs.c.snoozed_after_id)).all()
+        assert schema_differences(conn) == []
+    assert [tuple(row) for row in snoozes] == [(None, None)]
+
+
+def test_a_database_before_source_keys_keeps_its_messages_and_keys_them_from_then_on(
+    new_engine: Engine,
+) -> None:
+    """0009 (messages.source_key, unique where set) on a database at 0008 with a transcript: the
+    messages stay as they were, without a key (any number of them), and a key is stored once."""
+    assert upgrade(new_engine, "0008") == "0008"
+    assert "source_key" not in {c["name"] for c in inspect(new_engine).get_columns("messages")}
+    cid = add_transcript(new_engine)
+    before = table_rows(new_engine)
+    init_schema(new_engine)
+    assert revision_of(new_engine) == head_revision() and table_rows(new_engine) == before
+    with new_engine.connect() as conn:
+        assert conn.execute(select(messages.c.source_key)).scalars().all() == [None, None]
+        assert schema_differences(conn) == []
+
+    def add(key: str | None) -> None:
+        with new_engine.begin() as conn:
+            conn.execute(
+                insert(messages).values(
+                    conversation_id=cid,
+                    direction="in",
+                    author="customer",
+                    text="?",
+                    status="received",
+                    source_key=key,
+                )
+            )
+
+    add(None)
+    add("telegram:1:2")
+    add("telegram:1:3")
+    with pytest.raises(IntegrityError):
+        add("telegram:1:2")
 
 
 def test_rasa_tables_in_the_same_database_are_left_alone(new_engine: Engine) -> None:

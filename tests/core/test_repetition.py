@@ -8,7 +8,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, 
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.core.repetition import is_angry_repetition, sounds_angry
-from bot.rasa.policies import customer_turns
+from bot.rasa.policies import customer_places, customer_turns
 
 BILL = "billing_higher_than_usual"
 
@@ -59,8 +59,20 @@ def test_other_turns_are_not_angry_repetitions(turns: list[tuple[str, str]]) -> 
     assert not is_angry_repetition(turns)
 
 
-def user(text: str, intent: str) -> UserUttered:
-    return UserUttered(text, {"name": intent, "confidence": 0.9})
+def test_the_same_question_about_another_place_is_a_new_question() -> None:
+    """ "coverage in Gent?", "and in Namur?", "and in Mons?": follow-ups, not a repetition."""
+    check = "coverage_check_place"
+    turns = [(check, "bereik in Gent?"), (check, "en in Namen?"), (check, "en in Bergen, nog steeds?")]
+    assert not is_angry_repetition(turns, ["Gent", "Namen", "Bergen"])
+    assert is_angry_repetition(turns, ["Gent", "namen", "Namen"])  # the same place again, annoyed
+    calm = turns[:2] + [(check, "en in Namen?")]
+    assert not is_angry_repetition(calm, ["Gent", "Namen", "Namen"])  # asked twice, calmly
+    assert is_angry_repetition(turns, [None, None, None]) and is_angry_repetition(turns)
+
+
+def user(text: str, intent: str, place: str | None = None) -> UserUttered:
+    entities = [{"entity": "place", "value": place}] if place else []
+    return UserUttered(text, {"name": intent, "confidence": 0.9}, entities)
 
 
 def test_the_policy_reads_the_customer_turns_of_the_current_session() -> None:
@@ -78,3 +90,20 @@ def test_the_policy_reads_the_customer_turns_of_the_current_session() -> None:
     tracker = DialogueStateTracker.from_events("c", events, domain=Domain.empty())
     assert customer_turns(tracker, 5) == [(BILL, "bill?"), (BILL, "MY BILL!!")]
     assert customer_turns(tracker, 1) == [(BILL, "MY BILL!!")]
+
+
+def test_the_policy_reads_the_place_each_customer_turn_named() -> None:
+    check = "coverage_check_place"
+    events = [
+        ActionExecuted("action_listen"),
+        user("bereik in Gent?", check, "Gent"),
+        SessionStarted(),
+        ActionExecuted("action_listen"),
+        user("heb ik bereik?", check),
+        BotUttered("..."),
+        ActionExecuted("action_listen"),
+        user("en in Namen?", check, "Namen"),
+    ]
+    tracker = DialogueStateTracker.from_events("c", events, domain=Domain.empty())
+    assert customer_places(tracker, 5) == [None, "Namen"]
+    assert customer_places(tracker, 1) == ["Namen"]

@@ -66,6 +66,9 @@ def test_ports_and_host_derive_urls() -> None:
         ({"SURGE_BASELINE_DAYS": "0"}, "SURGE_BASELINE_DAYS must be at least 1"),
         ({"SURGE_WEBHOOK_URL": "hooks.example/surge"}, "SURGE_WEBHOOK_URL must be an http"),
         ({"INSIGHTS_INTERVAL": "0"}, "INSIGHTS_INTERVAL must be at least 1.0"),
+        ({"QUEUE_ABANDON_MINUTES": "-1"}, "QUEUE_ABANDON_MINUTES must be at least 0"),
+        ({"QUEUE_ABANDON_MINUTES": "soon"}, "QUEUE_ABANDON_MINUTES must be an integer"),
+        ({"ACCOUNT_THREADS": "0"}, "ACCOUNT_THREADS must be at least 1"),
     ],
 )
 def test_bad_values_give_clear_errors(env: dict[str, str], message: str) -> None:
@@ -133,3 +136,25 @@ def test_one_time_zone_setting() -> None:
     for bad in ("Brussels", "Europe", "../../etc/passwd"):
         with pytest.raises(SettingsError, match="TIME_ZONE must be an IANA time zone"):
             Settings.from_env({"TIME_ZONE": bad})
+
+
+def test_abandoned_queue_chats_close_after_45_minutes_by_default() -> None:
+    assert Settings.from_env({}).queue_abandon_minutes == 45
+    assert Settings.from_env({"QUEUE_ABANDON_MINUTES": "0"}).queue_abandon_minutes == 0  # never
+
+
+def test_chat_rate_limits_and_trusted_proxies() -> None:
+    default = Settings.from_env({})
+    assert (default.chat_rate_per_minute, default.chat_rate_burst, default.trusted_proxies) == (60.0, 60, ())
+    custom = Settings.from_env(
+        {"CHAT_RATE_PER_MINUTE": "0", "CHAT_RATE_BURST": "5", "TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7,::1"}
+    )
+    assert (custom.chat_rate_per_minute, custom.chat_rate_burst) == (0.0, 5)  # 0: no limit
+    assert custom.trusted_proxies == ("10.0.0.0/8", "192.0.2.7/32", "::1/128")
+    for bad, message in (
+        ({"TRUSTED_PROXIES": "proxy.local"}, "TRUSTED_PROXIES must list IP addresses or networks"),
+        ({"CHAT_RATE_BURST": "0"}, "CHAT_RATE_BURST must be at least 1"),
+        ({"CHAT_RATE_PER_MINUTE": "-1"}, "CHAT_RATE_PER_MINUTE must be at least 0"),
+    ):
+        with pytest.raises(SettingsError, match=message):
+            Settings.from_env(bad)

@@ -126,6 +126,12 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
+def line_of(path: Path, needle: str) -> int:
+    """The 1-based line of the first line containing ``needle`` (editors move lines around)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next(n for n, line in enumerate(lines, 1) if needle in line)
+
+
 def test_a_complete_project_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert check(make_project(tmp_path), capsys) == (0, ["PASS"])
 
@@ -324,6 +330,7 @@ def test_an_article_without_fields_or_body(copy: Path, capsys: pytest.CaptureFix
     article = copy / "data/knowledge/fr/add_line.md"
     fields, _body = article.read_text(encoding="utf-8").rsplit("---\n", 1)
     article.write_text(fields + "---\n\n", encoding="utf-8")
+    body_line = fields.count("\n") + 2  # the line after the closing ---, wherever the questions end
     edit(copy / "data/knowledge/nl/add_line.md", "department: Customer service\n", "department:\n")
     edit(copy / "data/knowledge/en/add_line.md", "id: add_line", "id: add_lines")
     code, out = check_copy(copy, capsys)
@@ -331,7 +338,7 @@ def test_an_article_without_fields_or_body(copy: Path, capsys: pytest.CaptureFix
         1,
         [
             "data/knowledge/en/add_line.md:2: id 'add_lines' differs from the file name 'add_line'",
-            "data/knowledge/fr/add_line.md:23: the body (the answer the assistant sends) is empty",
+            f"data/knowledge/fr/add_line.md:{body_line}: the body (the answer the assistant sends) is empty",
             "data/knowledge/nl/add_line.md:5: field 'department' is missing or empty",
             "FIX 3 problems",
         ],
@@ -356,6 +363,7 @@ def test_the_same_question_in_two_articles_or_an_intent(
     # case and trailing punctuation do not make a question different; nor does the language
     edit(copy / "data/knowledge/nl/apn_settings_iphone.md", "  - apn iphone mila\n", '  - "Add a line?"\n')
     edit(copy / "data/knowledge/fr/add_line.md", '  - "ajouter une ligne"\n', '  - "I paid twice"\n')
+    paid_twice = line_of(copy / "data/nlu/en/billing.yml", "- I paid twice")
     code, out = check_copy(copy, capsys)
     assert (code, out) == (
         1,
@@ -363,11 +371,11 @@ def test_the_same_question_in_two_articles_or_an_intent(
             "data/knowledge/en/add_line.md:8: question 'add a line' of article add_line is also in "
             "article apn_settings_iphone (data/knowledge/nl/apn_settings_iphone.md:12)",
             "data/knowledge/fr/add_line.md:8: question 'I paid twice' of article add_line is also in "
-            "intent billing_refund (data/nlu/en/billing.yml:240)",
+            f"intent billing_refund (data/nlu/en/billing.yml:{paid_twice})",
             "data/knowledge/nl/apn_settings_iphone.md:12: question 'Add a line?' of article "
             "apn_settings_iphone is also in article add_line (data/knowledge/en/add_line.md:8)",
-            "data/nlu/en/billing.yml:240: example 'I paid twice' of intent billing_refund is also in "
-            "article add_line (data/knowledge/fr/add_line.md:8)",
+            f"data/nlu/en/billing.yml:{paid_twice}: example 'I paid twice' of intent billing_refund "
+            "is also in article add_line (data/knowledge/fr/add_line.md:8)",
             "FIX 4 problems",
         ],
     )

@@ -221,9 +221,27 @@ def test_csat_average_distribution_and_response_rate(busy: Engine) -> None:
 
 
 def test_by_day_uses_brussels_dates(busy: Engine) -> None:
+    # 4 March: answered after 10 and 60 min (met), 90 min (late), one ended unanswered within the
+    # hour (not counted). 5 March: answered after 2 h, one waiting 2 h (a miss), one 30 min (pending).
     assert compute_metrics(busy, since=SINCE, until=UNTIL)["by_day"] == [
-        {"date": "2024-03-04", "escalations": 4},
-        {"date": "2024-03-05", "escalations": 3},
+        {
+            "date": "2024-03-04",
+            "escalations": 4,
+            "met": 2,
+            "missed": 1,
+            "sla_rate": 2 / 3,
+            "first_reply_p50_s": 3600.0,
+            "abandoned": 0,
+        },
+        {
+            "date": "2024-03-05",
+            "escalations": 3,
+            "met": 0,
+            "missed": 2,
+            "sla_rate": 0.0,
+            "first_reply_p50_s": 7200.0,
+            "abandoned": 0,
+        },
     ]
 
 
@@ -234,7 +252,17 @@ def test_by_day_across_the_switch_to_summer_time(engine: Engine) -> None:
         escalated_conversation(conn, datetime(2024, 3, 31, 21, 30, tzinfo=UTC))  # 23:30 CEST
         escalated_conversation(conn, until)  # 1 April: outside
     figures = compute_metrics(engine, since=since, until=until)
-    assert figures["by_day"] == [{"date": "2024-03-31", "escalations": 1}]
+    assert figures["by_day"] == [
+        {
+            "date": "2024-03-31",
+            "escalations": 1,
+            "met": 0,
+            "missed": 0,
+            "sla_rate": None,
+            "first_reply_p50_s": None,
+            "abandoned": 0,
+        }
+    ]  # waiting 30 min: not a miss yet
 
 
 def test_rows_outside_the_window_are_ignored(engine: Engine) -> None:
@@ -293,6 +321,7 @@ def test_empty_database_gives_zeros_and_nones(engine: Engine) -> None:
             "p90_s": None,
             "by_outcome": {"closed": 0, "handed_back": 0},
         },
+        "queue": {"abandoned": 0, "left_queue": 0, "callbacks": 0, "abandonment_rate": None},
         "csat": {
             "asked": 0,
             "answered": 0,
@@ -300,7 +329,37 @@ def test_empty_database_gives_zeros_and_nones(engine: Engine) -> None:
             "average": None,
             "distribution": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0},
         },
-        "by_day": [{"date": "2024-03-04", "escalations": 0}, {"date": "2024-03-05", "escalations": 0}],
+        "by_day": [
+            {
+                "date": "2024-03-04",
+                "escalations": 0,
+                "met": 0,
+                "missed": 0,
+                "sla_rate": None,
+                "first_reply_p50_s": None,
+                "abandoned": 0,
+            },
+            {
+                "date": "2024-03-05",
+                "escalations": 0,
+                "met": 0,
+                "missed": 0,
+                "sla_rate": None,
+                "first_reply_p50_s": None,
+                "abandoned": 0,
+            },
+        ],
+        "sla": {
+            "promise_s": 3600.0,
+            "met": 0,
+            "answered_late": 0,
+            "missed_waiting": 0,
+            "ended_unanswered": 0,
+            "pending": 0,
+            "rate": None,
+        },
+        "by_agent": [],
+        "wrap_ups": {},
     }
     assert json.loads(json.dumps(figures)) == figures
 
@@ -360,7 +419,31 @@ def test_by_day_uses_the_configured_time_zone(busy: Engine) -> None:
     3 March there, and the handoff at 23:30 UTC on 4 March is still the 4th."""
     new_york = Settings.from_env({"TIME_ZONE": "America/New_York"}).time_zone
     assert compute_metrics(busy, since=SINCE, until=UNTIL, time_zone=new_york)["by_day"] == [
-        {"date": "2024-03-03", "escalations": 0},
-        {"date": "2024-03-04", "escalations": 5},
-        {"date": "2024-03-05", "escalations": 2},
+        {
+            "date": "2024-03-03",
+            "escalations": 0,
+            "met": 0,
+            "missed": 0,
+            "sla_rate": None,
+            "first_reply_p50_s": None,
+            "abandoned": 0,
+        },
+        {
+            "date": "2024-03-04",
+            "escalations": 5,
+            "met": 2,
+            "missed": 2,
+            "sla_rate": 0.5,
+            "first_reply_p50_s": 3600.0,
+            "abandoned": 0,
+        },
+        {
+            "date": "2024-03-05",
+            "escalations": 2,
+            "met": 0,
+            "missed": 1,
+            "sla_rate": 0.0,
+            "first_reply_p50_s": None,
+            "abandoned": 0,
+        },
     ]

@@ -29,6 +29,7 @@ from bot.core.db import (
     OWNER_CLOSED,
     OWNER_QUEUED,
     audit_log,
+    conversation_notes,
     conversation_refs,
     conversations,
     csat,
@@ -44,15 +45,9 @@ from bot.manage import main as manage
 from bot.rasa.stores import SettingsTrackerStore
 from bot.web.gateway import create_app
 from handoff.agents import AgentDirectory
-from handoff.privacy import (
-    CONVERSATION_CHILDREN,
-    Action,
-    Privacy,
-    PrivacyError,
-    TrackerUnavailable,
-    customer_subject,
-    tracker_events,
-)
+from handoff.audit import Action, customer_subject
+from handoff.privacy import Privacy, PrivacyError, TrackerUnavailable
+from handoff.privacy_base import CONVERSATION_CHILDREN, tracker_events
 from handoff.queue import HandoffQueue
 from tests.helpers import console
 from tests.helpers.console import PASSWORD, error_code
@@ -98,7 +93,8 @@ def add_conversation(
     at: datetime = NOW,
     texts: tuple[str, ...] = ("hallo",),
 ) -> str:
-    """A conversation with messages, a handoff, a CSAT answer and a platform reference."""
+    """A conversation with messages, a handoff, a CSAT answer, a platform reference and an
+    agent's note."""
     cid = str(uuid.uuid4())
     with engine.begin() as conn:
         conn.execute(
@@ -142,6 +138,14 @@ def add_conversation(
         )
         conn.execute(insert(csat).values(conversation_id=cid, language="nl", asked_at=at, score=4))
         conn.execute(insert(conversation_refs).values(conversation_id=cid, kind="slack_thread", value="17.1"))
+        note = {
+            "conversation_id": cid,
+            "agent": "ann",
+            "agent_name": "Ann",
+            "text": "belde al",
+            "created_at": at,
+        }
+        conn.execute(insert(conversation_notes).values(**note))  # an agent's internal note
     return cid
 
 
@@ -282,6 +286,9 @@ def test_retention_deletes_only_what_is_old_and_closed(
         "handoffs": 1,
         "csat": 1,
         "conversation_refs": 1,
+        "conversation_notes": 1,
+        "verification_codes": 0,
+        "verified_identities": 0,
         "nlu_turns": 1,
         "tracker_events": 4,
         "exports": 1,
@@ -372,6 +379,9 @@ def test_export_holds_everything_of_the_customer_and_nothing_of_another(
         "handoffs": 2,
         "csat": 2,
         "conversation_refs": 2,
+        "conversation_notes": 2,
+        "verification_codes": 0,
+        "verified_identities": 0,
         "insights": 3,
         "tracker_events": 12,
     }
@@ -423,6 +433,9 @@ def test_erase_removes_the_customer_everywhere_and_audits(
         "handoffs": 2,
         "csat": 2,
         "conversation_refs": 2,
+        "conversation_notes": 2,
+        "verification_codes": 0,
+        "verified_identities": 0,
         "nlu_turns": 3,
         "conversations": 2,
         "tracker_events": 12,
@@ -436,6 +449,9 @@ def test_erase_removes_the_customer_everywhere_and_audits(
             "handoffs": 1,
             "csat": 1,
             "conversation_refs": 1,
+            "conversation_notes": 1,
+            "verification_codes": 0,
+            "verified_identities": 0,
             "nlu_turns": 1,
         }
         assert tracker_count(tracker, cid) == 4

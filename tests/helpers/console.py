@@ -4,13 +4,21 @@ agent, several agents on one client) and in a browser page."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from http.cookies import SimpleCookie
 from typing import Any
 
 import httpx
 from playwright.sync_api import Page, expect
+from sqlalchemy import insert, update
+from sqlalchemy.engine import Engine
 
 from bot.agentdesk.console_api import COOKIE
+from bot.core.db import conversations, handoffs, messages, utcnow
+from bot.core.rules import default_rules
+from handoff.agents import AgentDirectory
+from handoff.queue import HandoffQueue
+from testkit.databases import insert_conversation
 
 PASSWORD = "correct horse battery"
 
@@ -80,3 +88,55 @@ def log_in_page(page: Page, base: str, username: str) -> None:
     page.fill("#password", PASSWORD)
     page.click("#login-btn")
     expect(page.locator("#agent-name")).to_contain_text(username.title())
+
+
+def add_agent(
+    directory: AgentDirectory,
+    http: httpx.Client,
+    username: str,
+    languages: tuple[str, ...] = ("nl",),
+    *,
+    role: str = "agent",
+    online: bool = True,
+) -> AgentApi:
+    directory.create(username, PASSWORD, display_name=username.capitalize(), role=role, languages=languages)
+    agent = log_in(http, username)
+    if online:
+        agent.ok(agent.post("presence", {"presence": "online"}))
+    return agent
+
+
+def queue_chat(
+    engine: Engine,
+    said: str,
+    *,
+    language: str = "nl",
+    channel: str = "web",
+    reason: str = "request_human",
+    minutes_ago: float = 1,
+    sender: str | None = None,
+    summary: str | None = None,
+) -> str:
+    """A conversation where the customer said ``said``, queued ``minutes_ago`` with ``reason``."""
+    with engine.begin() as conn:
+        cid = insert_conversation(conn, language=language, channel=channel)
+        if sender:
+            conn.execute(update(conversations).where(conversations.c.id == cid).values(sender=sender))
+        conn.execute(
+            insert(messages).values(
+                conversation_id=cid,
+                direction="in",
+                author="customer",
+                text=said,
+                language=language,
+                status="answered",
+            )
+        )
+    handoff = HandoffQueue(engine).escalate(
+        cid, default_rules()[reason], summary=summary, slots={"plan": "Go"}
+    )
+    assert handoff is not None
+    with engine.begin() as conn:
+        created = utcnow() - timedelta(minutes=minutes_ago)
+        conn.execute(update(handoffs).where(handoffs.c.id == handoff.id).values(created_at=created))
+    return cid

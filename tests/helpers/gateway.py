@@ -27,6 +27,7 @@ def live_gateway(settings: Settings, channels: list[Channel] | None = None) -> I
         port=0,
         ws="none",  # rasa pins websockets 10, which uvicorn's websocket protocol cannot use (as bot/run.py)
         log_level="warning",
+        proxy_headers=False,  # as bot/run.py: the client's address by TRUSTED_PROXIES alone
         timeout_graceful_shutdown=2,
     )
     server = uvicorn.Server(config)

@@ -14,7 +14,7 @@ from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
@@ -41,13 +41,23 @@ class Said:
     suggestion: str | None = None
     channel: str = "web"
     minutes_ago: float = 10
+    suggestion_confidence: float = 0.21  # the model's confidence in its suggestion
+    article: dict[str, Any] | None = None  # the help centre's best article, as the NLU adds it
+    reply: str | None = None  # the response the bot answered with (its ``utter_action``)
 
 
 def user_event(said: Said, now: datetime) -> UserUttered:
     ranking = [{"name": said.intent, "confidence": said.confidence}]
     if said.suggestion:
-        ranking.append({"name": said.suggestion, "confidence": 0.21})
-    parse = {"text": said.text, "intent": ranking[0], "intent_ranking": ranking, "entities": []}
+        ranking.append({"name": said.suggestion, "confidence": said.suggestion_confidence})
+    parse: dict[str, Any] = {
+        "text": said.text,
+        "intent": ranking[0],
+        "intent_ranking": ranking,
+        "entities": [],
+    }
+    if said.article is not None:
+        parse["article"] = said.article
     return UserUttered(
         said.text,
         intent=ranking[0],
@@ -63,7 +73,13 @@ def write_tracker(settings: Settings, conversation: str, said: Sequence[Said], n
     store = SQLTrackerStore(Domain.empty(), **sql_store_arguments(settings.rasa_tracker_url))
     events: list[Any] = [ActionExecuted("action_listen")]
     for message in said:
-        events += [user_event(message, now), ActionExecuted("action_listen")]
+        events.append(user_event(message, now))
+        if message.reply:
+            events += [
+                ActionExecuted("action_clarify"),
+                BotUttered("…", metadata={"utter_action": message.reply}),
+            ]
+        events.append(ActionExecuted("action_listen"))
     tracker = DialogueStateTracker.from_events(conversation, events)
     try:  # on a thread of its own: Playwright's sync API keeps an event loop running in this one
         with ThreadPoolExecutor(1) as pool:

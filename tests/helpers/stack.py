@@ -12,6 +12,7 @@ import httpx
 from playwright.sync_api import Page
 from sqlalchemy.engine import Engine
 
+from bot.channels.chat_access import COOKIE as CHAT_COOKIE
 from bot.core.db import utcnow
 from bot.core.outages import OutageRepository
 from handoff.agents import AgentDirectory
@@ -36,10 +37,14 @@ def seed(engine: Engine) -> None:
 
 
 def conversation_of(page: Page, base: str) -> str:
-    """The conversation of the web chat or widget on ``page``, found from the sender id the widget
-    keeps in the page's storage (namespaced by the gateway ``base``)."""
-    key = f"cc-widget:{base}:sender"
-    sender = page.evaluate("key => localStorage.getItem(key)", key)
-    assert sender, "the widget keeps its sender id in the host page's localStorage"
-    history = httpx.get(f"{base}/api/chat/history", params={"sender": sender}).json()
+    """The conversation of the web chat or widget on ``page``, read with its token: the one the
+    embedded widget keeps in the host page's storage (namespaced by the gateway ``base``), else
+    the gateway page's HttpOnly cookie (which the page's scripts cannot read, the browser can)."""
+    key = f"cc-widget:{base}:token"
+    token = page.evaluate("key => localStorage.getItem(key)", key)
+    if not token:
+        cookies = [c for c in page.context.cookies(base + "/api/chat") if c["name"] == CHAT_COOKIE]
+        token = cookies[0]["value"] if cookies else None
+    assert token, "the widget keeps the conversation token in localStorage, the page in its cookie"
+    history = httpx.get(f"{base}/api/chat/history", headers={"X-Chat-Token": token}).json()
     return history["conversation_id"]

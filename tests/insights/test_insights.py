@@ -311,7 +311,8 @@ def test_messages_are_grouped_by_similarity_within_a_language(
     )
     fr = ["ma facture est trop élevée", "ma facture est trop elevee", "mijn factuur is te hoog"]
     save(store, [said(t, language="fr", guess="billing_higher_than_usual") for t in fr])
-    save(store, [said("hallo", "out_of_scope", 0.9)])
+    save(store, [said("hallo", "out_of_scope", 0.9)])  # a greeting: never a problem
+    save(store, [said("verkopen jullie gsm-hoesjes", "out_of_scope", 0.9)])
     insights.sync()
 
     groups = insights.unhandled()
@@ -320,7 +321,7 @@ def test_messages_are_grouped_by_similarity_within_a_language(
         ("nl", sorted(nl)),
         ("fr", ["ma facture est trop elevee", "ma facture est trop élevée"]),
         ("nl", ["is er 5g in gent", "waar is er 5g bereik in gent"]),
-        ("nl", ["hallo"]),
+        ("nl", ["verkopen jullie gsm-hoesjes"]),
         ("fr", ["mijn factuur is te hoog"]),  # the same words in another language: another group
     ]
     billing = groups[0]
@@ -609,6 +610,23 @@ def test_a_surge_alerts_its_department_once_per_window(
     ]
 
 
+def test_no_alert_before_there_is_a_baseline(
+    tracker_settings: Settings, engine: Engine, tracker_engine: Engine, store: SettingsTrackerStore
+) -> None:
+    """A new installation's first busy hour is no surge of every topic: 12 windows of history
+    first (BASELINE_MIN_WINDOWS, here 12 h)."""
+    insights, notified = surge_insights(tracker_settings, engine, tracker_engine)
+    window = NOW.replace(minute=0)
+    save(store, [said("factuur", "billing_explain_bill", 0.9, at=window - timedelta(hours=11, minutes=50))])
+    burst(store, 20, "sim_lost_stolen")
+    burst(store, 20, "coverage_outage")
+    insights.sync()
+    assert insights.check_surges(NOW) == [] and notified == []
+    save(store, [said("factuur", "billing_explain_bill", 0.9, at=window - timedelta(hours=12, minutes=5))])
+    insights.sync()
+    assert sorted(alert.topic for alert in insights.check_surges(NOW)) == ["coverage", "sim"]
+
+
 def test_a_failed_webhook_is_logged_and_tried_again(
     tracker_settings: Settings,
     engine: Engine,
@@ -621,6 +639,7 @@ def test_a_failed_webhook_is_logged_and_tried_again(
     webhook.route("POST", "/hooks/surge", lambda request: next(answers))
     hook = f"{webhook.url}/hooks/surge"
     insights, notified = surge_insights(tracker_settings, engine, tracker_engine, surge_webhook_url=hook)
+    usual_traffic(store)  # a baseline: a day of history
     burst(store, 12, "sim_lost_stolen")
     insights.sync()
     alerts = insights.check_surges(NOW)
@@ -638,6 +657,7 @@ def test_a_window_that_just_closed_is_still_checked(
     tracker_settings: Settings, engine: Engine, tracker_engine: Engine, store: SettingsTrackerStore
 ) -> None:
     insights, notified = surge_insights(tracker_settings, engine, tracker_engine)
+    usual_traffic(store)  # a baseline: a day of history
     burst(store, 12, "nlu_fallback", at=NOW.replace(minute=59, second=59))
     insights.sync()
     alerts = insights.check_surges(NOW.replace(minute=0) + timedelta(hours=1, seconds=30))
@@ -747,8 +767,8 @@ def test_the_command_shows_trends_and_reports_bad_settings(
     assert main(["traffic", "trends", "--days", "3"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["day", *TOPICS, "total"]
-    today = utcnow().date().isoformat()
-    assert lines[3].split() == [today, "1", "1", "0", "0", "1", "0", "0", "3"]
+    today = utcnow().astimezone(tracker_settings.time_zone).date().isoformat()  # the team's day
+    assert lines[3].split() == [today, "1", "1", "0", "0", "1", "0", "0", "0", "3"]  # no_article: 0
     assert "no surge alerts" in lines[-1]
     monkeypatch.setenv("SURGE_FACTOR", "0.5")
     assert main(["traffic", "trends"]) == 2

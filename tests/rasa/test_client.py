@@ -46,6 +46,29 @@ def test_send_message_posts_to_rest_channel_with_metadata(rasa: FakeServer) -> N
     }
 
 
+def test_a_responses_custom_part_is_folded_into_its_reply() -> None:
+    """Rasa's REST channel sends ``custom`` as a message of its own after the response's text."""
+    ask = "Wat is je gsm-nummer?"
+    server = fake_rasa(
+        lambda body: [
+            {"recipient_id": body["sender"], "text": "Oké."},
+            {"recipient_id": body["sender"], "text": ask},
+            {"recipient_id": body["sender"], "custom": {"ask": "phone_number"}},
+            {"recipient_id": body["sender"], "custom": {"other": 1}},  # the one before has its own
+        ]
+    )
+    try:
+        replies = RasaClient(server.url).send_message("conv-1", "mijn verbruik")
+    finally:
+        server.stop()
+    assert replies == [
+        BotMessage(text="Oké."),
+        BotMessage(text=ask, custom={"ask": "phone_number"}),
+        BotMessage(custom={"other": 1}),
+    ]
+    assert replies[1].as_dict() == {"text": ask, "custom": {"ask": "phone_number"}}
+
+
 def test_parse_and_status(rasa: FakeServer) -> None:
     client = RasaClient(rasa.url)
     assert client.parse("hallo")["intent"]["name"] == "greet"

@@ -60,7 +60,9 @@ def test_dutch_conversation(chat) -> None:
     assert greet["language"] == "nl"
     assert texts(greet) == [response_text("utter_greet", "nl").format(bot_name="Mila")]
     due = chat("tegen wanneer moet mijn rekening betaald zijn")
-    assert texts(due) == [response_text("utter_billing_due_date", "nl")]
+    # Not verified: the general answer, then the offer to look at the customer's own invoice.
+    offer = response_text("utter_account_offer_verification", "nl")
+    assert texts(due) == [response_text("utter_billing_due_date", "nl"), offer]
     place = chat("is er 5G in Gent?")
     assert texts(place) == [response_text("utter_coverage_5g_everywhere", "nl").format(place="Gent")]
 
@@ -83,6 +85,43 @@ def test_english_conversation_and_outage(chat) -> None:
     assert text.startswith("Yes, there's an outage in Hasselt right now (4G/5G)")
     bot = chat("am I talking to a robot?")
     assert texts(bot) == [response_text("utter_bot_challenge", "en").format(bot_name="Mila")]
+
+
+COVERAGE_QUESTIONS = {  # 5G and no signal where the outage is, an outage elsewhere, a follow-up
+    "nl": (
+        "is er 5G in Hasselt?",
+        "ik heb geen bereik in Hasselt",
+        "is er een storing in Genk?",
+        "en in Namen?",
+    ),
+    "fr": (
+        "il y a la 5G à Hasselt ?",
+        "je n'ai pas de réseau à Hasselt",
+        "une panne à Genk ?",
+        "et à Namur ?",
+    ),
+    "en": (
+        "is there 5G in Hasselt?",
+        "I've got no signal in Hasselt",
+        "is there an outage in Genk?",
+        "and in Namur?",
+    ),
+}
+NAMUR = {"nl": "Namen", "fr": "Namur", "en": "Namur"}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_coverage_answers_agree_with_the_outage_and_the_conversation(chat, language: str) -> None:
+    five_g, no_signal, outage_elsewhere, follow_up = COVERAGE_QUESTIONS[language]
+    outage_in_hasselt = response_text("utter_outage_active", language).split("{place}")[0] + "Hasselt"
+    for question in (five_g, no_signal):  # the outage, never "good news" or indoor tips
+        body = chat(question)
+        assert body["language"] == language
+        [text] = texts(body)
+        assert text.startswith(outage_in_hasselt)
+    none_in = response_text("utter_outage_none_place", language)
+    assert texts(chat(outage_elsewhere)) == [none_in.format(place="Genk")]
+    assert texts(chat(follow_up)) == [none_in.format(place=NAMUR[language])]  # still about outages
 
 
 def test_language_switch_mid_chat_and_short_messages_keep_language(chat) -> None:
@@ -186,9 +225,14 @@ def test_escalation_hands_the_chat_to_the_queue_in_each_language(
 ) -> None:
     body = chat(message)
     assert (body["language"], body["owner"]) == (language, "queued")
-    first, second = texts(body)
+    first, second, _wait = texts(body)
     assert first == response_text(f"utter_escalate_{reason}", language)
     assert second.startswith(waiting_prefixes(language))
+    # the expected wait (or that nobody is online, or a callback offer outside hours)
+    assert body["replies"][-1]["buttons"][0] == {
+        "title": gateway_text("queue_button_leave", language),
+        "payload": "/queue_leave",
+    }
     follow = chat("???")
     assert follow["owner"] == "queued"
     assert texts(follow) == [gateway_text("handoff_message_passed", language)]
@@ -274,3 +318,23 @@ def test_a_question_nothing_answers_gets_the_honest_answer(chat, language: str) 
     if reply["text"] != response_text("utter_out_of_scope", language):
         # always a way to a person
         assert "/request_human" in [b["payload"] for b in reply.get("buttons", [])]
+
+
+def test_a_clarification_suggests_the_likely_article_and_pressing_it_answers_it(chat) -> None:
+    """'Did you mean ...?': a question the model could not settle, with an article the help
+    centre prefers, offers that article first; the button passes the router's payload gate
+    (offered in this conversation) and the action server answers the article."""
+    from bot.core.knowledge import load_help_centre
+
+    article = load_help_centre().get("check_usage", "en")
+    chat("hello")
+    unsure = chat("how much more can i browse this month")
+    [reply] = unsure["replies"]
+    assert reply["text"] == response_text("utter_clarify", "en")
+    buttons = reply["buttons"]
+    assert buttons[0] == {"title": article.title, "payload": '/knowledge{"article_id": "check_usage"}'}
+    assert buttons[-1]["payload"] == "/request_human"
+    pressed = chat(buttons[0]["payload"])
+    answer = texts(pressed)
+    assert answer[0].startswith(article.body) and answer[0].endswith(article.link)
+    assert answer[-1] == response_text("utter_did_this_help", "en")

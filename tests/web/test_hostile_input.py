@@ -227,7 +227,7 @@ def test_an_outage_id_beyond_64_bits_is_not_found(
     client: TestClient, admin: dict[str, str], outage_id: str
 ) -> None:
     response = client.post(f"/agent/api/outages/{outage_id}/resolve", headers=admin)
-    assert response.status_code == 404 and response.json() == {"ok": False}
+    refused(response, 404, "not_found")
 
 
 def test_a_stream_resumed_after_an_id_beyond_64_bits_sends_no_message(

@@ -11,7 +11,17 @@ from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
 from bot.core.feed import Event
-from bot.web.http import KEEPALIVE, ApiError, feed_stream, install_error_handler, json_object, sse
+from bot.web.http import (
+    KEEPALIVE,
+    MAX_ROW_ID,
+    ApiError,
+    client_address,
+    event_id,
+    feed_stream,
+    install_error_handler,
+    json_object,
+    sse,
+)
 
 
 def body_app(**options: Any) -> TestClient:
@@ -138,3 +148,85 @@ def test_a_view_that_ends_gets_the_farewell() -> None:
     feed = FakeFeed([[event("message")], [event("end")]])
     chunks = collect(feed, FakeRequest(rounds=10), farewell="event: logout\ndata: {}\n\n")
     assert chunks[-2:] == ["message\n\n", "event: logout\ndata: {}\n\n"]
+
+
+# --- query values and the client's address ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [(None, 0), ("", 0), ("17", 17), ("-5", 0), ("9" * 20, MAX_ROW_ID), (str(2**63), MAX_ROW_ID)],
+)
+def test_an_event_id_is_clamped_to_what_a_database_holds(raw: str | None, expected: int) -> None:
+    assert event_id(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["abc", "1e5", "9" * 21, "1" * 5000, "12\x00", "0x10", "--1"])
+def test_anything_but_a_short_integer_is_not_an_event_id(raw: str) -> None:
+    with pytest.raises(ApiError) as refused:
+        event_id(raw)
+    assert (refused.value.status, refused.value.code) == (400, "invalid_after")
+
+
+def address_app(trusted: tuple[str, ...], peer: str) -> TestClient:
+    app = FastAPI()
+
+    @app.get("/who")
+    async def who(request: Request) -> dict[str, str]:
+        return {"client": client_address(request, trusted)}
+
+    return TestClient(app, client=(peer, 40000))
+
+
+@pytest.mark.parametrize(
+    "trusted, peer, forwarded, expected",
+    [
+        ((), "198.51.100.7", "203.0.113.9", "198.51.100.7"),  # no proxy trusted: the peer
+        (("10.0.0.0/8",), "198.51.100.7", "203.0.113.9", "198.51.100.7"),  # peer not a proxy
+        (("10.0.0.0/8",), "10.1.2.3", "203.0.113.9", "203.0.113.9"),
+        (("10.0.0.0/8",), "10.1.2.3", "6.6.6.6, 203.0.113.9", "203.0.113.9"),  # a forged left part
+        (("10.0.0.0/8",), "10.1.2.3", "203.0.113.9, 10.9.9.9", "203.0.113.9"),  # two proxies
+        (("10.0.0.0/8",), "10.1.2.3", "", "10.1.2.3"),
+        (("10.0.0.0/8",), "10.1.2.3", "10.0.0.1, 10.0.0.2", "10.0.0.1"),
+        (("10.0.0.0/8",), "10.1.2.3", "nonsense", "nonsense"),
+        (("2001:db8::/32",), "2001:db8::1", "2001:db8:1::5, 192.0.2.1", "192.0.2.1"),
+    ],
+)
+def test_x_forwarded_for_counts_only_from_trusted_proxies(
+    trusted: tuple[str, ...], peer: str, forwarded: str, expected: str
+) -> None:
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    assert address_app(trusted, peer).get("/who", headers=headers).json() == {"client": expected}
+
+
+def test_an_error_can_carry_headers() -> None:
+    app = FastAPI()
+    install_error_handler(app)
+
+    @app.get("/slow-down")
+    async def slow_down() -> None:
+        raise ApiError(429, "rate_limited", "wait", headers={"Retry-After": "7"})
+
+    response = TestClient(app).get("/slow-down")
+    assert response.status_code == 429 and response.headers["retry-after"] == "7"
+    assert response.json() == {"error": {"code": "rate_limited", "message": "wait"}}
+
+
+def test_the_frameworks_own_refusals_have_the_documented_shape() -> None:
+    app = FastAPI()
+    install_error_handler(app)
+
+    @app.post("/outages/{outage_id}/resolve")
+    async def resolve(outage_id: int) -> dict[str, int]:
+        return {"id": outage_id}
+
+    client = TestClient(app)
+    for response, status, code in (
+        (client.get("/nowhere"), 404, "not_found"),
+        (client.get("/outages/1/resolve"), 405, "method_not_allowed"),
+        (client.post("/outages/abc/resolve"), 422, "invalid_request"),
+    ):
+        assert response.status_code == status
+        assert set(response.json()) == {"error"} and response.json()["error"]["code"] == code
+        assert response.json()["error"]["message"]
+    assert client.get("/outages/1/resolve").headers["allow"] == "POST"

@@ -1,4 +1,5 @@
-"""`python -m bot.run` (what `make run` starts): URLs printed, clean stop on SIGTERM."""
+"""`python -m bot.run` (what `make run` starts): supervisord with the three programs, URLs
+printed, clean stop on SIGTERM (supervisord and every program gone)."""
 
 from __future__ import annotations
 
@@ -65,12 +66,18 @@ def test_run_starts_everything_and_stops_cleanly_on_sigterm(tmp_path: Path) -> N
     assert "The assistant is running" in output, output[-3000:]
     gateway = f"http://127.0.0.1:{env['GATEWAY_PORT']}"
     assert f"web chat        {gateway}/" in output
-    assert httpx.get(f"{gateway}/health").status_code == 200
-    children = children_of(process.pid)
-    assert len(children) == 3
+    health = httpx.get(f"{gateway}/health")
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+    assert "supervisorctl -c " in output
+    (supervisord,) = children_of(process.pid)
+    programs = children_of(supervisord)
+    assert len(programs) == 3
+    for name in ("actions", "rasa", "gateway"):
+        assert f"spawned: '{name}'" in output  # supervisord's log is echoed
+        assert (tmp_path / "var" / "log" / f"{name}.log").exists()
 
     process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=60) == 0
-    assert not any(alive(pid) for pid in children)
+    assert process.wait(timeout=90) == 0
+    assert not any(alive(pid) for pid in [supervisord, *programs])
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"{gateway}/health", timeout=2)

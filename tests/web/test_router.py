@@ -213,7 +213,7 @@ def test_switch_after_rasa_was_down_is_still_synced(router: Router, rasa: FakeSe
 
 
 @pytest.mark.parametrize(
-    "typed", ["/sensitive_fraud", '/billing_refund{"place": "gent"}', "/restart", "  /request_human"]
+    "typed", ["/sensitive_fraud", '/billing_refund{"place": "gent"}', "/restart", "  /sim_replace"]
 )
 def test_a_typed_payload_reaches_rasa_as_the_text_it_is(router: Router, rasa: FakeServer, typed: str) -> None:
     router.handle(IncomingMessage("web", "typed", "hallo"))

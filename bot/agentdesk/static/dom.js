@@ -18,7 +18,8 @@ function el(tag, props = {}, ...children) {
 // The pages' one fetch helper for the console API (/agent/api/...). `options.body` is sent as
 // JSON in a POST (with the CSRF token), `options.raw` returns the Response itself (a download)
 // instead of its JSON or text. A failure throws an ApiError carrying the HTTP status; a 401 first
-// calls the page's `unauthorized` (set once with setupApi, like the CSRF token's source).
+// calls the page's `unauthorized`, a 503 `database_unavailable` its `unavailable` (set once with
+// setupApi, like the CSRF token's source).
 class ApiError extends Error {
   constructor(status, message, data) {
     super(message);
@@ -28,7 +29,7 @@ class ApiError extends Error {
   }
 }
 
-const apiSetup = {csrf: () => "", unauthorized: () => {}};
+const apiSetup = {csrf: () => "", unauthorized: () => {}, unavailable: () => {}};
 
 function setupApi(setup) {
   Object.assign(apiSetup, setup);
@@ -48,8 +49,14 @@ async function api(path, options = {}) {
   if (!res.ok) {
     const data = await (json ? res.json() : res.text()).catch(() => null);
     if (res.status === 401) apiSetup.unauthorized();
+    if (isDatabaseAway({status: res.status, data})) apiSetup.unavailable();
     throw new ApiError(res.status, (data && data.error && data.error.message) || res.statusText, data);
   }
   if (raw) return res;
   return json ? res.json() : res.text();
+}
+
+// The gateway's answer while its database is away (bot/web/http.py): retry in a few seconds.
+function isDatabaseAway(err) {
+  return Boolean(err && err.status === 503 && err.data && err.data.error && err.data.error.code === "database_unavailable");
 }

@@ -1,10 +1,14 @@
 /* Customer-care chat widget. Embed on any page:
  *   <script src="https://<gateway>/widget.js" defer></script>
- * Options on that tag: data-locale="fr-BE" (language before the conversation has one),
+ * Options on that tag: data-locale="fr-BE" (language before the conversation has one; "browser":
+ * the visitor's browser language, whatever the page's lang),
  * data-open="true" (open the panel on load), data-mode="page" (the gateway's own full-page web chat,
  * webchat.html: the panel fills the window and stays open, no launcher, the document's lang follows
  * the chat's language, the persona the gateway writes into <script type="application/json"
  * id="cc-chat-config"> stands in when /api/widget/config cannot be read).
+ * The conversation is opened by the token the gateway issues with it: embedded, the widget keeps
+ * it in the host page's localStorage and sends it as X-Chat-Token (in the URL for the stream,
+ * which EventSource cannot give headers); in page mode it stays in the gateway's HttpOnly cookie.
  * Everything lives in a Shadow DOM; message text is only ever set with textContent. */
 (function () {
   "use strict";
@@ -13,8 +17,10 @@
   window.__ccChatWidget = true;
 
   const GATEWAY = new URL(script.src, location.href).origin;
+  const LOCALE = script.getAttribute("data-locale") || "";
   const OPTIONS = {
-    locale: script.getAttribute("data-locale") || "",
+    locale: LOCALE === "browser" ? "" : LOCALE,
+    browser: LOCALE === "browser",
     open: script.getAttribute("data-open") === "true",
     page: script.getAttribute("data-mode") === "page",
   };
@@ -24,28 +30,30 @@
   const EVENTS = /*EVENTS*/{
     "MESSAGE": "message", "OWNER": "owner", "QUEUE": "queue", "LOGOUT": "logout",
     "AGENT_JOINED": "agent_joined", "AGENT_REPLY": "agent_reply", "HANDED_BACK": "handed_back",
-    "CSAT_QUESTION": "csat_question", "CLOSED": "closed"
+    "CSAT_QUESTION": "csat_question", "CLOSED": "closed", "TYPING": "typing", "ACTIVITY": "activity",
+    "TRANSFERRED": "transferred"
   }/*EVENTS*/;
   const UI = {
     nl: {
       open: "Chat openen", openUnread: "Chat openen (nieuw bericht)", close: "Chat sluiten",
       label: "Je bericht", placeholder: "Typ je bericht…", send: "Verstuur", log: "Gesprek",
       status: "Digitale assistent", queued: "Je wacht op een collega", agent: "Een collega helpt je",
-      typing: "{bot} typt…", choices: "Keuzes", error: "Verzenden lukte niet. Probeer het opnieuw.",
+      typing: "{bot} typt…", agentTyping: "{agent} typt…", colleague: "Een collega", choices: "Keuzes", error: "Verzenden lukte niet. Probeer het opnieuw.",
       tooLong: "Je bericht is te lang.",
     },
     fr: {
       open: "Ouvrir le chat", openUnread: "Ouvrir le chat (nouveau message)", close: "Fermer le chat",
       label: "Votre message", placeholder: "Écrivez votre message…", send: "Envoyer", log: "Conversation",
       status: "Assistante numérique", queued: "Un collègue va vous répondre", agent: "Un collègue vous aide",
-      typing: "{bot} est en train d'écrire…", choices: "Choix", error: "L'envoi a échoué. Réessayez.",
+      typing: "{bot} est en train d'écrire…", agentTyping: "{agent} est en train d'écrire…",
+      colleague: "Un collègue", choices: "Choix", error: "L'envoi a échoué. Réessayez.",
       tooLong: "Votre message est trop long.",
     },
     en: {
       open: "Open chat", openUnread: "Open chat (new message)", close: "Close chat",
       label: "Your message", placeholder: "Type your message…", send: "Send", log: "Conversation",
       status: "Digital assistant", queued: "Waiting for a colleague", agent: "A colleague is helping you",
-      typing: "{bot} is typing…", choices: "Choices", error: "Sending failed. Please try again.",
+      typing: "{bot} is typing…", agentTyping: "{agent} is typing…", colleague: "A colleague", choices: "Choices", error: "Sending failed. Please try again.",
       tooLong: "Your message is too long.",
     },
   };
@@ -89,8 +97,12 @@
     .buttons button { border: 1px solid var(--cc-brand); color: var(--cc-brand); background: #fff;
       border-radius: 16px; padding: 6px 12px; cursor: pointer; }
     .buttons button:hover { background: #f5f0ff; }
+    /* answered or superseded: kept as a record, no longer pressable */
+    .buttons.done button { border-color: #d1d5db; color: #6b7280; cursor: default; background: #fff; }
+    .buttons.done button.chosen { border-color: #6b7280; background: #f3f4f6; color: #374151; }
     .typing { align-self: flex-start; display: flex; gap: 4px; margin: 0 12px 8px; padding: 10px 12px;
       background: #eee9fb; border-radius: 14px; }
+    .agent-typing { margin: 0 12px 6px; font-size: 13px; font-style: italic; color: #166534; }
     .dot { width: 7px; height: 7px; border-radius: 50%; background: #7c6aa8; animation: cc-blink 1.2s infinite; }
     .dot:nth-child(2) { animation-delay: .2s; } .dot:nth-child(3) { animation-delay: .4s; }
     @keyframes cc-blink { 0%, 80%, 100% { opacity: .25; } 40% { opacity: 1; } }
@@ -122,6 +134,7 @@
           <span class="dot"></span><span class="dot"></span><span class="dot"></span>
           <span class="sr" data-ref="typingText"></span>
         </div>
+        <p class="agent-typing" data-ref="agentTyping" role="status" hidden></p>
         <form data-ref="form" autocomplete="off">
           <label class="sr" for="cc-input" data-ref="label"></label>
           <input id="cc-input" data-ref="input" enterkeyhint="send">
@@ -137,6 +150,7 @@
     config: { botName: "Assistant", avatar: "/static/avatar.svg", defaultLanguage: "nl", maxMessageChars: 2000 },
     lang: "nl", owner: "bot", agentName: "", lastId: 0, shown: new Set(),
     pending: false, open: false, unread: false, source: null, retryMs: 1000, memory: {},
+    restored: false, welcomed: false,
   };
   const FULL_SCREEN = window.matchMedia("(max-width: 480px)"); // keep in step with the CSS
   const host = document.createElement("cc-chat-widget");
@@ -163,8 +177,23 @@
     return sender;
   }
 
+  function token() {
+    return OPTIONS.page ? "" : read("token"); // in page mode the HttpOnly cookie holds it
+  }
+
+  function adopt(data) {
+    // The gateway names the conversation's sender and, when it opened one, its new token.
+    if (data.sender) write("sender", data.sender);
+    if (data.token && !OPTIONS.page) write("token", data.token);
+  }
+
+  function forget() {
+    write("sender", "");
+    write("token", "");
+  }
+
   function randomId() {
-    // The sender id is all that ties a browser to its conversation: it must not be guessable.
+    // Proposed as the sender of a new conversation: the gateway keeps it if it is new.
     if (crypto.randomUUID) return crypto.randomUUID(); // secure contexts only
     return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
   }
@@ -173,7 +202,7 @@
 
   function documentLocale() {
     // A host page's lang says what its visitors read; in page mode it is the chat's own (applyTexts).
-    return OPTIONS.page ? "" : document.documentElement.lang;
+    return OPTIONS.page || OPTIONS.browser ? "" : document.documentElement.lang;
   }
 
   function pageLocale() {
@@ -239,6 +268,7 @@
     $.launcher.addEventListener("click", () => setOpen(!state.open, true));
     $.close.addEventListener("click", () => setOpen(false, true));
     $.form.addEventListener("submit", onSubmit);
+    $.input.addEventListener("input", sayTyping);
     for (const img of [$.avatar, $.launcherAvatar]) img.addEventListener("error", () => { img.hidden = true; });
     root.addEventListener("keydown", onKeydown);
   }
@@ -301,6 +331,21 @@
     showLauncherLabel();
     if (open) scrollDown();
     if (moveFocus) (open ? $.input : $.launcher).focus();
+    if (open) showWelcome();
+  }
+
+  async function showWelcome() {
+    // The opening message (GET /api/chat/welcome), once, when the panel is open on an empty
+    // conversation: nothing is stored until the customer writes or presses one of its buttons.
+    if (state.welcomed || !state.restored || !state.open || $.log.childElementCount) return;
+    state.welcomed = true;
+    try {
+      const data = await getJson("/api/chat/welcome", { locale: state.lang });
+      if ($.log.childElementCount) return; // the customer was quicker
+      for (const reply of data.replies || []) showReply(reply);
+    } catch (error) {
+      state.welcomed = false; // try again when the panel opens again
+    }
   }
 
   function onKeydown(event) {
@@ -328,6 +373,7 @@
   // --- the conversation ----------------------------------------------------------------------------
 
   function addBubble(kind, text, who) {
+    if (kind !== "error") retireButtons(); // a newer message: older choices are stale
     const div = document.createElement("div");
     div.className = "msg " + kind;
     if (who) {
@@ -343,6 +389,7 @@
   }
 
   function addButtons(buttons) {
+    retireButtons(); // only the newest message's choices can be pressed
     const box = document.createElement("div");
     box.className = "buttons";
     box.setAttribute("role", "group");
@@ -351,22 +398,66 @@
       const button = document.createElement("button");
       button.type = "button";
       button.textContent = b.title;
-      button.addEventListener("click", () => {
-        $.input.focus(); // the choices disappear: keep the focus in the panel
-        send(b.payload, b.title);
-      });
+      button.addEventListener("click", () => choose(box, button, b));
       box.appendChild(button);
     }
     $.log.appendChild(box);
+    revealButtons(box);
+  }
+
+  async function choose(box, button, choice) {
+    if (box.classList.contains("done") || state.pending) return;
+    $.input.focus(); // the choices are disabled now: keep the focus in the panel
+    retireButtons(button);
+    const sent = await send(choice.payload, choice.title);
+    if (!sent && isNewest(box)) reopenButtons(box);
+  }
+
+  function retireButtons(chosen) {
+    // Answered (a choice pressed, a message typed) or superseded by a newer message: disabled.
+    for (const box of $.log.querySelectorAll(".buttons:not(.done)")) {
+      box.classList.add("done");
+      for (const button of box.querySelectorAll("button")) {
+        button.disabled = true;
+        if (button === chosen) {
+          button.classList.add("chosen");
+          button.setAttribute("aria-pressed", "true");
+        }
+      }
+    }
+  }
+
+  function isNewest(box) {
+    // Nothing but the customer's own message and an error came after these choices.
+    for (let node = box.nextElementSibling; node; node = node.nextElementSibling) {
+      if (!node.classList.contains("me") && !node.classList.contains("error")) return false;
+    }
+    return true;
+  }
+
+  function reopenButtons(box) {
+    // Sending failed: the choices are still the newest, the customer may press one again.
+    box.classList.remove("done");
+    for (const button of box.querySelectorAll("button")) {
+      button.disabled = false;
+      button.classList.remove("chosen");
+      button.removeAttribute("aria-pressed");
+    }
+  }
+
+  function revealButtons(box) {
+    // Choices (the 1-5 rating, say) are scrolled into view when they arrive, and again once
+    // the layout has settled (the typing indicator gone, the panel just opened).
     scrollDown();
+    requestAnimationFrame(() => {
+      if (!box.isConnected || $.panel.hidden) return;
+      const log = $.log.getBoundingClientRect(), own = box.getBoundingClientRect();
+      if (own.bottom > log.bottom) $.log.scrollTop += own.bottom - log.bottom + 12;
+    });
   }
 
   function offerButtons(message) {
     if (message && message.buttons && message.buttons.length) addButtons(message.buttons);
-  }
-
-  function clearButtons() {
-    for (const box of $.log.querySelectorAll(".buttons")) box.remove();
   }
 
   function kindOf(message) {
@@ -419,7 +510,11 @@
   // --- talking to the gateway ----------------------------------------------------------------------
 
   async function request(path, init) {
-    const response = await fetch(GATEWAY + path, { credentials: "omit", ...init });
+    const headers = { ...(init && init.headers) };
+    const conversation = path === "/api/chat" || path === "/api/chat/history" || path === "/api/chat/typing"; // what the token opens
+    if (conversation && token()) headers["X-Chat-Token"] = token();
+    const credentials = OPTIONS.page ? "same-origin" : "omit"; // the page's cookie, never a host page's
+    const response = await fetch(GATEWAY + path, { credentials, ...init, headers });
     const data = await response.json().catch(() => ({}));
     if (!response.ok) {
       const error = new Error((data.error && data.error.message) || response.statusText);
@@ -443,13 +538,21 @@
 
   async function send(text, label) {
     if (state.pending) return false;
-    clearButtons(); // older choices are stale once the customer answers
-    addBubble("me", label || text);
+    addBubble("me", label || text); // older choices are stale once the customer answers
     setPending(true);
     try {
       const body = { sender: senderId(true), text, locale: pageLocale() };
       if (label) body.button_title = label; // the transcript shows what the customer pressed
-      const data = await postJson("/api/chat", body);
+      const data = await postJson("/api/chat", body).catch((error) => {
+        if (error.status !== 401 && error.status !== 403) throw error;
+        forget(); // the token opens nothing any more (erased, say): a new conversation
+        return postJson("/api/chat", { ...body, sender: senderId(true) });
+      });
+      adopt(data);
+      if (data.token && state.source) { // a new conversation: listen to it instead
+        state.source.close();
+        state.source = null;
+      }
       applyConversation(data.language, data.owner);
       for (const reply of data.replies || []) showReply(reply);
       listen();
@@ -473,19 +576,46 @@
   }
 
   function listen() {
-    const sender = senderId(false);
-    if (state.source || !sender) return;
-    const params = new URLSearchParams({ sender, after: String(state.lastId) });
+    if (state.source || !senderId(false) || (!OPTIONS.page && !token())) return;
+    const params = new URLSearchParams({ after: String(state.lastId) });
+    if (token()) params.set("token", token()); // the server-issued token: EventSource sends no headers
     const source = new EventSource(GATEWAY + "/api/chat/stream?" + params);
     state.source = source;
     source.addEventListener("open", () => { state.retryMs = 1000; });
     source.addEventListener(EVENTS.MESSAGE, onPushed);
     source.addEventListener(EVENTS.OWNER, (event) => applyConversation(null, JSON.parse(event.data).owner));
+    source.addEventListener(EVENTS.TYPING, (event) => showAgentTyping(JSON.parse(event.data).name));
     source.addEventListener("error", () => reconnect(source));
+  }
+
+  // --- typing, both ways (bot/core/typing_signals.py): at most one signal per 3 s, shown for 6 s ----
+
+  function sayTyping() {
+    // Only while a person has (or will have) the chat: the bot does not read along.
+    const now = Date.now();
+    if (state.owner === "bot" || !$.input.value.trim() || now - (state.typedAt || 0) < 3000) return;
+    if (!senderId(false) || (!OPTIONS.page && !token())) return;
+    state.typedAt = now;
+    request("/api/chat/typing", { method: "POST" }).catch(() => { /* only a hint */ });
+  }
+
+  function showAgentTyping(name) {
+    $.agentTyping.textContent = UI[state.lang].agentTyping.replace("{agent}", name || t("colleague"));
+    $.agentTyping.hidden = false;
+    clearTimeout(state.agentTypingTimer);
+    state.agentTypingTimer = setTimeout(hideAgentTyping, 6000);
+    scrollDown();
+  }
+
+  function hideAgentTyping() {
+    clearTimeout(state.agentTypingTimer);
+    $.agentTyping.hidden = true;
+    $.agentTyping.textContent = "";
   }
 
   function onPushed(event) {
     const message = JSON.parse(event.data);
+    if (message.author === "agent") hideAgentTyping();
     state.lastId = Math.max(state.lastId, message.id || 0);
     showMessage(message, true);
   }
@@ -500,10 +630,10 @@
   }
 
   async function restore() {
-    const sender = senderId(false);
-    if (!sender) return;
+    if (!senderId(false) || (!OPTIONS.page && !token())) return; // without its token, nothing to show
     try {
-      const data = await getJson("/api/chat/history", { sender });
+      const data = await getJson("/api/chat/history");
+      adopt(data);
       applyConversation(data.language, data.owner);
       for (const message of data.messages) showMessage(message, false);
       offerButtons(data.messages[data.messages.length - 1]); // only the newest can still be answered
@@ -530,15 +660,6 @@
     try { return holder ? JSON.parse(holder.textContent) : {}; } catch (error) { return {}; }
   }
 
-  function adoptPageSender() {
-    // Before it used this script the web chat page kept its sender id under "cc-sender": a
-    // conversation begun there is still the customer's.
-    try {
-      const earlier = localStorage.getItem("cc-sender");
-      if (earlier && !read("sender")) write("sender", earlier);
-    } catch (error) { /* storage blocked: nothing to carry over */ }
-  }
-
   async function start() {
     build();
     await loadConfig();
@@ -547,10 +668,11 @@
     applyTexts();
     document.body.appendChild(host);
     if (OPTIONS.page) {
-      adoptPageSender();
       showAsPage();
     } else if (read("open", true) || OPTIONS.open) setOpen(true, false);
     await restoreQuietly();
+    state.restored = true;
+    showWelcome();
   }
 
   if (document.body) start();

@@ -58,6 +58,10 @@ class MigrationError(Exception):
     """A migration cannot be made (nothing changed, no database, ...)."""
 
 
+MIGRATION_WAIT_MS = 180_000  # a starting process waits this long for another's migration (SQLite)
+QUERY_WAIT_MS = 10_000  # bot.core.db's busy_timeout for ordinary queries
+
+
 def alembic_config(
     connection: Connection | None = None,
     *,
@@ -142,6 +146,9 @@ def _sqlite_write_lock(conn: Connection) -> Iterator[None]:
     """``BEGIN IMMEDIATE`` with foreign keys off, as SQLite's recipe for rebuilding a table asks
     (the pragma is ignored inside a transaction); they are checked before the commit instead."""
     conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    # A second process starting meanwhile waits for the first one's whole upgrade (tens of
+    # seconds on a busy machine), not the ordinary 10 s a query waits for a writer.
+    conn.exec_driver_sql(f"PRAGMA busy_timeout={MIGRATION_WAIT_MS}")
     try:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
         yield
@@ -152,6 +159,7 @@ def _sqlite_write_lock(conn: Connection) -> Iterator[None]:
     finally:
         conn.rollback()  # nothing to undo after the commit
         conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={QUERY_WAIT_MS}")
         conn.commit()
 
 

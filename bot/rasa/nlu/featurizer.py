@@ -23,6 +23,8 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.rasa.nlu.shorthand import text_for_features
+
 log = logging.getLogger(__name__)
 Encoder = Callable[[List[str]], np.ndarray]
 _ENCODERS: Dict[str, Encoder] = {}
@@ -84,7 +86,7 @@ class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
         encode = _load_encoder(self.model_name)
         for start in range(0, len(todo), BATCH):
             chunk = todo[start : start + BATCH]
-            vectors = encode([m.get(TEXT) for m in chunk])
+            vectors = encode([text_for_features(m) for m in chunk])
             for message, vector in zip(chunk, vectors, strict=False):
                 sentence = np.asarray(vector, dtype=np.float32).reshape(1, -1)
                 self.add_features_to_message(None, sentence, TEXT, message)

@@ -1,0 +1,397 @@
+"""Personal answers: the customer's own data, bill, contract, payment and orders.
+
+A question about the customer's own account comes in two ways: a help-centre article the
+classifier chose (``check_usage``, ``prepaid_balance``, ``contract_duration_end``,
+``payment_processing_time``, ``sim_delivery_time``: :data:`ARTICLE_TOPICS`) or one of the billing
+intents (:data:`INTENT_TOPICS`). No intent competes with those articles: the article is the
+question, the verification decides the answer.
+
+* A verified customer (bot/core/identity.py, read from the database, never from a slot) gets
+  the figures from the account system (bot/connectors/accounts.py), in their language with
+  babel's amounts and dates (actions/formatting.py).
+* An unverified customer gets the general answer plus the offer to check it's them
+  (``utter_account_offer_verification``, a button to ``/verify_identity``); the topic is kept
+  in ``account_topic`` so that the figures follow right after the check.
+* When the account system fails or is too slow, the customer is told so honestly and still
+  gets the general answer: never an error, never a guess.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, Callable, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.engine import Engine
+
+from actions.formatting import day, gigabytes, locale_for, minutes, money, signed_money, used_of
+from bot.connectors.accounts import Account, AccountService, AccountUnavailable, Invoice, account_service
+from bot.connectors.sms import SmsOutbox, sms_outbox
+from bot.core.db import create_db_engine
+from bot.core.identity import Identity, Verified
+from bot.core.settings import SUPPORTED_LANGUAGES, Settings
+from bot.core.taxonomy import ACCOUNT_ARTICLE_TOPICS, ACCOUNT_INTENT_TOPICS
+from bot.core.texts import text
+
+ARTICLE_TOPICS = ACCOUNT_ARTICLE_TOPICS  # article id -> topic (bot/core/taxonomy.py)
+INTENT_TOPICS = ACCOUNT_INTENT_TOPICS  # intent -> topic
+TOPIC_SLOT = "account_topic"
+METHOD_WORDS = {"sms_code": "SMS", "telegram_contact": "Telegram"}
+
+
+@dataclass
+class AccountDeps:
+    """What the account actions use; tests pass their own."""
+
+    settings: Settings
+    identity: Identity
+    accounts: AccountService
+    outbox: SmsOutbox
+
+
+@lru_cache(maxsize=1)
+def _engine(url: str) -> Engine:
+    return create_db_engine(url)
+
+
+@lru_cache(maxsize=1)
+def default_deps() -> AccountDeps:
+    """The process's own: settings from the environment, one engine, one outbox."""
+    settings = Settings.from_env()
+    return AccountDeps(
+        settings=settings,
+        identity=Identity(_engine(settings.database_url)),
+        accounts=account_service(settings),
+        outbox=sms_outbox(settings),
+    )
+
+
+def reply_language(tracker: Tracker) -> str:
+    language = tracker.get_slot("language")
+    return language if language in SUPPORTED_LANGUAGES else "nl"
+
+
+def offer_verification(dispatcher: CollectingDispatcher, language: str) -> None:
+    titles = {"nl": "Mijn account bekijken", "fr": "Voir mon compte", "en": "Check my account"}
+    button = {"title": titles.get(language, titles["en"]), "payload": "/verify_identity"}
+    dispatcher.utter_message(response="utter_account_offer_verification", buttons=[button])
+
+
+class PersonalAnswer:
+    """The verified customer's own answer, or the general one plus the offer to verify."""
+
+    def __init__(self, deps: AccountDeps) -> None:
+        self.deps = deps
+
+    async def respond(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        topic: str,
+        general: Callable[[], None],
+        ask_helped: bool = False,
+    ) -> List[EventType]:
+        language = reply_language(tracker)
+        verified = self.deps.identity.verified_in(tracker.sender_id)
+        if verified is not None:
+            if await self.answer(dispatcher, verified, topic, language):
+                return [SlotSet(TOPIC_SLOT, None)]
+            general()
+            return [SlotSet(TOPIC_SLOT, None)]
+        general()
+        offer_verification(dispatcher, language)
+        if ask_helped:
+            dispatcher.utter_message(response="utter_did_this_help")
+        return [SlotSet(TOPIC_SLOT, topic)]
+
+    async def answer(
+        self,
+        dispatcher: CollectingDispatcher,
+        verified: Verified,
+        topic: str,
+        language: str,
+        account: Account | None = None,
+    ) -> bool:
+        """The figures for ``topic`` (of ``account`` when the caller has it already); False
+        (after saying so) when the account system fails."""
+        if account is None:
+            account = await fetch_account(self.deps.accounts, verified.customer_id)
+        if account is None:
+            dispatcher.utter_message(response="utter_account_unavailable")
+            return False
+        answer_topic(dispatcher, topic, account, language)
+        return True
+
+
+async def fetch_account(accounts: AccountService, customer_id: str) -> Account | None:
+    """The account, or None when the account system fails or is too slow. Awaited: the action
+    server's event loop serves other conversations meanwhile (bench/account_load.py)."""
+    try:
+        return await accounts.account_async(customer_id)
+    except AccountUnavailable:
+        return None
+
+
+class _BillingAction(Action, ABC):
+    """A billing intent: the customer's own invoice when verified, else the general answer."""
+
+    ask_helped = False
+
+    @property
+    @abstractmethod
+    def intent(self) -> str:
+        """The intent this action answers."""
+
+    @property
+    @abstractmethod
+    def general(self) -> str:
+        """The general answer (a response) for a customer who is not verified."""
+
+    def __init__(self, deps: AccountDeps | None = None) -> None:
+        self._deps = deps
+
+    def name(self) -> str:
+        return f"action_{self.intent}"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        deps = self._deps or default_deps()
+        return await PersonalAnswer(deps).respond(
+            dispatcher,
+            tracker,
+            INTENT_TOPICS[self.intent],
+            lambda: dispatcher.utter_message(response=self.general),
+            ask_helped=self.ask_helped,
+        )
+
+
+class ActionBillingDueDate(_BillingAction):
+    intent = "billing_due_date"
+    general = "utter_billing_due_date"
+
+
+class ActionBillingExplainBill(_BillingAction):
+    intent = "billing_explain_bill"
+    general = "utter_billing_explain_bill"
+
+
+class ActionBillingHigherThanUsual(_BillingAction):
+    intent = "billing_higher_than_usual"
+    general = "utter_billing_higher_than_usual"
+    ask_helped = True
+
+
+# -- the answers ------------------------------------------------------------------------------
+
+
+def answer_topic(dispatcher: CollectingDispatcher, topic: str, account: Account, language: str) -> None:
+    locale = locale_for(language, account.country)
+    ANSWERS[topic](dispatcher, account, language, locale)
+
+
+def _usage(dispatcher: CollectingDispatcher, account: Account, language: str, locale: str) -> None:
+    usage = account.usage
+    included = gigabytes(usage.data_included_mb, locale) if usage.data_included_mb else None
+    included_minutes = minutes(usage.minutes_included, language) if usage.minutes_included else None
+    dispatcher.utter_message(
+        response="utter_account_usage",
+        name=account.first_name,
+        data=used_of(gigabytes(usage.data_used_mb, locale), included, language),
+        minutes=used_of(minutes(usage.minutes_used, language), included_minutes, language),
+        renews=day(usage.renews_on, locale),
+    )
+
+
+def _balance(dispatcher: CollectingDispatcher, account: Account, language: str, locale: str) -> None:
+    if account.prepaid is None:
+        dispatcher.utter_message(response="utter_account_balance_subscription", plan=account.plan)
+        return
+    dispatcher.utter_message(
+        response="utter_account_balance",
+        name=account.first_name,
+        balance=money(account.prepaid.balance, locale),
+        topup=money(account.prepaid.last_topup_amount, locale),
+        topup_on=day(account.prepaid.last_topup_on, locale),
+    )
+
+
+def _contract(dispatcher: CollectingDispatcher, account: Account, language: str, locale: str) -> None:
+    contract = account.contract
+    if contract is None:
+        dispatcher.utter_message(response="utter_account_contract_prepaid", plan=account.plan)
+    elif contract.end is None:
+        dispatcher.utter_message(
+            response="utter_account_contract_open", plan=account.plan, start=day(contract.start, locale)
+        )
+    else:
+        dispatcher.utter_message(
+            response="utter_account_contract_end",
+            plan=account.plan,
+            start=day(contract.start, locale),
+            end=day(contract.end, locale),
+            fee=money(contract.early_termination_fee, locale),
+        )
+
+
+def _payment(dispatcher: CollectingDispatcher, account: Account, language: str, locale: str) -> None:
+    if not account.invoices:
+        _no_invoice(dispatcher, account, locale)
+        return
+    invoice = account.invoices[0]
+    values = {
+        "number": invoice.number,
+        "total": money(invoice.total, locale),
+        "due": day(invoice.due_on, locale),
+    }
+    if invoice.status == "paid" and invoice.paid_on:
+        dispatcher.utter_message(
+            response="utter_account_payment_paid", paid_on=day(invoice.paid_on, locale), **values
+        )
+    elif invoice.status == "overdue":
+        dispatcher.utter_message(response="utter_account_payment_overdue", **values)
+    else:
+        dispatcher.utter_message(response="utter_account_payment_open", **values)
+
+
+def _no_invoice(dispatcher: CollectingDispatcher, account: Account, locale: str) -> None:
+    if account.prepaid is not None:
+        dispatcher.utter_message(
+            response="utter_account_payment_prepaid",
+            topup=money(account.prepaid.last_topup_amount, locale),
+            topup_on=day(account.prepaid.last_topup_on, locale),
+        )
+    else:
+        dispatcher.utter_message(response="utter_account_no_invoice")
+
+
+def _order(dispatcher: CollectingDispatcher, account: Account, language: str, locale: str) -> None:
+    if not account.orders:
+        dispatcher.utter_message(response="utter_account_order_none")
+        return
+    order = account.orders[0]
+    expected = order.expected_on or order.ordered_on + timedelta(days=2)
+    values = {"ordered_on": day(order.ordered_on, locale), "expected": day(expected, locale)}
+    if order.kind == "esim":
+        dispatcher.utter_message(response="utter_account_order_esim", **values)
+    elif order.status == "shipped":
+        dispatcher.utter_message(
+            response="utter_account_order_sim_shipped", tracking=order.tracking or "-", **values
+        )
+    elif order.status == "delivered":
+        dispatcher.utter_message(response="utter_account_order_delivered", **values)
+    else:
+        dispatcher.utter_message(response="utter_account_order_sim_ordered", **values)
+
+
+def _bill_due(dispatcher: CollectingDispatcher, account: Account, language: str, locale: str) -> None:
+    if not account.invoices:
+        _no_invoice(dispatcher, account, locale)
+        return
+    invoice = account.invoices[0]
+    dispatcher.utter_message(
+        response="utter_account_bill_due",
+        number=invoice.number,
+        total=money(invoice.total, locale),
+        issued=day(invoice.issued_on, locale),
+        due=day(invoice.due_on, locale),
+    )
+    _payment(dispatcher, account, language, locale)
+
+
+def _bill_explain(dispatcher: CollectingDispatcher, account: Account, language: str, locale: str) -> None:
+    if not account.invoices:
+        _no_invoice(dispatcher, account, locale)
+        return
+    invoice = account.invoices[0]
+    lines = [f"- {label}: {money(amount, locale)}" for label, amount in _amounts(invoice, language).items()]
+    dispatcher.utter_message(
+        response="utter_account_bill_explain",
+        number=invoice.number,
+        issued=day(invoice.issued_on, locale),
+        total=money(invoice.total, locale),
+        lines="\n".join(lines),
+    )
+
+
+def _bill_higher(dispatcher: CollectingDispatcher, account: Account, language: str, locale: str) -> None:
+    if len(account.invoices) < 2:
+        _bill_explain(dispatcher, account, language, locale)
+        return
+    latest, previous = account.invoices[0], account.invoices[1]
+    values = {
+        "total": money(latest.total, locale),
+        "previous": money(previous.total, locale),
+        "difference": money(abs(latest.total - previous.total), locale),
+        "lines": "\n".join(difference_lines(latest, previous, language, locale)),
+    }
+    if latest.total > previous.total:
+        dispatcher.utter_message(response="utter_account_bill_higher", **values)
+        return
+    dispatcher.utter_message(response="utter_account_bill_not_higher", **values)
+    if values["lines"]:
+        dispatcher.utter_message(response="utter_account_bill_changes", lines=values["lines"])
+
+
+def difference_lines(latest: Invoice, previous: Invoice, language: str, locale: str) -> List[str]:
+    """The lines whose amounts differ between two invoices, largest difference first."""
+    now, before = _amounts(latest, language), _amounts(previous, language)
+    found = []
+    for label in dict.fromkeys([*now, *before]):
+        change = now.get(label, Decimal(0)) - before.get(label, Decimal(0))
+        if change:
+            gone = f" ({text('account_line_not_this_time', language)})" if label not in now else ""
+            found.append((abs(change), f"- {label}: {signed_money(change, locale)}{gone}"))
+    return [line for _size, line in sorted(found, key=lambda pair: -pair[0])]
+
+
+def _amounts(invoice: Invoice, language: str) -> Dict[str, Decimal]:
+    """The invoice's amounts by line label, in the order of the invoice."""
+    amounts: Dict[str, Decimal] = defaultdict(Decimal)
+    for line in invoice.lines:
+        amounts[line_label(line.kind, line.detail, language)] += line.amount
+    return dict(amounts)
+
+
+def line_label(kind: str, detail: str, language: str) -> str:
+    for key in (f"account_line_{kind}_{detail}", f"account_line_{kind}"):
+        try:
+            return text(key, language)
+        except KeyError:
+            continue
+    return kind.replace("_", " ")
+
+
+ANSWERS: Dict[str, Callable[[CollectingDispatcher, Account, str, str], None]] = {
+    "usage": _usage,
+    "balance": _balance,
+    "contract": _contract,
+    "payment": _payment,
+    "order": _order,
+    "bill_due": _bill_due,
+    "bill_higher": _bill_higher,
+    "bill_explain": _bill_explain,
+}
+
+
+async def verified_customer_note(engine: Engine, conversation_id: str, language: str) -> str | None:
+    """For the agent's packet: "MC1000001 Jan Peeters, verified (SMS)" when the conversation's
+    channel identity is verified, so the agent does not ask again. Never raises."""
+    try:
+        verified = Identity(engine).verified_in(conversation_id)
+        if verified is None:
+            return None
+        account = await fetch_account(account_service(Settings.from_env()), verified.customer_id)
+        name = account.name if account else ""
+        customer = f"{verified.customer_id} {name}".strip()
+        method = METHOD_WORDS.get(verified.method, verified.method)
+        return text("account_verified_packet", language).format(customer=customer, method=method)
+    except Exception:  # the handoff must never fail because of this note
+        return None

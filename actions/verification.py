@@ -1,0 +1,319 @@
+"""Checking it's the customer: the ``verification_form`` (number, then code) and what follows.
+
+The form asks for a mobile number or customer number, sends a one-time code by SMS and asks
+for it. The code itself never reaches Rasa: the router's store checks it and passes the payload
+``/inform_code`` instead (bot/core/identity.py), so this module reads the outcome from the
+database. The Telegram channel sends the same payload after the customer shared their own
+contact (bot/channels/telegram_contact.py): the identity is verified already, at either step.
+Every answer is the same whether or not the number is a customer's ("if this number is ours,
+you'll get a code"), and the text goes out in the background so the timing is too.
+
+``verification_outcome`` ends the form early (required slots become empty): ``verified``,
+``limited`` (too many codes this hour), ``unavailable`` (account system or SMS gateway),
+``locked`` (5 wrong codes), ``expired``, ``cancelled`` or ``escalate`` (the customer asked for a
+person meanwhile); ``action_verification_result`` then says what happened.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.account import (
+    TOPIC_SLOT,
+    AccountDeps,
+    PersonalAnswer,
+    default_deps,
+    fetch_account,
+    offer_verification,
+    reply_language,
+)
+from bot.connectors.accounts import AccountUnavailable
+from bot.core.identity import CODE_PAYLOAD, LOCKED, normalise_customer_number, normalise_number
+from bot.core.taxonomy import is_escalation
+from bot.core.texts import text
+
+NUMBER, CODE, OUTCOME, MISSES = (
+    "verification_number",
+    "verification_code",
+    "verification_outcome",
+    "verification_misses",
+)
+FORM_SLOTS = (NUMBER, CODE, OUTCOME, MISSES)
+CANCEL_INTENTS = {"deny", "goodbye", "account_logout"}
+CANCEL_WORDS = re.compile(
+    r"^\s*(stop|stoppen|annuleer|annuleren|laat maar|annuler|arr[êe]te[rz]?|laisse[sz]? tomber"
+    r"|cancel|never ?mind|forget it)\b",
+    re.IGNORECASE,
+)
+# The form's questions, which Rasa sends itself (utter_ask_<slot>).
+QUESTIONS = ("utter_ask_verification_number", "utter_ask_verification_code")
+HANDLED = "[handled]"  # verification_number once the code went out (the number is not kept)
+MAX_MISSES = 1  # one hint, then the check stops
+
+
+def reset_events() -> List[EventType]:
+    return [SlotSet(slot, None) for slot in FORM_SLOTS]
+
+
+async def start_check(deps: AccountDeps, conversation_id: str, typed: str, language: str) -> str:
+    """Send a code for the number or customer number in ``typed``: ``sent``, ``invalid``,
+    ``limited`` or ``unavailable``. ``sent`` also for a number that is not a customer's."""
+    number = normalise_number(typed)
+    identifier = number or normalise_customer_number(typed)
+    if identifier is None:
+        return "invalid"
+    if number:  # the transcript keeps "[phone •••56]", as exports and logs do
+        deps.identity.mask_number_in_transcript(conversation_id)
+    identity = deps.identity.channel_identity(conversation_id)
+    if identity is None or deps.settings.sms_provider == "none":
+        return "unavailable"
+    try:
+        customer_id = await deps.accounts.find_customer_async(identifier)
+    except AccountUnavailable:
+        return "unavailable"
+    channel = identity[0]
+    minutes = deps.settings.verified_ttl_for(channel)
+    issued = deps.identity.issue(conversation_id, channel, identifier, customer_id, minutes)
+    if issued.limited:
+        return "limited"
+    if issued.code and customer_id:
+        message = text("verification_sms", language).format(code=issued.code)
+        deps.outbox.send_later(number or _number_on_file(deps, customer_id), message)
+    return "sent"
+
+
+def _number_on_file(deps: AccountDeps, customer_id: str) -> Any:
+    def find() -> str | None:
+        account = deps.accounts.account(customer_id)
+        return account.msisdn if account else None
+
+    return find
+
+
+def escape_outcome(tracker: Tracker) -> str | None:
+    """``escalate`` or ``cancelled`` when the customer's message leaves the check."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    if is_escalation(intent):
+        return "escalate"
+    if intent in CANCEL_INTENTS or CANCEL_WORDS.match(tracker.latest_message.get("text") or ""):
+        return "cancelled"
+    return None
+
+
+class ValidateVerificationForm(FormValidationAction):
+    def __init__(self, deps: AccountDeps | None = None) -> None:
+        self._deps = deps
+
+    @property
+    def deps(self) -> AccountDeps:
+        if self._deps is None:
+            self._deps = default_deps()
+        return self._deps
+
+    def name(self) -> str:
+        return "validate_verification_form"
+
+    async def required_slots(
+        self,
+        domain_slots: List[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> List[str]:
+        if tracker.get_slot(OUTCOME):  # decided during this turn: the form ends
+            return []
+        return domain_slots
+
+    async def validate_verification_number(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        if value is None:  # emptied by action_verification_start, not typed: nothing to check
+            return {}
+        typed = str(value)
+        if typed == HANDLED and self._code_waiting(tracker):
+            return {NUMBER: HANDLED}
+        if typed == CODE_PAYLOAD and self.deps.identity.verified_in(tracker.sender_id) is not None:
+            # the gateway proved the number another way (Telegram: the customer's own contact)
+            return {NUMBER: HANDLED, OUTCOME: "verified"}
+        outcome = await start_check(self.deps, tracker.sender_id, typed, reply_language(tracker))
+        if outcome == "sent":
+            return {NUMBER: HANDLED, MISSES: None}
+        if outcome != "invalid":
+            return {NUMBER: None, OUTCOME: outcome}
+        return self._miss(dispatcher, tracker, NUMBER, "utter_verification_not_a_number")
+
+    async def validate_verification_code(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        if value is None:  # emptied by action_verification_start, not typed: nothing to check
+            return {}
+        typed = str(value)
+        if typed == CODE_PAYLOAD:  # the store checked a code: read how it went
+            return self._after_attempt(dispatcher, tracker)
+        if normalise_number(typed):  # another number: a new code for it
+            return await self.validate_verification_number(typed, dispatcher, tracker, domain) | {CODE: None}
+        return self._miss(dispatcher, tracker, CODE, "utter_verification_code_not_typed")
+
+    def _after_attempt(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[str, Any]:
+        if self.deps.identity.verified_in(tracker.sender_id) is not None:
+            return {CODE: "ok", OUTCOME: "verified"}
+        status = self.deps.identity.last_code(tracker.sender_id)
+        if status is None or status.status == LOCKED or status.attempts_left == 0:
+            return {CODE: None, OUTCOME: "locked"}
+        if status.expired:
+            return {CODE: None, OUTCOME: "expired"}
+        dispatcher.utter_message(response="utter_verification_code_wrong", tries=status.attempts_left)
+        return {CODE: None}
+
+    def _miss(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, hint: str
+    ) -> Dict[str, Any]:
+        escape = escape_outcome(tracker)
+        if escape:
+            return {slot: None, OUTCOME: escape}
+        misses = int(tracker.get_slot(MISSES) or 0)
+        if misses >= MAX_MISSES:
+            return {slot: None, OUTCOME: "cancelled"}
+        dispatcher.utter_message(response=hint)
+        return {slot: None, MISSES: misses + 1}
+
+    def _code_waiting(self, tracker: Tracker) -> bool:
+        status = self.deps.identity.last_code(tracker.sender_id)
+        return status is not None and status.status == "open" and not status.expired
+
+
+class ActionVerificationStart(Action):
+    """Before the form: a clean slate, or no form at all when the customer is verified already.
+
+    A number typed without being asked (``inform_number``) goes out at once; the form then only
+    asks for the code.
+    """
+
+    def __init__(self, deps: AccountDeps | None = None) -> None:
+        self._deps = deps
+
+    def name(self) -> str:
+        return "action_verification_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        deps = self._deps or default_deps()
+        events = reset_events()
+        language = reply_language(tracker)
+        if deps.identity.verified_in(tracker.sender_id) is not None:
+            events += await answer_after_check(deps, dispatcher, tracker, "utter_verification_already")
+            return [*events, FollowupAction("action_listen")]  # no form
+        if (tracker.latest_message.get("intent") or {}).get("name") != "inform_number":
+            return events
+        typed = tracker.latest_message.get("text") or ""
+        outcome = await start_check(deps, tracker.sender_id, typed, language)
+        if outcome == "sent":
+            return [*events, SlotSet(NUMBER, HANDLED)]
+        if outcome in ("limited", "unavailable"):
+            dispatcher.utter_message(response=f"utter_verification_{outcome}")
+            return [*events, FollowupAction("action_listen")]
+        return events
+
+
+class ActionVerificationResult(Action):
+    """After the form: the customer's figures, or what went wrong and what to do."""
+
+    def __init__(self, deps: AccountDeps | None = None, escalate: Optional[Action] = None) -> None:
+        self._deps = deps
+        self._escalate = escalate
+
+    def name(self) -> str:
+        return "action_verification_result"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        deps = self._deps or default_deps()
+        outcome = tracker.get_slot(OUTCOME)
+        events = reset_events()
+        if outcome in (None, "verified") and deps.identity.verified_in(tracker.sender_id) is not None:
+            return events + await answer_after_check(deps, dispatcher, tracker, "utter_verification_done")
+        if outcome == "escalate":
+            from actions.actions import ActionEscalate  # the one escalation, with its packet
+
+            escalate = self._escalate or ActionEscalate()
+            return events + await escalate.run(dispatcher, tracker, domain)
+        response = {
+            "limited": "utter_verification_limited",
+            "unavailable": "utter_verification_unavailable",
+            "locked": "utter_verification_locked",
+            "expired": "utter_verification_expired",
+        }.get(str(outcome), "utter_verification_cancelled")
+        dispatcher.utter_message(response=response)
+        return events
+
+
+async def answer_after_check(
+    deps: AccountDeps, dispatcher: CollectingDispatcher, tracker: Tracker, response: str
+) -> List[EventType]:
+    """ "You're verified, Jan" and the answer to the question that led to the check (one call
+    to the account system for both: an outage costs the customer one time limit, not two)."""
+    verified = deps.identity.verified_in(tracker.sender_id)
+    if verified is None:
+        return []
+    account = await fetch_account(deps.accounts, verified.customer_id)
+    dispatcher.utter_message(response=response, name=f", {account.first_name}" if account else "")
+    topic = tracker.get_slot(TOPIC_SLOT)
+    if topic:
+        if account is None:
+            dispatcher.utter_message(response="utter_account_unavailable")
+        else:
+            await PersonalAnswer(deps).answer(
+                dispatcher, verified, str(topic), reply_language(tracker), account
+            )
+        return [SlotSet(TOPIC_SLOT, None)]
+    dispatcher.utter_message(response="utter_account_what_now")
+    return []
+
+
+class ActionAccountLogout(Action):
+    """ "Log me out": this channel identity is no longer verified."""
+
+    def __init__(self, deps: AccountDeps | None = None) -> None:
+        self._deps = deps
+
+    def name(self) -> str:
+        return "action_account_logout"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        deps = self._deps or default_deps()
+        identity = deps.identity.channel_identity(tracker.sender_id)
+        ended = bool(identity) and deps.identity.log_out(*identity)  # type: ignore[misc]
+        dispatcher.utter_message(
+            response="utter_account_logged_out" if ended else "utter_account_not_logged_in"
+        )
+        return [*reset_events(), SlotSet(TOPIC_SLOT, None)]
+
+
+class ActionCodeWithoutRequest(Action):
+    """A code (``inform_code``) outside the check: verified by it already, or no code waiting."""
+
+    def __init__(self, deps: AccountDeps | None = None) -> None:
+        self._deps = deps
+
+    def name(self) -> str:
+        return "action_code_without_request"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        deps = self._deps or default_deps()
+        if deps.identity.verified_in(tracker.sender_id) is not None:
+            return await answer_after_check(deps, dispatcher, tracker, "utter_verification_done")
+        dispatcher.utter_message(response="utter_verification_no_code_waiting")
+        offer_verification(dispatcher, reply_language(tracker))
+        return []

@@ -1,0 +1,156 @@
+"""End to end, per language, through POST /api/chat: a personal question, the offer to verify,
+the number, the code from the demo SMS outbox, the customer's own figures, the bill explained
+line by line, then "log me out" and the next personal question asks to verify again."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from sqlalchemy import select
+
+from actions.account import difference_lines
+from actions.formatting import day, gigabytes, locale_for, minutes, money, used_of
+from bot.connectors.accounts import DemoAccountProvider
+from bot.connectors.sms import OUTBOX_NAME
+from bot.core.db import create_db_engine, messages
+from bot.core.identity import CODE_MASK
+from bot.core.settings import PROJECT_ROOT
+from bot.run import Stack
+
+pytestmark = pytest.mark.e2e
+DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+
+CASES = {
+    # language: (customer, number as typed, data question, bill question, log out)
+    "nl": (
+        "MC1000001",
+        "0470 12 34 56",
+        "hoeveel data heb ik nog",
+        "waarom is mijn factuur deze maand zo hoog",
+        "afmelden",
+    ),
+    "fr": (
+        "MC1000002",
+        "0485 11 22 33",
+        "combien de data il me reste",
+        "pourquoi ma facture est plus élevée que d'habitude",
+        "déconnexion",
+    ),
+    "en": (
+        "MC1000003",
+        "0499 88 77 66",
+        "how much data do I have left",
+        "why is my bill higher than usual",
+        "log me out",
+    ),
+}
+
+
+def response_text(response: str, language: str, /, **values: Any) -> str:
+    """domain.yml's ``response`` in ``language``, filled with ``values`` (one may be ``name``)."""
+    for variant in DOMAIN["responses"][response]:
+        if variant["condition"][0]["value"] == language:
+            return str(variant["text"]).format(**values) if values else str(variant["text"])
+    raise KeyError(response)
+
+
+def texts(body: dict[str, Any]) -> list[str]:
+    return [r["text"] for r in body["replies"] if r.get("text")]
+
+
+@pytest.fixture
+def chat(stack: Stack) -> Iterator[Callable[[str], dict[str, Any]]]:
+    client = httpx.Client(base_url=stack.settings.gateway_url, timeout=30)
+    sender = f"e2e-account-{uuid.uuid4().hex[:8]}"
+
+    def say(text: str) -> dict[str, Any]:
+        response = client.post("/api/chat", json={"sender": sender, "text": text})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    yield say
+    client.close()
+
+
+def code_from_outbox(stack: Stack, number: str, timeout_s: float = 10) -> str:
+    outbox = stack.settings.var_dir / OUTBOX_NAME
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if outbox.exists():
+            sent = [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines() if line]
+            mine = [m["text"] for m in sent if m["to"] == number]
+            if mine:
+                return next(word.strip(".") for word in mine[-1].split() if word.strip(".").isdigit())
+        time.sleep(0.1)
+    raise AssertionError(f"no code for {number} in {outbox}")
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_verify_then_personal_answers_then_log_out(
+    chat: Callable[[str], dict[str, Any]], stack: Stack, language: str
+) -> None:
+    customer, typed, data_question, bill_question, log_out = CASES[language]
+    account = DemoAccountProvider.from_file(today=date.today()).account(customer)
+    assert account is not None
+    locale = locale_for(language, account.country)
+    offer = response_text("utter_account_offer_verification", language)
+
+    first = chat(data_question)
+    assert first["language"] == language and offer in texts(first)
+    assert any(b["payload"] == "/verify_identity" for r in first["replies"] for b in r.get("buttons") or [])
+
+    asked = chat("/verify_identity")  # the offer's button
+    assert texts(asked) == [response_text("utter_ask_verification_number", language)]
+    sent = chat(typed)
+    assert texts(sent) == [response_text("utter_ask_verification_code", language)]
+    code = code_from_outbox(stack, account.msisdn)
+
+    verified = chat(code)
+    usage = account.usage
+    included = gigabytes(usage.data_included_mb, locale) if usage.data_included_mb else None
+    included_minutes = minutes(usage.minutes_included, language) if usage.minutes_included else None
+    assert texts(verified) == [
+        response_text("utter_verification_done", language, name=f", {account.first_name}"),
+        response_text(
+            "utter_account_usage",
+            language,
+            name=account.first_name,
+            data=used_of(gigabytes(usage.data_used_mb, locale), included, language),
+            minutes=used_of(minutes(usage.minutes_used, language), included_minutes, language),
+            renews=day(usage.renews_on, locale),
+        ),
+    ]
+
+    bill = chat(bill_question)
+    latest, previous = account.invoices[0], account.invoices[1]
+    assert texts(bill) == [
+        response_text(
+            "utter_account_bill_higher",
+            language,
+            total=money(latest.total, locale),
+            previous=money(previous.total, locale),
+            difference=money(latest.total - previous.total, locale),
+            lines="\n".join(difference_lines(latest, previous, language, locale)),
+        )
+    ]
+
+    assert texts(chat(log_out)) == [response_text("utter_account_logged_out", language)]
+    again = chat(data_question)
+    assert offer in texts(again)
+
+    engine = create_db_engine(stack.settings.database_url)
+    try:
+        with engine.connect() as conn:
+            query = select(messages.c.text).where(messages.c.conversation_id == first["conversation_id"])
+            stored = list(conn.execute(query).scalars())
+    finally:
+        engine.dispose()
+    assert CODE_MASK in stored and not any(code in text for text in stored)
