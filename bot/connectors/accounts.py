@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import queue
 import threading
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -159,6 +160,43 @@ class NoAccountProvider:
         raise AccountUnavailable("no account system: set ACCOUNT_PROVIDER (see the README)")
 
 
+class _DaemonPool:
+    """Runs calls on ``size`` daemon threads, started on first use.
+
+    Not :class:`~concurrent.futures.ThreadPoolExecutor`: Python joins its threads when the
+    interpreter exits, so one call hanging in the operator's code kept the action server from
+    stopping on SIGTERM until the supervisor killed it. A daemon thread is simply dropped.
+    """
+
+    def __init__(self, size: int, name: str) -> None:
+        self.size = size
+        self.name = name
+        self._work: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]]] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def submit(self, call: Callable[[], T]) -> Future[T]:
+        future: Future[T] = Future()
+        self._work.put((future, call))
+        with self._lock:
+            if len(self._threads) < self.size:
+                name = f"{self.name}-{len(self._threads)}"
+                thread = threading.Thread(target=self._run, name=name, daemon=True)
+                self._threads.append(thread)
+                thread.start()
+        return future
+
+    def _run(self) -> None:
+        while True:
+            future, call = self._work.get()
+            if not future.set_running_or_notify_cancel():
+                continue  # given up while it waited for a thread
+            try:
+                future.set_result(call())
+            except BaseException as exc:  # handed to whoever waits for it
+                future.set_exception(exc)
+
+
 class AccountService:
     """A provider's calls with a time limit; every failure is :class:`AccountUnavailable`.
 
@@ -177,7 +215,7 @@ class AccountService:
         self.provider = provider
         self.timeout_s = timeout_s
         self.max_pending = max_pending
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="accounts")
+        self._pool = _DaemonPool(max_workers, "accounts")
         self._lock = threading.Lock()
         self._abandoned = 0
 
@@ -221,10 +259,7 @@ class AccountService:
         with self._lock:
             if self._abandoned >= self.max_pending:
                 raise AccountUnavailable("the account system is not answering")
-        try:
-            return self._pool.submit(call)
-        except RuntimeError as exc:  # the pool is shut down (the process is stopping)
-            raise AccountUnavailable(str(exc)) from exc
+        return self._pool.submit(call)
 
     def _abandon(self, future: Future[Any]) -> None:
         """An overrun call: one still waiting for a thread is dropped, a running one is counted

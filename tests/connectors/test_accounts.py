@@ -230,5 +230,31 @@ def test_account_service_builds_the_configured_provider() -> None:
 
 def test_how_many_account_calls_run_at_once_is_a_setting() -> None:
     """ACCOUNT_THREADS: the operator sizes the pool to what its account API can take."""
-    assert account_service(settings(ACCOUNT_PROVIDER="demo"))._pool._max_workers == 16
-    assert account_service(settings(ACCOUNT_PROVIDER="demo", ACCOUNT_THREADS="4"))._pool._max_workers == 4
+    assert account_service(settings(ACCOUNT_PROVIDER="demo"))._pool.size == 16
+    assert account_service(settings(ACCOUNT_PROVIDER="demo", ACCOUNT_THREADS="4"))._pool.size == 4
+
+
+HANGS_THEN_EXITS = """
+from bot.connectors.accounts import AccountService, AccountUnavailable
+from testkit.fakes.accounts import SlowAccountProvider
+
+service = AccountService(SlowAccountProvider(delay_s=None), timeout_s=0.2)
+try:
+    service.account("MC1000001")
+except AccountUnavailable as exc:
+    print("unavailable:", exc, flush=True)
+"""
+
+
+def test_a_hung_account_call_does_not_keep_the_process_from_exiting() -> None:
+    """The action server stops on SIGTERM even while the operator's system hangs: the abandoned
+    call's thread does not hold up the interpreter's exit (it did with ThreadPoolExecutor,
+    until the supervisor killed the process)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", HANGS_THEN_EXITS], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "unavailable: no answer within 0.2 s"
