@@ -48,7 +48,9 @@ class ConsoleStream:
 
     async def update(self, changes: list[Event], complete: bool, moved: bool) -> list[str] | None:
         if not complete or time.monotonic() - self.last_seen >= SEEN_EVERY_S:
-            return await self.resync()
+            # the view carries the unread counts; the page's alert needs the activity event too
+            resynced = await self.resync()
+            return None if resynced is None else resynced + self.activity_chunks(changes)
         chunks = self.from_feed(changes)
         touched = moved and not changes  # woken without a change: presence, log-out, deactivation
         if touched or self.wakes(changes) or any(_moves_chats(c) for c in changes):

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from bot.agentdesk.console_stream import ConsoleStream
+from bot.agentdesk.console_stream import SEEN_EVERY_S, ConsoleStream
 from bot.channels.webchat import CustomerStream
 from bot.core import events
 from bot.core.chat_sessions import ChatSessions
@@ -161,6 +161,33 @@ def max_customer_id(engine: Engine, cid: str) -> int:
             messages.c.conversation_id == cid, messages.c.author == "customer"
         )
         return max(conn.execute(query).scalars())
+
+
+def test_a_round_that_reads_the_console_again_still_announces_the_customers_message(
+    desk_client: TestClient, engine: Engine, desk_agent: Callable[..., AgentApi]
+) -> None:
+    """Every SEEN_EVERY_S a round of the console's stream reads the agent's view again from the
+    database: a customer's message in another of the agent's chats in that round still comes as
+    an activity event (the page's alert while its tab is hidden), not only as an unread count."""
+    ann = desk_agent("ann")
+    cid, token = web_chat(engine, "eerste vraag")
+    ann.ok(ann.act(cid, "claim"))
+    stream = ConsoleStream(desk_client.app.state.console, ann.token, None, 0)  # type: ignore[attr-defined]
+    asyncio.run(stream.start())
+    feed = ChangeFeed(engine)  # what the gateway's feed reads when the customer writes
+    feed.poll()
+    sender = ChatSessions(engine).find(token).sender  # type: ignore[union-attr]
+    sent = desk_client.post(
+        "/api/chat", json={"sender": sender, "text": "nog iets"}, headers={"X-Chat-Token": token}
+    )
+    assert sent.status_code == 200, sent.text
+    changes = [Event(seq, *change) for seq, change in enumerate(feed.poll(), start=1)]
+    stream.last_seen -= SEEN_EVERY_S  # this round reads everything again
+    pushed = [chunk_of(chunk) for chunk in asyncio.run(stream.update(changes, True, True)) or []]
+    newest = max_customer_id(engine, cid)
+    assert (events.ACTIVITY, {"conversation_id": cid, "message_id": newest}) in pushed
+    [view] = [data for name, data in pushed if name == events.QUEUE]
+    assert view["mine"][0]["last_customer_id"] == newest  # the page counts it once
 
 
 # --- transfer ---------------------------------------------------------------------------------

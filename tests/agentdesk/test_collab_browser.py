@@ -127,6 +127,10 @@ def test_typing_unread_counts_and_transfers_for_a_french_speaking_agent(
         marc.click("#go-online")
         expect(marc.locator("#presence")).to_have_value("online")  # online before Sophie lists colleagues
         sophie.locator(f'#mine .queue-item[data-conversation="{first}"]').click()
+        # open before the transfer: its button is enabled for the chat open until now too
+        expect(sophie.locator(f'#mine .queue-item[data-conversation="{first}"]')).to_have_attribute(
+            "aria-current", "true"
+        )
         sophie.click("#transfer")
         dialog = sophie.locator("#transfer-dialog")
         expect(dialog.locator("#transfer-title")).to_have_text("Transférer cette conversation ?")

@@ -111,9 +111,16 @@ def test_an_agent_sees_the_verified_customer(
             "aria-current", "true"
         )
         page.locator(f'#offered .queue-item[data-conversation="{cid}"]').click()
+        # open (the earlier chat's panel is Jan's too, and the chats' summaries are the same)
+        expect(page.locator(f'#offered .queue-item[data-conversation="{cid}"]')).to_have_attribute(
+            "aria-current", "true"
+        )
         page.select_option("#ui-language", "nl")  # the panel follows the console's language
         expect(panel.locator("summary")).to_contain_text("geverifieerd via Telegram")
         page.locator(f'#offered .queue-item[data-conversation="{plain}"]').click()
+        expect(page.locator(f'#offered .queue-item[data-conversation="{plain}"]')).to_have_attribute(
+            "aria-current", "true"
+        )
         expect(page.locator("#p-summary")).to_have_text("wil een mens")
         expect(panel).to_be_hidden()
         page.locator(f'#offered .queue-item[data-conversation="{returning}"]').click()

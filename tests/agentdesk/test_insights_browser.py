@@ -253,10 +253,11 @@ def test_a_french_speaking_admin_reads_the_insights_in_french_without_pleasantri
         expect(bill.locator(".assign")).to_be_disabled()
         expect(bill.locator(".needs-content")).to_have_text(texts["insights_needs_content"].format(n=2))
 
-        expect(page.locator("#alerts li")).to_have_count(0)
-        expect(page.locator("#alerts-empty")).to_have_text(texts["insights_no_alerts"])
         axis = texts["insights_axis_day"].format(zone=settings.time_zone.key)
         expect(page.locator("#chart text", has_text=axis)).to_have_count(1)  # the team's days
+        # the trends (and their alerts) have arrived: before, there are no alerts on the page either
+        expect(page.locator("#alerts li")).to_have_count(0)
+        expect(page.locator("#alerts-empty")).to_have_text(texts["insights_no_alerts"])
         page.screenshot(path=str(tmp_path / "insights-fr.png"), full_page=True)
 
         page.set_viewport_size({"width": 390, "height": 800})

@@ -115,6 +115,8 @@ def test_answered_and_superseded_quick_replies_are_disabled_and_the_score_is_kep
     page: Page, ann: AgentApi, db: Engine, tmp_path: Path
 ) -> None:
     log = log_of(page)
+    # the opening's choices first: a customer who writes before they arrive gets no opening
+    expect(log.locator(".buttons")).to_have_count(1)
     say(page, "Ma facture est trop élevée")
     first = log.locator(".buttons").nth(1)  # after the opening's choices
     expect(first.locator("button")).to_have_text(["Oui", "Non"])

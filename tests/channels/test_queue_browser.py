@@ -166,6 +166,7 @@ def test_the_customer_hears_the_wait_leaves_the_queue_and_a_silent_chat_is_close
 
     # an unclear message: the topics, and always "none of these: a person"
     log = customer.locator("cc-chat-widget .log")
+    expect(log.locator(".buttons")).to_have_count(1)  # the opening's choices, before the customer writes
     say(customer, "Ma facture est incompréhensible")
     expect(log.locator(".msg.bot").last).to_have_text(CLARIFY)
     choices = log.locator(".buttons").last.locator("button")

@@ -5,11 +5,14 @@
 // Snoozing is in console-snooze.js, the keyboard shortcuts in console-keys.js.
 
 state.messages = [];  // the open chat's messages, as received (packet, then the live stream)
+let chatOpens = 0;  // packets can arrive out of order: only the chat opened last is shown
 
 async function openChat(id) {
+  const open = ++chatOpens;
   showError("chat-error", null);
   try {
     const packet = await api("conversations/" + encodeURIComponent(id));
+    if (open !== chatOpens) return;  // the agent opened another chat meanwhile
     state.current = id; state.packet = packet;
     state.messages = []; state.lastId = 0;
     $("transcript").replaceChildren();
@@ -20,7 +23,7 @@ async function openChat(id) {
     connect();
     if (state.queue) renderQueue(state.queue);
     if (state.closed) renderClosed(state.closed);
-  } catch (err) { showError("chat-error", err); }
+  } catch (err) { if (open === chatOpens) showError("chat-error", err); }
 }
 
 function redrawChat() {
