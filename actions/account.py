@@ -183,6 +183,11 @@ class ActionBillingExplainBill(_BillingAction):
     general = "utter_billing_explain_bill"
 
 
+class ActionBillingInvoiceCopy(_BillingAction):
+    intent = "billing_invoice_copy"
+    general = "utter_billing_invoice_copy"
+
+
 class ActionBillingHigherThanUsual(_BillingAction):
     intent = "billing_higher_than_usual"
     general = "utter_billing_higher_than_usual"
@@ -306,6 +311,12 @@ def _bill_due(dispatcher: CollectingDispatcher, account: Account, language: str,
     _payment(dispatcher, account, language, locale)
 
 
+def _bill_copy(dispatcher: CollectingDispatcher, account: Account, language: str, locale: str) -> None:
+    """Where the invoices are, and which one is the latest (a verified "and my last bill?")."""
+    dispatcher.utter_message(response="utter_billing_invoice_copy")
+    _bill_due(dispatcher, account, language, locale)
+
+
 def _bill_explain(dispatcher: CollectingDispatcher, account: Account, language: str, locale: str) -> None:
     if not account.invoices:
         _no_invoice(dispatcher, account, locale)
@@ -378,6 +389,7 @@ ANSWERS: Dict[str, Callable[[CollectingDispatcher, Account, str, str], None]] = 
     "bill_due": _bill_due,
     "bill_higher": _bill_higher,
     "bill_explain": _bill_explain,
+    "bill_copy": _bill_copy,
 }
 
 

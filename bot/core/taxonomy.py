@@ -68,6 +68,7 @@ ACCOUNT_INTENT_TOPICS = {
     "billing_due_date": "bill_due",
     "billing_higher_than_usual": "bill_higher",
     "billing_explain_bill": "bill_explain",
+    "billing_invoice_copy": "bill_copy",
 }
 ACCOUNT_ARTICLE_TOPICS = {
     "check_usage": "usage",

@@ -17,6 +17,7 @@ from actions.account import (
     ActionBillingDueDate,
     ActionBillingExplainBill,
     ActionBillingHigherThanUsual,
+    ActionBillingInvoiceCopy,
     verified_customer_note,
 )
 from actions.actions import ActionEscalate
@@ -129,6 +130,32 @@ def test_verified_french_due_date_and_payment(engine: Engine) -> None:
         ),
     ]
     assert money(invoice.total, "fr_BE").endswith("\u00a0€")
+
+
+def test_invoice_copy_says_where_and_for_a_verified_customer_which_is_the_latest(engine: Engine) -> None:
+    """ "et ma dernière facture ?" after the check: where the invoices are, then the latest one's
+    amount, due date and payment status; before it, where they are and the offer."""
+    cid = new_conversation(engine, "fr")
+    events, messages = run(
+        ActionBillingInvoiceCopy(make_deps(engine)),
+        tracker(cid, intent="billing_invoice_copy", language="fr"),
+    )
+    assert responses(messages) == ["utter_billing_invoice_copy", OFFER]
+    assert events == [SlotSet("account_topic", "bill_copy")]
+
+    verify(engine, cid, "MC1000002")
+    invoice = demo_accounts().account("MC1000002").invoices[0]  # type: ignore[union-attr]
+    events, messages = run(
+        ActionBillingInvoiceCopy(make_deps(engine)),
+        tracker(cid, intent="billing_invoice_copy", language="fr"),
+    )
+    assert responses(messages) == [
+        "utter_billing_invoice_copy",
+        "utter_account_bill_due",
+        "utter_account_payment_open",
+    ]
+    assert said(messages)[1][1]["total"] == money(invoice.total, "fr_BE")
+    assert events == [SlotSet("account_topic", None)]
 
 
 def test_verified_explain_bill_lists_the_lines(engine: Engine) -> None:
