@@ -43,6 +43,9 @@ from bot.core.texts import text
 ARTICLE_TOPICS = ACCOUNT_ARTICLE_TOPICS  # article id -> topic (bot/core/taxonomy.py)
 INTENT_TOPICS = ACCOUNT_INTENT_TOPICS  # intent -> topic
 TOPIC_SLOT = "account_topic"
+# What follows the identity check when the general answer already said the rest: after "where
+# are my invoices", only which one is the latest.
+AFTER_CHECK = {"bill_copy": "bill_due"}
 METHOD_WORDS = {"sms_code": "SMS", "telegram_contact": "Telegram"}
 
 
@@ -109,7 +112,7 @@ class PersonalAnswer:
         offer_verification(dispatcher, language)
         if ask_helped:
             dispatcher.utter_message(response="utter_did_this_help")
-        return [SlotSet(TOPIC_SLOT, topic)]
+        return [SlotSet(TOPIC_SLOT, AFTER_CHECK.get(topic, topic))]
 
     async def answer(
         self,

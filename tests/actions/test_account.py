@@ -141,7 +141,7 @@ def test_invoice_copy_says_where_and_for_a_verified_customer_which_is_the_latest
         tracker(cid, intent="billing_invoice_copy", language="fr"),
     )
     assert responses(messages) == ["utter_billing_invoice_copy", OFFER]
-    assert events == [SlotSet("account_topic", "bill_copy")]
+    assert events == [SlotSet("account_topic", "bill_due")]  # after the check: the latest, not "where" again
 
     verify(engine, cid, "MC1000002")
     invoice = demo_accounts().account("MC1000002").invoices[0]  # type: ignore[union-attr]
