@@ -8,6 +8,8 @@ Redis lock store so several Rasa replicas can serve the same conversations safel
 from __future__ import annotations
 
 import json
+import math
+import time
 from typing import Any, Optional
 
 from rasa.core.brokers.broker import EventBroker
@@ -73,9 +75,35 @@ class SettingsTrackerStore(SQLTrackerStore):
         return await _retrieve_events_only(self, sender_id, fetch_events_from_all_sessions)
 
 
+# A lock's key outlives its last ticket by this much: long enough for any reader, short enough
+# that a replica killed while holding a lock leaves nothing behind in Redis for good.
+LOCK_KEY_MARGIN_S = 60
+
+
+class ExpiringRedisLockStore(RedisLockStore):
+    """Rasa's Redis lock store, with keys that expire.
+
+    Rasa deletes a conversation's lock key when its last ticket is returned, and never sets an
+    expiry: a replica killed (OOM, kill -9, a lost node) between taking and returning a ticket
+    leaves the key in Redis forever, one per conversation it held. Here each save gives the key
+    the lifetime of its last ticket plus :data:`LOCK_KEY_MARGIN_S`. A key that expires holds
+    only expired tickets, which the lock already ignores.
+    """
+
+    def save_lock(self, lock: TicketLock) -> None:
+        self.red.set(self.key_prefix + lock.conversation_id, lock.dumps(), ex=lock_key_ttl(lock))
+
+
+def lock_key_ttl(lock: TicketLock, now: Optional[float] = None) -> int:
+    """Seconds the lock's key is kept: until its last ticket expires, plus the margin."""
+    now = time.time() if now is None else now
+    last = max((ticket.expires for ticket in lock.tickets), default=now)
+    return max(1, math.ceil(last - now)) + LOCK_KEY_MARGIN_S
+
+
 def redis_lock_store(url: str) -> RedisLockStore:
     parsed = make_url(url)
-    return RedisLockStore(
+    return ExpiringRedisLockStore(
         host=parsed.host or "localhost",
         port=parsed.port or 6379,
         db=int(parsed.database or 1),

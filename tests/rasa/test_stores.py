@@ -7,13 +7,20 @@ import os
 import uuid
 
 import redis
+from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import InMemoryLockStore, RedisLockStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.core.settings import Settings
-from bot.rasa.stores import SettingsLockStore, SettingsTrackerStore, sql_store_arguments
+from bot.rasa.stores import (
+    LOCK_KEY_MARGIN_S,
+    SettingsLockStore,
+    SettingsTrackerStore,
+    lock_key_ttl,
+    sql_store_arguments,
+)
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/1")
 
@@ -81,3 +88,25 @@ def test_fast_reads_return_the_same_tracker_as_rasa(settings: Settings) -> None:
         assert a is not None and b is not None
         assert [e.as_dict() for e in a.events] == [e.as_dict() for e in b.events]
     assert asyncio.run(fast.retrieve("nobody")) is None
+
+
+def test_a_lock_key_expires_after_its_last_ticket(settings: Settings) -> None:
+    """A replica killed while it holds a conversation's lock leaves no key behind for good: the
+    key lives as long as its last ticket plus the margin (Rasa's own store sets no expiry)."""
+    store = SettingsLockStore(settings=settings.with_overrides(redis_url=REDIS_URL)).inner
+    assert isinstance(store, RedisLockStore)
+    conversation = f"conv-{uuid.uuid4()}"
+    lock = store.get_or_create_lock(conversation)
+    lock.issue_ticket(30)
+    store.save_lock(lock)  # as a replica does before it dies holding the ticket
+    ttl = redis.Redis.from_url(REDIS_URL).ttl(store.key_prefix + conversation)
+    assert LOCK_KEY_MARGIN_S + 25 <= ttl <= LOCK_KEY_MARGIN_S + 31
+    store.delete_lock(conversation)
+
+
+def test_lock_key_ttl_counts_from_the_last_ticket() -> None:
+    lock = TicketLock("c")
+    assert lock_key_ttl(lock, now=100.0) == 1 + LOCK_KEY_MARGIN_S  # no ticket: kept briefly
+    lock.tickets.extend([Ticket(0, 110.0), Ticket(1, 125.5)])
+    assert lock_key_ttl(lock, now=100.0) == 26 + LOCK_KEY_MARGIN_S
+    assert lock_key_ttl(lock, now=200.0) == 1 + LOCK_KEY_MARGIN_S  # all expired
