@@ -107,6 +107,26 @@ def last_bot_response(tracker: Tracker) -> str | None:
 
 CLARIFICATIONS = {"utter_clarify", "utter_clarify_topics"}
 
+# The bot's answers to a question (billing, coverage, outages, SIM, the customer's account): a
+# "no" right after one of them means it did not help. Except the answers that end on a question
+# of their own ("which town?", "shall I check it's you?"): the "no" answers that question.
+ANSWER_PREFIXES = ("utter_billing_", "utter_coverage_", "utter_outage_", "utter_sim_", "utter_account_")
+ANSWERS_THAT_ASK = frozenset(
+    {
+        "utter_coverage_unknown_place",
+        "utter_outage_none",
+        "utter_outage_list",
+        "utter_account_offer_verification",
+        "utter_account_what_now",
+    }
+)
+
+
+def answered_just_before(tracker: Tracker) -> bool:
+    """Whether the bot's last message before the customer's latest one answered a question."""
+    response = last_bot_response(tracker) or ""
+    return response.startswith(ANSWER_PREFIXES) and response not in ANSWERS_THAT_ASK
+
 
 class ActionClarify(Action):
     """Low-confidence message: ask to rephrase, offering the likeliest topics as buttons.
@@ -246,6 +266,27 @@ class ActionEscalate(Action):
             dispatcher.utter_message(response="utter_handoff_waiting_closed", reopens=reopens)
 
 
+class ActionNoWithoutQuestion(Action):
+    """A "no" the bot did not ask for. Right after an answer ("no, that didn't help", "still
+    not working") a person takes over, as after "did this help?"; otherwise (after a greeting,
+    "glad I could help", "which town?") the bot asks what the customer needs."""
+
+    def __init__(self, escalate: ActionEscalate | None = None) -> None:
+        self._escalate = escalate
+
+    def name(self) -> str:
+        return "action_no_without_question"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        if answered_just_before(tracker):
+            escalate = self._escalate or ActionEscalate()
+            return await escalate.run(dispatcher, tracker, domain, reason="not_helped")
+        dispatcher.utter_message(response="utter_ask_what_else")
+        return []
+
+
 INTERNAL_SLOTS = ("session_started_metadata", "requested_slot")
 
 
@@ -269,7 +310,9 @@ async def packet_slots(tracker: Tracker, engine: Engine | None) -> Dict[str, Any
 
 def contextual_reason(tracker: Tracker, intent: str | None) -> str:
     """Why an ordinary turn was handed over: a "no" to "did this help?", or an angry repetition."""
-    if intent == "deny" and last_bot_response(tracker) == "utter_did_this_help":
+    if intent == "deny" and (
+        last_bot_response(tracker) == "utter_did_this_help" or answered_just_before(tracker)
+    ):
         return "not_helped"
     if is_angry_repetition(customer_turns(tracker), customer_places(tracker)):
         return "angry_repetition"

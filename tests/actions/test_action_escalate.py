@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
-from actions.actions import ActionEscalate, intent_labels
+from actions.actions import ActionEscalate, ActionNoWithoutQuestion, intent_labels
 from bot.core.db import conversations, utcnow
 from bot.core.hours import default_hours
 from bot.core.rules import default_rules
@@ -62,7 +62,9 @@ def tracker(cid: str, intent: str, language: str, text: str = "...") -> Tracker:
     )
 
 
-def run(action: ActionEscalate, t: Tracker) -> tuple[list[Any], list[dict[str, Any]]]:
+def run(
+    action: ActionEscalate | ActionNoWithoutQuestion, t: Tracker
+) -> tuple[list[Any], list[dict[str, Any]]]:
     dispatcher = CollectingDispatcher()
     events = asyncio.run(action.run(dispatcher, t, {}))
     return events, [{k: v for k, v in m.items() if v not in (None, [], {})} for m in dispatcher.messages]
@@ -224,3 +226,51 @@ def test_an_angry_repetition_goes_to_a_person_with_high_priority(engine: Engine,
     [handoff] = queue.waiting()
     assert (handoff.reason, handoff.priority) == ("angry_repetition", "high")
     assert handoff.intents == ["billing_higher_than_usual", "billing_higher_than_usual"]
+
+
+def after(cid: str, bot_said: str, text: str, language: str = "en") -> Tracker:
+    """The customer's "no" (``text``) right after the bot's response ``bot_said``."""
+    events = [
+        {"event": "user", "text": "my sim asks for a PUK", "parse_data": {"intent": {"name": "sim_pin_puk"}}},
+        {"event": "bot", "text": "...", "metadata": {"utter_action": bot_said}},
+        {"event": "user", "text": text, "parse_data": {"intent": {"name": "deny"}}},
+    ]
+    latest = {"text": text, "intent": {"name": "deny", "confidence": 0.9}, "entities": []}
+    return Tracker(cid, {"language": language}, latest, events, False, None, {}, "action_listen")
+
+
+@pytest.mark.parametrize(
+    "bot_said",
+    ["utter_sim_pin_puk", "utter_billing_payment_methods", "utter_outage_active", "utter_account_bill_due"],
+)
+def test_a_no_right_after_an_answer_hands_over_as_not_helped(engine: Engine, bot_said: str) -> None:
+    """ "no that didn't help" after an answer that asked nothing: a person takes over, as after
+    "did this help?", with the reason not_helped."""
+    queue = HandoffQueue(engine)
+    action = ActionNoWithoutQuestion(
+        ActionEscalate(queue, default_rules(), default_hours(), now=lambda: OPEN)
+    )
+    cid = new_conversation(engine, "en")
+    events, messages = run(action, after(cid, bot_said, "no that didnt help"))
+    assert events == []
+    assert [m["response"] for m in messages] == ["utter_escalate_not_helped", "utter_handoff_waiting_open"]
+    [handoff] = queue.waiting()
+    assert (handoff.conversation_id, handoff.reason) == (cid, "not_helped")
+
+
+@pytest.mark.parametrize(
+    "bot_said",
+    ["utter_greet", "utter_glad_helped", "utter_outage_list", "utter_account_offer_verification", None],
+)
+def test_a_no_to_anything_else_asks_what_the_customer_needs(engine: Engine, bot_said: str | None) -> None:
+    """After a greeting, "glad I could help", or an answer that ends on a question of its own
+    ("are you near there?", "shall I check it's you?"), a "no" hands nothing over."""
+    queue = HandoffQueue(engine)
+    action = ActionNoWithoutQuestion(
+        ActionEscalate(queue, default_rules(), default_hours(), now=lambda: OPEN)
+    )
+    cid = new_conversation(engine, "fr")
+    events, messages = run(action, after(cid, bot_said, "non", language="fr"))  # type: ignore[arg-type]
+    assert events == []
+    assert messages == [{"response": "utter_ask_what_else", "template": "utter_ask_what_else"}]
+    assert queue.waiting() == []

@@ -279,6 +279,24 @@ def test_an_answer_that_did_not_help_goes_to_a_person(
     assert stored == reason
 
 
+NO_RIGHT_AFTER_AN_ANSWER = {
+    "nl": ("ik ben mijn pincode vergeten", "nee dat helpt me niet"),
+    "fr": ("j'ai oublié mon code pin", "non ça m'aide pas"),
+    "en": ("I forgot my PIN code", "no that didn't help"),
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_a_no_right_after_an_answer_that_asked_nothing_goes_to_a_person(chat, language: str) -> None:
+    """The PIN answer does not ask "did this help?"; "no, that didn't help" still hands over."""
+    question, no = NO_RIGHT_AFTER_AN_ANSWER[language]
+    first = chat(question)
+    assert texts(first) == [response_text("utter_sim_pin_puk", language)]
+    handed = chat(no)
+    assert handed["owner"] == "queued"
+    assert texts(handed)[0] == response_text("utter_escalate_not_helped", language)
+
+
 HELP_CENTRE_QUESTIONS = {
     "nl": (
         "kan ik mijn gesprekken laten doorschakelen naar mijn vaste lijn",
