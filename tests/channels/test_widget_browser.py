@@ -441,7 +441,8 @@ def test_a_widget_without_a_valid_token_starts_a_conversation_of_its_own(
         widget = page.locator("cc-chat-widget")
         widget.locator(".launcher").click()
         log = widget.locator(".log")
-        page.wait_for_timeout(500)  # the (refused) restore has had its chance
+        # the opening's four choices: the widget greets only once its (refused) restore is over
+        expect(log.locator(".buttons button")).to_have_count(4)
         expect(log.locator(".msg.me")).to_have_count(0)  # nothing of the old conversation
         expect(log).not_to_contain_text("mijn oude vraag")
         say(page, widget, QUESTION)
