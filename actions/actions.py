@@ -122,10 +122,9 @@ ANSWERS_THAT_ASK = frozenset(
 )
 
 
-def answered_just_before(tracker: Tracker) -> bool:
-    """Whether the bot's last message before the customer's latest one answered a question."""
-    response = last_bot_response(tracker) or ""
-    return response.startswith(ANSWER_PREFIXES) and response not in ANSWERS_THAT_ASK
+def is_answer(response: str | None) -> bool:
+    """Whether the bot's response ``response`` answered a question (and asked nothing)."""
+    return (response or "").startswith(ANSWER_PREFIXES) and response not in ANSWERS_THAT_ASK
 
 
 class ActionClarify(Action):
@@ -280,9 +279,9 @@ class ActionNoWithoutQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        if answered_just_before(tracker):
+        if is_answer(last_bot_response(tracker)):  # contextual_reason names it not_helped
             escalate = self._escalate or ActionEscalate()
-            return await escalate.run(dispatcher, tracker, domain, reason="not_helped")
+            return await escalate.run(dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_ask_what_else")
         return []
 
@@ -310,9 +309,8 @@ async def packet_slots(tracker: Tracker, engine: Engine | None) -> Dict[str, Any
 
 def contextual_reason(tracker: Tracker, intent: str | None) -> str:
     """Why an ordinary turn was handed over: a "no" to "did this help?", or an angry repetition."""
-    if intent == "deny" and (
-        last_bot_response(tracker) == "utter_did_this_help" or answered_just_before(tracker)
-    ):
+    before = last_bot_response(tracker)
+    if intent == "deny" and (before == "utter_did_this_help" or is_answer(before)):
         return "not_helped"
     if is_angry_repetition(customer_turns(tracker), customer_places(tracker)):
         return "angry_repetition"
