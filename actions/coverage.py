@@ -153,6 +153,23 @@ class CoverageAction(Action, ABC):
         found = self.outages.active([place.key, place.province], now=now)
         return found[0] if found else None
 
+    def say_place(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, place: Place, coverage: str
+    ) -> str | None:
+        """Says what holds at the place: its open outage, else the ``coverage`` response and, in
+        the Netherlands, the partner network. Returns the place's name after the coverage, None
+        after an outage (nothing may follow it that says all is well)."""
+        name = place.name(base.conversation_language(tracker, "nl"))
+        now = datetime.now(base.local_zone())
+        outage = self.open_outage(place, now)
+        if outage:
+            utter_outage(dispatcher, outage, name, now)
+            return None
+        dispatcher.utter_message(response=coverage, place=name)
+        if place.country == "NL":
+            dispatcher.utter_message(response="utter_coverage_partner_nl", place=name)
+        return name
+
     def unavailable(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
         dispatcher.utter_message(response="utter_coverage_unavailable")
         return [SlotSet("place", None)]
@@ -197,16 +214,8 @@ class ActionCoverageCheck(CoverageAction):
                 shown = raw or tracker.latest_message.get("text") or ""
                 dispatcher.utter_message(response="utter_coverage_unknown_place", place=shown[:60])
             return [SlotSet("place", None)]
-        name = place.name(base.conversation_language(tracker, "nl"))
-        now = datetime.now(base.local_zone())
-        outage = self.open_outage(place, now)
-        if outage:
-            utter_outage(dispatcher, outage, name, now)
-            return [SlotSet("place", place.key)]
-        dispatcher.utter_message(response=coverage_response(place), place=name)
-        if place.country == "NL":
-            dispatcher.utter_message(response="utter_coverage_partner_nl", place=name)
-        if previous in OUTAGE_PROMPTS:
+        name = self.say_place(dispatcher, tracker, place, coverage_response(place))
+        if name is not None and previous in OUTAGE_PROMPTS:
             dispatcher.utter_message(response="utter_outage_none_place", place=name)
         return [SlotSet("place", place.key)]
 
@@ -250,18 +259,9 @@ class ActionCoverageIndoor(CoverageAction):
     ) -> List[EventType]:
         if place is None:
             return self.give_tips(dispatcher, asks_helped)
-        name = place.name(base.conversation_language(tracker, "nl"))
-        now = datetime.now(base.local_zone())
-        outage = self.open_outage(place, now)
-        if outage:
-            utter_outage(dispatcher, outage, name, now)
+        fine = "utter_coverage_fine_place" if place.g4 == "good" else coverage_response(place)
+        if self.say_place(dispatcher, tracker, place, fine) is None:
             return [SlotSet("place", place.key)]
-        good = place.g4 == "good"
-        dispatcher.utter_message(
-            response="utter_coverage_fine_place" if good else coverage_response(place), place=name
-        )
-        if place.country == "NL":
-            dispatcher.utter_message(response="utter_coverage_partner_nl", place=name)
         return [SlotSet("place", place.key), *self.give_tips(dispatcher, asks_helped)]
 
 

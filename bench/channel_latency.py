@@ -47,6 +47,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.channel_fakes import both_running, fakes_env  # noqa: E402
 from bench.latency import percentile  # noqa: E402
 from bot.channels.slack_text import escape  # noqa: E402
 from bot.core.db import OWNER_AGENT, OWNER_QUEUED, create_db_engine  # noqa: E402
@@ -113,27 +114,13 @@ class TimedSlack(FakeSlack):
             return self.first_post[thread]
 
 
-@contextlib.contextmanager
-def platform_fakes() -> Iterator[tuple[TimedTelegram, TimedSlack]]:
-    telegram, slack = TimedTelegram(TELEGRAM_TOKEN), TimedSlack()
-    try:
-        yield telegram, slack
-    finally:
-        telegram.stop()
-        slack.stop()
+def platform_fakes() -> contextlib.AbstractContextManager[tuple[TimedTelegram, TimedSlack]]:
+    return both_running(TimedTelegram(TELEGRAM_TOKEN), TimedSlack())
 
 
 def channel_env(telegram: FakeTelegram, slack: FakeSlack) -> dict[str, str]:
     """The gateway's channels pointed at the fakes: Telegram by long polling, Slack customers only."""
-    return {
-        "TELEGRAM_TOKEN": telegram.token,
-        "TELEGRAM_API_URL": telegram.base_url,
-        "TELEGRAM_WEBHOOK_URL": "",
-        "SLACK_BOT_TOKEN": SLACK_TOKEN,
-        "SLACK_SIGNING_SECRET": SLACK_SECRET,
-        "SLACK_API_URL": slack.base_url,
-        "SLACK_AGENT_BOT_TOKEN": "",
-    }
+    return {**fakes_env(telegram, slack, SLACK_TOKEN, SLACK_SECRET), "TELEGRAM_WEBHOOK_URL": ""}
 
 
 # -- one channel each ----------------------------------------------------------------------------------

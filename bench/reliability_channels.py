@@ -31,7 +31,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from bench.channel_fakes import both_running, fakes_env
 from bot.channels.chat_spool import SPOOL_FILE
 from bot.core.db import conversations, create_db_engine, messages
 from bot.core.texts import text as gateway_text
@@ -66,28 +67,14 @@ class TimedSlack(FakeSlack):
         return super()._chat_postMessage(bot, args)
 
 
-@contextlib.contextmanager
-def platforms() -> Iterator[tuple[FakeTelegram, TimedSlack]]:
-    telegram, slack = FakeTelegram(TELEGRAM_TOKEN, first_update_id=90_000_000), TimedSlack()
-    try:
-        yield telegram, slack
-    finally:
-        telegram.stop()
-        slack.stop()
+def platforms() -> contextlib.AbstractContextManager[tuple[FakeTelegram, TimedSlack]]:
+    return both_running(FakeTelegram(TELEGRAM_TOKEN, first_update_id=90_000_000), TimedSlack())
 
 
 def channel_env(telegram: FakeTelegram, slack: FakeSlack) -> dict[str, str]:
     """The gateway's Telegram (webhook mode) and Slack customer channels, on the fakes."""
-    return {
-        "TELEGRAM_TOKEN": telegram.token,
-        "TELEGRAM_API_URL": telegram.base_url,
-        "TELEGRAM_WEBHOOK_URL": "https://bench.invalid",
-        "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,
-        "SLACK_BOT_TOKEN": SLACK_TOKEN,
-        "SLACK_SIGNING_SECRET": SLACK_SECRET,
-        "SLACK_API_URL": slack.base_url,
-        "SLACK_AGENT_BOT_TOKEN": "",
-    }
+    webhook = {"TELEGRAM_WEBHOOK_URL": "https://bench.invalid", "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET}
+    return {**fakes_env(telegram, slack, SLACK_TOKEN, SLACK_SECRET), **webhook}
 
 
 def add_agent(engine: Engine) -> None:

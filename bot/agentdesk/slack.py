@@ -46,9 +46,6 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
-from slack_bolt.async_app import AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
@@ -62,7 +59,7 @@ from bot.agentdesk.slack_posts import (
     PostRef,
 )
 from bot.channels.common import ChannelContext, ConversationRefs, UpdateLog
-from bot.channels.slack_http import STOP_TIMEOUT_S, InFlight, handle_signed, replay, replay_app
+from bot.channels.slack_http import STOP_TIMEOUT_S, BoltApps, handle_signed, replay
 from bot.channels.slack_text import escape, to_plain
 from bot.channels.update_spool import UpdateSpool
 from bot.connectors.accounts import account_service
@@ -95,23 +92,20 @@ class Actor:
     thread_ts: str | None = None
 
 
-class SlackAgentWorkspace:
+class SlackAgentWorkspace(BoltApps):
     """Not a customer channel: it never registers with Delivery."""
 
     name = "slack_agents"
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.client = AsyncWebClient(
-            token=settings.slack_agent_bot_token, base_url=settings.slack_api_url, timeout=SLACK_TIMEOUT_S
+        super().__init__(
+            settings.slack_agent_bot_token,
+            settings.slack_agent_signing_secret,
+            settings.slack_api_url,
+            "slack-agents",
+            SLACK_TIMEOUT_S,
         )
-        self.app = AsyncApp(
-            client=self.client, signing_secret=settings.slack_agent_signing_secret, name="slack-agents"
-        )
-        self.replayer = replay_app(self.client, "slack-agents")  # requests spooled while the database is away
-        self.handler = AsyncSlackRequestHandler(self.app)
-        self.context: ChannelContext | None = None
-        self.spool: UpdateSpool | None = None
         self._task: asyncio.Task[None] | None = None
         self._shown: dict[str, tuple[int, str, str | None]] = {}  # what each post shows now
         self._customers: dict[int, str | None] = {}  # handoff id -> the masked verified customer
@@ -119,7 +113,6 @@ class SlackAgentWorkspace:
         self._stopping, self._idle = False, False
         self.lease_s = RESERVATION_LEASE_S  # after this, another process posts what one reserved
         self._swept = 0.0  # time.monotonic() of the last look for unfinished posts
-        self.inflight = InFlight()
         for app in (self.app, self.replayer):
             app.event("message")(self.inflight.track(self._on_message))
             app.action("take")(self.inflight.track(self._on_take))

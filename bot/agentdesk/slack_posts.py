@@ -21,12 +21,15 @@ fraction of the lease (NTP).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import Table, and_, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.channels.common import ConversationRefs
 from bot.core.db import conversation_refs, processed_updates, utcnow
@@ -98,31 +101,16 @@ class PostLedger:
     def reserve(self, cid: str, previous: PostRef | None, pending: PostRef) -> bool:
         """Reserve the post: True when this call did (no ref yet, or ``previous`` unchanged)."""
         if previous is None:
-            try:
-                with self.engine.begin() as conn:
-                    conn.execute(
-                        insert(conversation_refs).values(
-                            conversation_id=cid, kind=POST_REF, value=pending.value
-                        )
-                    )
-            except IntegrityError:
-                return False
-            return True
+            return self._insert_once(
+                conversation_refs, conversation_id=cid, kind=POST_REF, value=pending.value
+            )
         return self.replace(cid, previous.value, pending.value)
 
     def replace(self, cid: str, old: str, new: str) -> bool:
         """Compare-and-set of the post ref: True when this call changed ``old`` into ``new``."""
-        with self.engine.begin() as conn:
-            changed = conn.execute(
-                update(conversation_refs)
-                .where(
-                    conversation_refs.c.conversation_id == cid,
-                    conversation_refs.c.kind == POST_REF,
-                    conversation_refs.c.value == old,
-                )
-                .values(value=new)
-            )
-        return changed.rowcount == 1
+        refs = conversation_refs.c
+        mine = (refs.conversation_id == cid, refs.kind == POST_REF, refs.value == old)
+        return self._update_one(conversation_refs, mine, value=new)
 
     def store_post(self, cid: str, pending: PostRef, posted: PostRef) -> bool:
         """Record the post; False when the reservation was taken over meanwhile (a duplicate)."""
@@ -152,14 +140,7 @@ class PostLedger:
         self._insert(_relay_key(message_id) + ":posted")
 
     def _insert(self, key: str) -> bool:
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    insert(processed_updates).values(channel=RELAY_LOG, update_id=key, created_at=utcnow())
-                )
-        except IntegrityError:
-            return False
-        return True
+        return self._insert_once(processed_updates, channel=RELAY_LOG, update_id=key, created_at=utcnow())
 
     def take_over_relays(self, now: datetime, lease_s: float) -> list[int]:
         """The messages whose relay was reserved longer ago than the lease and never posted,
@@ -191,16 +172,26 @@ class PostLedger:
         ]
 
     def _retake(self, key: str, reserved_at: datetime, now: datetime) -> bool:
+        updates = processed_updates.c
+        mine = (updates.channel == RELAY_LOG, updates.update_id == key, updates.created_at == reserved_at)
+        return self._update_one(processed_updates, mine, created_at=now)
+
+    # -- the two race-free writes --------------------------------------------------------------
+
+    def _insert_once(self, table: Table, **values: Any) -> bool:
+        """Insert the row: True when this call did, False when its unique key is already taken."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(table).values(**values))
+        except IntegrityError:
+            return False
+        return True
+
+    def _update_one(self, table: Table, where: Iterable[ColumnElement[bool]], **values: Any) -> bool:
+        """Compare-and-set: True when this call's update changed the one row ``where`` still
+        matched (another process may have changed it first)."""
         with self.engine.begin() as conn:
-            changed = conn.execute(
-                update(processed_updates)
-                .where(
-                    processed_updates.c.channel == RELAY_LOG,
-                    processed_updates.c.update_id == key,
-                    processed_updates.c.created_at == reserved_at,
-                )
-                .values(created_at=now)
-            )
+            changed = conn.execute(update(table).where(*where).values(**values))
         return changed.rowcount == 1
 
 

@@ -51,14 +51,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
-from slack_bolt.async_app import AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
 from starlette.concurrency import run_in_threadpool
 
 from bot.channels.common import ChannelContext, ConversationRefs, UpdateLog, run_on_loop
 from bot.channels.private import PrivacyCheck
-from bot.channels.slack_http import InFlight, handle_signed, replay, replay_app
+from bot.channels.slack_http import BoltApps, handle_signed, replay
 from bot.channels.slack_text import escape, mentions, to_plain
 from bot.channels.update_spool import RecentKeys, Record, UpdateSpool
 from bot.core.language import locale_language
@@ -180,26 +177,22 @@ def apology_target(body: dict[str, Any]) -> tuple[str, str, str, str] | None:
     return channel, event.get("thread_ts") or event["ts"], event["user"], key
 
 
-class SlackCustomerChannel:
+class SlackCustomerChannel(BoltApps):
     """The ``slack`` customer channel; registered with Delivery to reach customers' threads."""
 
     name = "slack"
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.client = AsyncWebClient(
-            token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=SLACK_TIMEOUT_S
+        super().__init__(
+            settings.slack_bot_token,
+            settings.slack_signing_secret,
+            settings.slack_api_url,
+            "slack-customers",
+            SLACK_TIMEOUT_S,
         )
-        self.app = AsyncApp(
-            client=self.client, signing_secret=settings.slack_signing_secret, name="slack-customers"
-        )
-        self.replayer = replay_app(self.client, "slack-customers")  # the spool's (slack_http.py)
-        self.handler = AsyncSlackRequestHandler(self.app)
-        self.context: ChannelContext | None = None
-        self.spool: UpdateSpool | None = None
         self._locales: dict[str, str | None] = {}
         self._apologised = RecentKeys()
-        self.inflight = InFlight()
         for app in (self.app, self.replayer):
             app.event("message")(self.inflight.track(self._on_message))
             app.event("app_mention")(self.inflight.track(self._on_mention))

@@ -1,6 +1,7 @@
 """What both Slack apps (the customers' channel, bot/channels/slack.py, and the agents' workspace,
-bot/agentdesk/slack.py) share on the gateway: the checks of a signed request, the listener work
-still in flight, and the spool while the database is away (bot/channels/update_spool.py).
+bot/agentdesk/slack.py) share on the gateway: their client and bolt apps (:class:`BoltApps`), the
+checks of a signed request, the listener work still in flight, and the spool while the database is
+away (bot/channels/update_spool.py).
 
 While the database is away, a verified event or button click is kept in the spool before the
 200 (:func:`handle_signed`), and a listener cut short by the database going away keeps its
@@ -28,6 +29,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.channels.common import ChannelContext
 from bot.channels.update_spool import UpdateSpool
 from bot.web.http import error_response
 
@@ -113,6 +115,23 @@ def correctly_signed(secret: str | None, raw: bytes, timestamp: str, signature: 
     signed = b"v0:" + timestamp.encode() + b":" + raw
     expected = "v0=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected.encode(), signature.encode())
+
+
+class BoltApps:
+    """What each of the two Slack apps is built on: its Web API client, the live bolt app (it checks
+    signatures), the replay app of its spooled requests, the request handler and the listener work
+    in flight. The subclass registers each listener on both apps."""
+
+    def __init__(
+        self, token: str | None, signing_secret: str | None, api_url: str, name: str, timeout_s: int
+    ) -> None:
+        self.client = AsyncWebClient(token=token, base_url=api_url, timeout=timeout_s)
+        self.app = AsyncApp(client=self.client, signing_secret=signing_secret, name=name)
+        self.replayer = replay_app(self.client, name)  # requests spooled while the database is away
+        self.handler = AsyncSlackRequestHandler(self.app)
+        self.context: ChannelContext | None = None
+        self.spool: UpdateSpool | None = None
+        self.inflight = InFlight()
 
 
 def replay_app(client: AsyncWebClient, name: str) -> AsyncApp:

@@ -62,6 +62,20 @@ class Inbound:
         return self.previous_language is not None and conv.rasa_language != conv.language
 
 
+@dataclass(frozen=True)
+class _Incoming:
+    """A customer message as :meth:`ConversationStore.record_inbound` was given it (each try of
+    its transaction stores it from this)."""
+
+    channel: str
+    sender: str
+    text: str
+    locale: str | None
+    choose_language: ChooseLanguage
+    payload: dict[str, Any] | None
+    source_key: str | None
+
+
 def _conversation(row: Any) -> Conversation:
     return Conversation(
         id=row.id,
@@ -100,15 +114,14 @@ class ConversationStore:
         returned (``earlier_status`` set) and nothing is stored. The key's unique index decides
         a race: the loser's transaction fails as a whole and is tried again, finding the winner's.
         """
+        message = _Incoming(channel, sender, text, locale, choose_language, payload, source_key)
         for attempt in range(3):
             try:
                 with self.engine.begin() as conn:
                     found = _find_inbound(conn, source_key) if source_key else None
                     if found is not None:
                         return found
-                    return self._record_inbound(
-                        conn, channel, sender, text, locale, choose_language, payload, source_key
-                    )
+                    return self._record_inbound(conn, message)
             except IntegrityError:
                 # Another request opened the conversation (or stored this message) at the same
                 # moment: retry, reading it.
@@ -139,65 +152,44 @@ class ConversationStore:
                 replies.append({"text": row.text, **(row.payload or {})})
         return replies
 
-    def _record_inbound(
-        self,
-        conn: Connection,
-        channel: str,
-        sender: str,
-        text: str,
-        locale: str | None,
-        choose_language: ChooseLanguage,
-        payload: dict[str, Any] | None = None,
-        source_key: str | None = None,
-    ) -> Inbound:
+    def _record_inbound(self, conn: Connection, message: _Incoming) -> Inbound:
         now = utcnow()
         row = conn.execute(
             select(conversations).where(
-                conversations.c.channel == channel,
-                conversations.c.sender == sender,
+                conversations.c.channel == message.channel,
+                conversations.c.sender == message.sender,
                 conversations.c.owner != OWNER_CLOSED,
             )
         ).first()
         previous_language = None
         if row is None:
-            choice = choose_language(None)
+            choice = message.choose_language(None)
             conv = Conversation(
                 id=str(uuid.uuid4()),
-                channel=channel,
-                sender=sender,
+                channel=message.channel,
+                sender=message.sender,
                 owner=OWNER_BOT,
                 language=choice.language,
-                locale=locale,
+                locale=message.locale,
                 created_at=now,
             )
-            conn.execute(
-                insert(conversations).values(
-                    id=conv.id,
-                    channel=channel,
-                    sender=sender,
-                    owner=OWNER_BOT,
-                    language=conv.language,
-                    locale=locale,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+            conn.execute(insert(conversations).values(**conv.__dict__, updated_at=now))
         else:
             conv = _conversation(row)
             previous_language = conv.language
-            choice = choose_language(conv.language)
+            choice = message.choose_language(conv.language)
             values: dict[str, Any] = {"updated_at": now, "language": choice.language}
-            if locale and not conv.locale:
-                values["locale"] = locale
+            if message.locale and not conv.locale:
+                values["locale"] = message.locale
             conn.execute(update(conversations).where(conversations.c.id == conv.id).values(**values))
             conv = Conversation(**{**conv.__dict__, "language": choice.language})
         captured = None
         if previous_language is not None:  # only a conversation already under way waits for a code
-            captured = capture_code(conn, conv.id, channel, sender, text, now)
-        stored = captured.text if captured else text
+            captured = capture_code(conn, conv.id, message.channel, message.sender, message.text, now)
+        stored = captured.text if captured else message.text
         language = choice.language
         message_id = _insert_customer_message(
-            conn, conv.id, stored, language, "received", payload, now, source_key
+            conn, conv.id, stored, language, "received", message.payload, now, message.source_key
         )
         return Inbound(conv, message_id, choice, previous_language, CODE_PAYLOAD if captured else None)
 

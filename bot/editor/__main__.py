@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.core.knowledge import ARTICLE_TOPICS
@@ -83,29 +84,27 @@ def print_verdict(problems: list[Problem], notes: list[str] | None = None) -> No
 
 
 def run_add_intent(args: argparse.Namespace) -> int:
-    from bot.editor.scaffold import ScaffoldError, add_intent
+    from bot.editor.scaffold import add_intent
 
-    try:
-        changed = add_intent(Project(args.project), args.name, args.topic)
-    except ScaffoldError as error:
-        print(f"refused: {error}", file=sys.stderr)
-        return 2
-    print(f"added {args.name}; fill in every TODO(editor) placeholder in:")
-    for path, line in changed:
-        print(f"  {path}:{line}")
-    print("then run: make check")
-    return 0
+    return _scaffold(lambda: add_intent(Project(args.project), args.name, args.topic), args.name)
 
 
 def run_add_article(args: argparse.Namespace) -> int:
-    from bot.editor.scaffold import ScaffoldError, add_article
+    from bot.editor.scaffold import add_article
+
+    return _scaffold(lambda: add_article(Project(args.project), args.id, args.topic), f"article {args.id}")
+
+
+def _scaffold(add: Callable[[], list[tuple[str, int]]], added: str) -> int:
+    """Runs a scaffold command and lists the placeholders it wrote; 2 when it refused."""
+    from bot.editor.scaffold import ScaffoldError
 
     try:
-        changed = add_article(Project(args.project), args.id, args.topic)
+        changed = add()
     except ScaffoldError as error:
         print(f"refused: {error}", file=sys.stderr)
         return 2
-    print(f"added article {args.id}; fill in every TODO(editor) placeholder in:")
+    print(f"added {added}; fill in every TODO(editor) placeholder in:")
     for path, line in changed:
         print(f"  {path}:{line}")
     print("then run: make check")
