@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pytest
 from argon2 import PasswordHasher
@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from bot.core.db import create_db_engine
 from bot.core.settings import Settings
+from bot.insights import open_tracker_engine
 from bot.run import Stack
 from bot.web.gateway import create_app
 from handoff import agents as agents_module
@@ -31,6 +32,9 @@ from testkit.fakes.http_server import FakeServer
 from testkit.fakes.rasa import fake_action_server, fake_rasa
 from tests.helpers import stack as shared_stack
 from tests.helpers.suite import engine_with_schema, suite_settings
+
+if TYPE_CHECKING:
+    from bot.rasa.stores import SettingsTrackerStore
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
@@ -74,6 +78,49 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 def engine(settings: Settings) -> Iterator[Engine]:
     with engine_with_schema(settings.database_url) as engine:
         yield engine
+
+
+@pytest.fixture(scope="module")
+def module_settings(tmp_path_factory: pytest.TempPathFactory, module_database_url: str) -> Settings:
+    """``settings`` of one module's tests together: a VAR_DIR of its own on ``module_database_url``."""
+    return suite_settings(tmp_path_factory.mktemp("module") / "var", module_database_url)
+
+
+@pytest.fixture(scope="module")
+def module_engine(module_database_url: str) -> Iterator[Engine]:
+    """``engine`` of one module's tests together, on ``module_database_url``."""
+    with engine_with_schema(module_database_url) as engine:
+        yield engine
+
+
+# --- Rasa's own SQL tracker store -----------------------------------------------------------
+
+
+@pytest.fixture
+def tracker_settings(settings: Settings) -> Settings:
+    """Rasa's tracker where the assistant keeps it: its own SQLite file, or our PostgreSQL schema."""
+    return settings.with_overrides(rasa_speedups=False)
+
+
+@pytest.fixture
+def store(tracker_settings: Settings) -> Iterator[SettingsTrackerStore]:
+    """Rasa's own SQL tracker store: it creates the ``events`` table."""
+    # Imported here: Rasa's tracker store loads TensorFlow (seconds), only for the tests using it.
+    from rasa.shared.core.domain import Domain
+
+    from bot.rasa.stores import SettingsTrackerStore
+
+    store = SettingsTrackerStore(domain=Domain.empty(), settings=tracker_settings)
+    yield store
+    store.engine.dispose()
+
+
+@pytest.fixture
+def tracker_engine(tracker_settings: Settings, store: SettingsTrackerStore) -> Iterator[Engine]:
+    """An engine on the database of Rasa's events (after ``store`` has created the table)."""
+    engine = open_tracker_engine(tracker_settings.rasa_tracker_url)
+    yield engine
+    engine.dispose()
 
 
 # --- fake Rasa and action server ------------------------------------------------------------

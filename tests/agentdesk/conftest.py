@@ -37,6 +37,13 @@ def directory(engine: Engine) -> AgentDirectory:
     return AgentDirectory(engine)
 
 
+@pytest.fixture
+def live_settings(gateway_settings: Settings) -> Settings:
+    """The fakes' ``gateway_settings`` (tests/conftest.py) with the change feed read every 50 ms:
+    for the console in a browser (tests/helpers/gateway.py), which shows changes as they come."""
+    return gateway_settings.with_overrides(feed_interval_s=0.05)
+
+
 # The agents' HTTP API on the gateway (test_collab_api.py, test_workspace_api.py). Named apart
 # from the root ``client`` so that the modules using that one keep it.
 

@@ -18,18 +18,10 @@ from bot.core.db import handoffs
 from bot.core.settings import Settings
 from bot.core.texts import text as customer_text
 from handoff.agents import AgentDirectory
-from testkit.fakes.http_server import FakeServer
-from tests.helpers.console import PASSWORD, log_in, log_in_page, queue_chat
+from tests.helpers.console import PASSWORD, agent_page, hide_tab, log_in, web_chat
 from tests.helpers.gateway import live_gateway
 
 pytestmark = [pytest.mark.browser]
-
-
-def web_chat(engine: Engine, said: str, language: str = "fr") -> tuple[str, str, str]:
-    """A queued web chat whose customer holds a token: (conversation, sender, token)."""
-    session = ChatSessions(engine).claim(f"web-browser-{len(said)}-{said[:8].strip()}")
-    assert session is not None and session.token
-    return queue_chat(engine, said, language=language, sender=session.sender), session.sender, session.token
 
 
 def customer_page(browser: Browser, base: str, sender: str, token: str) -> tuple[BrowserContext, Page]:
@@ -42,43 +34,31 @@ def customer_page(browser: Browser, base: str, sender: str, token: str) -> tuple
     return context, page
 
 
-def agent_page(browser: Browser, base: str, username: str, locale: str, errors: list[str]) -> Page:
-    page = browser.new_context(locale=locale, viewport={"width": 1280, "height": 800}).new_page()
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    log_in_page(page, base, username)
-    return page
-
-
-def hide_tab(page: Page) -> None:
-    """As if the agent switched to another tab."""
-    page.evaluate(
-        "() => { Object.defineProperty(document, 'hidden', {get: () => true, configurable: true});"
-        " document.dispatchEvent(new Event('visibilitychange')); }"
-    )
+def claim(page: Page, cid: str) -> None:
+    """The agent goes online and claims the chat ``cid`` from the queue on the page."""
+    page.click("#go-online")
+    page.locator(f'#offered .queue-item[data-conversation="{cid}"]').click()
+    page.click("#claim")
+    expect(page.locator("#reply-form")).to_be_visible()
 
 
 def test_typing_unread_counts_and_transfers_for_a_french_speaking_agent(
-    settings: Settings,
-    engine: Engine,
-    browser: Browser,
-    rasa: FakeServer,
-    actions: FakeServer,
-    tmp_path: Path,
+    live_settings: Settings, engine: Engine, browser: Browser, tmp_path: Path
 ) -> None:
     directory = AgentDirectory(engine)
     directory.create("sophie", PASSWORD, display_name="Sophie", languages="fr,nl")
     directory.create("marc", PASSWORD, display_name="Marc", languages="fr,en")
-    first, first_sender, first_token = web_chat(engine, "Bonjour, ma facture est fausse")
-    second, _second_sender, second_token = web_chat(engine, "Mon internet est lent")
+    first, first_sender, first_token = web_chat(
+        engine, "web-browser-first", "Bonjour, ma facture est fausse", language="fr"
+    )
+    second, _second_sender, second_token = web_chat(
+        engine, "web-browser-second", "Mon internet est lent", language="fr"
+    )
     errors: list[str] = []
-    live = settings.with_overrides(feed_interval_s=0.05, rasa_url=rasa.url, action_server_url=actions.url)
-    with live_gateway(live) as http:
+    with live_gateway(live_settings) as http:
         base = str(http.base_url).rstrip("/")
-        sophie = agent_page(browser, base, "sophie", "fr-BE", errors)
-        sophie.click("#go-online")
-        sophie.locator(f'#offered .queue-item[data-conversation="{first}"]').click()
-        sophie.click("#claim")
-        expect(sophie.locator("#reply-form")).to_be_visible()
+        sophie = agent_page(browser, base, "sophie", errors)
+        claim(sophie, first)
         context, customer = customer_page(browser, base, first_sender, first_token)
         expect(customer.locator(".msg.me").first).to_have_text("Bonjour, ma facture est fausse")
         expect(customer.locator("#status")).to_contain_text("Un collègue vous aide")
@@ -123,7 +103,7 @@ def test_typing_unread_counts_and_transfers_for_a_french_speaking_agent(
         expect(sophie).to_have_title("Console webcare")
 
         # the first chat goes to Marc, who sees it arrive; the customer reads a neutral notice
-        marc = agent_page(browser, base, "marc", "en-GB", errors)
+        marc = agent_page(browser, base, "marc", errors, locale="en-GB")
         marc.click("#go-online")
         expect(marc.locator("#presence")).to_have_value("online")  # online before Sophie lists colleagues
         sophie.locator(f'#mine .queue-item[data-conversation="{first}"]').click()
@@ -168,21 +148,19 @@ def test_typing_unread_counts_and_transfers_for_a_french_speaking_agent(
 
 
 def test_the_console_fits_a_phone_and_leaves_the_transcript_most_of_a_desktop(
-    settings: Settings, engine: Engine, browser: Browser, rasa: FakeServer, actions: FakeServer
+    gateway_settings: Settings, engine: Engine, browser: Browser
 ) -> None:
     AgentDirectory(engine).create(
         "sophie", PASSWORD, display_name="Sophie Vandenberghe-Dumoulin", languages="fr,nl,en"
     )
-    cid, _sender, _token = web_chat(engine, "Une question " + "très longue " * 30)
-    live = settings.with_overrides(rasa_url=rasa.url, action_server_url=actions.url)
+    cid, _sender, _token = web_chat(
+        engine, "web-browser-long", "Une question " + "très longue " * 30, language="fr"
+    )
     errors: list[str] = []
-    with live_gateway(live) as http:
+    with live_gateway(gateway_settings) as http:
         base = str(http.base_url).rstrip("/")
-        page = agent_page(browser, base, "sophie", "fr-BE", errors)
-        page.click("#go-online")
-        page.locator(f'#offered .queue-item[data-conversation="{cid}"]').click()
-        page.click("#claim")
-        expect(page.locator("#reply-form")).to_be_visible()
+        page = agent_page(browser, base, "sophie", errors)
+        claim(page, cid)
         transcript = page.locator("#transcript").bounding_box()
         packet = page.locator("#packet").bounding_box()
         assert transcript and packet and transcript["height"] > 800 / 2 > packet["height"]

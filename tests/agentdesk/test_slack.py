@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from httpx import Response
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
@@ -31,11 +30,9 @@ from bot.core.settings import Settings
 from bot.core.texts import text as customer_text
 from bot.web.gateway import create_app
 from handoff.agents import AgentDirectory
-from handoff.queue import Handoff, HandoffQueue
+from handoff.queue import HandoffQueue
 from testkit.fakes.http_server import FakeServer
 from testkit.fakes.slack_api import (
-    Bot,
-    Call,
     FakeSlack,
     block_actions,
     button_of,
@@ -46,25 +43,34 @@ from testkit.fakes.slack_api import (
 )
 from tests.helpers.channels import wait_until
 from tests.helpers.console import PASSWORD, log_in
-from tests.helpers.slack import signed_post
-
-AGENT_TOKEN, AGENT_SECRET, AGENT_TEAM = "xoxb-webcare", "webcare-signing-secret", "T0WEBCARE"
-CUSTOMER_TOKEN, CUSTOMER_SECRET, CUSTOMER_TEAM = "xoxb-customers", "customer-signing-secret", "T0CUST"
-WEBCARE = "C0WEBCARE"
-IBAN, PHONE = "BE68 5390 0754 7034", "0470 12 34 56"
-SUMMARY = f"Klant wil zijn rekening {IBAN} wijzigen en vraagt terug te bellen op {PHONE}"
-
+from tests.helpers.slack import SECRET as CUSTOMER_SECRET
+from tests.helpers.slack import TEAM as CUSTOMER_TEAM
+from tests.helpers.slack import TOKEN as CUSTOMER_TOKEN
+from tests.helpers.webcare import (
+    AGENT_TEAM,
+    AGENT_TOKEN,
+    PHONE,
+    SUMMARY,
+    WEBCARE,
+    both_apps_slack,
+    click,
+    escalate,
+    handoff_of,
+    post_of,
+    posts_of,
+    reply_in_thread,
+    send,
+    shows,
+    take_chat,
+    webcare_settings,
+)
 
 # --- fixtures (one fake Slack for the module, like the fake Rasa of tests/agentdesk/conftest.py) --
 
 
 @pytest.fixture(scope="module")
 def module_slack() -> Iterator[FakeSlack]:
-    bots = {
-        AGENT_TOKEN: Bot("UWEBCAREBOT", "BWEBCARE", AGENT_TEAM),
-        CUSTOMER_TOKEN: Bot("UMILA", "BMILA", CUSTOMER_TEAM),
-    }
-    fake = FakeSlack(bots, locales={"UCUST": "nl-BE"})
+    fake = both_apps_slack(locales={"UCUST": "nl-BE"})
     yield fake
     fake.stop()
 
@@ -77,16 +83,7 @@ def slack(module_slack: FakeSlack) -> FakeSlack:
 
 @pytest.fixture
 def app_settings(settings: Settings, rasa: FakeServer, actions: FakeServer, slack: FakeSlack) -> Settings:
-    return settings.with_overrides(
-        rasa_url=rasa.url,
-        action_server_url=actions.url,
-        rasa_timeout_s=2.0,
-        feed_interval_s=0.05,
-        slack_api_url=slack.base_url,
-        slack_agent_bot_token=AGENT_TOKEN,
-        slack_agent_signing_secret=AGENT_SECRET,
-        slack_agent_channel=WEBCARE,
-    )
+    return webcare_settings(settings, rasa, actions, slack)
 
 
 @pytest.fixture
@@ -115,77 +112,8 @@ def bob(directory: AgentDirectory) -> str:
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def send(
-    client: TestClient, payload: dict[str, Any] | str, *, secret: str = AGENT_SECRET, **options: Any
-) -> Response:
-    """POST to the agents' app (/slack/agents/events) as Slack does."""
-    return signed_post(client, "/slack/agents/events", payload, secret, **options)
-
-
-def escalate(
-    client: TestClient, engine: Engine, sender: str, text: str = "Ik wil mijn rekening wijzigen"
-) -> str:
-    """A web customer writes; then the chat is queued the way action_escalate does it."""
-    response = client.post("/api/chat", json={"sender": sender, "text": text, "locale": "nl-BE"})
-    assert response.status_code == 200, response.text
-    cid = response.json()["conversation_id"]
-    handoff = HandoffQueue(engine).escalate(
-        cid, default_rules()["fraud"], summary=SUMMARY, intents=["sensitive_fraud"], slots={}
-    )
-    assert handoff is not None
-    return cid
-
-
-def post_of(slack: FakeSlack, cid: str) -> Call:
-    """The escalation post of this chat (its Take button carries the conversation id)."""
-
-    def for_cid(args: dict[str, Any]) -> bool:
-        return args.get("channel") == WEBCARE and cid in json.dumps(args.get("blocks"))
-
-    return slack.wait_for("chat.postMessage", for_cid, token=AGENT_TOKEN)[0]
-
-
-def posts_of(slack: FakeSlack, cid: str) -> list[Call]:
-    return [
-        c
-        for c in slack.calls_to("chat.postMessage", AGENT_TOKEN)
-        if c.args.get("channel") == WEBCARE and cid in json.dumps(c.args.get("blocks"))
-    ]
-
-
-def click(
-    client: TestClient, slack: FakeSlack, user: str, post: Call, action_id: str, *, stale: bool = False
-) -> None:
-    """``user`` clicks the button ``action_id`` of the post as last drawn (``stale``: as first posted)."""
-    updates = [c for c in slack.calls_to("chat.update", AGENT_TOKEN) if c.args["ts"] == post.response["ts"]]
-    shown = post.args if stale or not updates else updates[-1].args
-    button = next(
-        e
-        for b in shown["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"] == action_id
-    )
-    message = {**posted_message(post), "blocks": shown["blocks"]}
-    assert send(client, block_actions(AGENT_TEAM, user, WEBCARE, message, button)).status_code == 200
-
-
-def shows(slack: FakeSlack, post: Call, text: str) -> Call:
-    """Wait for an update of the post whose headline contains ``text``."""
-
-    def redrawn(args: dict[str, Any]) -> bool:
-        return args.get("ts") == post.response["ts"] and text in args["blocks"][0]["text"]["text"]
-
-    return slack.wait_for("chat.update", redrawn, token=AGENT_TOKEN)[0]
-
-
 def action_ids(args: dict[str, Any]) -> list[str]:
     return [e["action_id"] for b in args["blocks"] if b["type"] == "actions" for e in b["elements"]]
-
-
-def reply_in_thread(client: TestClient, user: str, post: Call, text: str) -> None:
-    event = message_event(user, text, WEBCARE, f"{time.time():.6f}", thread_ts=post.response["ts"])
-    assert send(client, event_callback(AGENT_TEAM, event)).status_code == 200
 
 
 def ephemeral_to(slack: FakeSlack, user: str) -> dict[str, Any]:
@@ -195,12 +123,6 @@ def ephemeral_to(slack: FakeSlack, user: str) -> dict[str, Any]:
 def owner_of(engine: Engine, cid: str) -> str:
     with engine.connect() as conn:
         return conn.execute(select(conversations.c.owner).where(conversations.c.id == cid)).scalar_one()
-
-
-def handoff_of(engine: Engine, cid: str) -> Handoff:
-    handoff = HandoffQueue(engine).latest_handoff(cid)
-    assert handoff is not None
-    return handoff
 
 
 def history(client: TestClient, sender: str) -> list[dict[str, Any]]:
@@ -284,10 +206,7 @@ def test_a_chat_escalated_while_no_gateway_ran_is_posted_at_start(
 def test_take_by_a_linked_agent_claims_the_chat_and_redraws_the_post(
     client: TestClient, slack: FakeSlack, engine: Engine, directory: AgentDirectory, ann: str
 ) -> None:
-    cid = escalate(client, engine, "web-take")
-    post = post_of(slack, cid)
-    click(client, slack, ann, post, "take")
-    taken = shows(slack, post, "*Ann* has this chat")
+    cid, _post, taken = take_chat(client, slack, engine, "web-take", ann, "*Ann* has this chat")
     assert owner_of(engine, cid) == "agent" and handoff_of(engine, cid).claimed_by == "ann"
     assert action_ids(taken.args) == ["hand_back", "close"]
     assert "*Waited*" in json.dumps(taken.args) and mask_text(SUMMARY) in json.dumps(
@@ -315,10 +234,7 @@ def test_take_by_an_unlinked_user_explains_how_to_link_and_claims_nothing(
 def test_a_second_take_is_refused_and_the_chat_keeps_one_owner(
     client: TestClient, slack: FakeSlack, engine: Engine, ann: str, bob: str
 ) -> None:
-    cid = escalate(client, engine, "web-twice")
-    post = post_of(slack, cid)
-    click(client, slack, ann, post, "take")
-    shows(slack, post, "*Ann* has this chat")
+    cid, post, _ = take_chat(client, slack, engine, "web-twice", ann, "*Ann* has this chat")
     click(client, slack, bob, post, "take", stale=True)  # Slack had not redrawn it yet
     assert ephemeral_to(slack, bob)["text"] == "Already taken by Ann."
     click(client, slack, ann, post, "take", stale=True)
@@ -343,10 +259,7 @@ def test_take_refuses_a_language_the_agent_does_not_answer(
 def test_the_agents_thread_reply_reaches_the_web_customer_and_customer_messages_come_back_masked(
     client: TestClient, slack: FakeSlack, engine: Engine, ann: str, bob: str
 ) -> None:
-    cid = escalate(client, engine, "web-thread")
-    post = post_of(slack, cid)
-    click(client, slack, ann, post, "take")
-    shows(slack, post, "has this chat")
+    cid, post, _ = take_chat(client, slack, engine, "web-thread", ann)
     reply_in_thread(
         client,
         ann,
@@ -371,10 +284,7 @@ def test_the_agents_thread_reply_reaches_the_web_customer_and_customer_messages_
 def test_an_unlinked_users_thread_reply_is_not_sent(
     client: TestClient, slack: FakeSlack, engine: Engine, ann: str
 ) -> None:
-    cid = escalate(client, engine, "web-unlinked-reply")
-    post = post_of(slack, cid)
-    click(client, slack, ann, post, "take")
-    shows(slack, post, "has this chat")
+    cid, post, _ = take_chat(client, slack, engine, "web-unlinked-reply", ann)
     reply_in_thread(client, "USTRANGER", post, "hello from outside")
     assert "link-slack USERNAME USTRANGER" in ephemeral_to(slack, "USTRANGER")["text"]
     assert "hello from outside" not in json.dumps(history(client, "web-unlinked-reply"))
@@ -386,10 +296,7 @@ def test_an_unlinked_users_thread_reply_is_not_sent(
 def test_hand_back_returns_the_chat_to_the_bot_and_a_new_escalation_gets_a_new_post(
     client: TestClient, slack: FakeSlack, engine: Engine, ann: str
 ) -> None:
-    cid = escalate(client, engine, "web-back")
-    post = post_of(slack, cid)
-    click(client, slack, ann, post, "take")
-    shows(slack, post, "has this chat")
+    cid, post, _ = take_chat(client, slack, engine, "web-back", ann)
     click(client, slack, ann, post, "hand_back")
     back = shows(slack, post, "Handed back to the bot by *Ann*")
     assert action_ids(back.args) == [] and owner_of(engine, cid) == "bot"
@@ -418,10 +325,7 @@ def test_a_customer_who_leaves_the_queue_is_shown_on_the_post(
 def test_close_asks_the_customer_for_a_score_and_redraws_the_post(
     client: TestClient, slack: FakeSlack, engine: Engine, ann: str
 ) -> None:
-    cid = escalate(client, engine, "web-close")
-    post = post_of(slack, cid)
-    click(client, slack, ann, post, "take")
-    taken = shows(slack, post, "has this chat")
+    cid, post, taken = take_chat(client, slack, engine, "web-close", ann)
     close = button_of(taken, 1)
     assert close["style"] == "danger" and close["confirm"]["confirm"]["text"] == "Close"
     click(client, slack, ann, post, "close")
@@ -434,10 +338,7 @@ def test_close_asks_the_customer_for_a_score_and_redraws_the_post(
 def test_only_the_agent_who_has_the_chat_may_close_it_from_slack(
     client: TestClient, slack: FakeSlack, engine: Engine, ann: str, bob: str
 ) -> None:
-    cid = escalate(client, engine, "web-not-yours")
-    post = post_of(slack, cid)
-    click(client, slack, ann, post, "take")
-    shows(slack, post, "has this chat")
+    cid, post, _ = take_chat(client, slack, engine, "web-not-yours", ann)
     click(client, slack, bob, post, "close")
     assert ephemeral_to(slack, bob)["text"].startswith("Nothing changed:")
     assert owner_of(engine, cid) == "agent"
@@ -463,10 +364,7 @@ def test_claims_and_closes_in_the_web_console_redraw_the_slack_post(
 def test_a_chat_requeued_after_no_reply_offers_take_again(
     client: TestClient, slack: FakeSlack, engine: Engine, ann: str, bob: str
 ) -> None:
-    cid = escalate(client, engine, "web-requeue")
-    post = post_of(slack, cid)
-    click(client, slack, ann, post, "take")
-    shows(slack, post, "has this chat")
+    cid, post, _ = take_chat(client, slack, engine, "web-requeue", ann)
     assert HandoffQueue(engine).requeue_unanswered(timedelta(0))
     waiting = shows(slack, post, "New chat waiting")
     assert action_ids(waiting.args) == ["take"]

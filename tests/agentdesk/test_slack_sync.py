@@ -1,7 +1,8 @@
 """One truth in every view: what an agent writes in the web console also reaches the escalation
 post's thread in the agents' Slack, and a post or relay that a gateway reserved in the database
 but never made (it died) is made by another gateway, exactly once. Against the local fake Slack
-Web API (testkit/fakes/slack_api.py), with the fixtures and helpers of test_slack.py."""
+Web API (testkit/fakes/slack_api.py), with the fixtures of test_slack.py and the helpers of
+tests/helpers/webcare.py."""
 
 from __future__ import annotations
 
@@ -26,20 +27,20 @@ from handoff.queue import HandoffQueue
 from testkit.databases import insert_conversation
 from testkit.fakes.slack_api import FakeSlack
 from tests.agentdesk import test_slack as shared
-from tests.agentdesk.test_slack import (
+from tests.helpers.channels import wait_until
+from tests.helpers.console import log_in
+from tests.helpers.webcare import (
     AGENT_TOKEN,
     PHONE,
     WEBCARE,
-    click,
     escalate,
     handoff_of,
     post_of,
     posts_of,
     reply_in_thread,
     shows,
-    wait_until,
+    take_chat,
 )
-from tests.helpers.console import log_in
 
 # The fixtures of test_slack.py: one fake Slack for the module, the gateway, a linked agent.
 module_slack, slack, app_settings, client, ann, bob = (
@@ -121,10 +122,7 @@ def test_a_transfer_to_a_colleague_redraws_the_post_though_the_owner_stays_agent
     client: TestClient, slack: FakeSlack, engine: Engine, ann: str, bob: str
 ) -> None:
     """The feed sees no owner change (agent -> agent): the transfer's notice redraws the post."""
-    cid = escalate(client, engine, "web-transfer")
-    post = post_of(slack, cid)
-    click(client, slack, ann, post, "take")
-    shows(slack, post, "*Ann* has this chat")
+    cid, post, _ = take_chat(client, slack, engine, "web-transfer", ann, "*Ann* has this chat")
     agent = log_in(client, "ann")
     moved = client.post(f"/agent/api/conversations/{cid}/transfer", json={"to": "bob"}, headers=agent.headers)
     assert moved.status_code == 200, moved.text

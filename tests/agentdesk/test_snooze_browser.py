@@ -16,33 +16,18 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
-from bot.core.chat_sessions import ChatSessions
 from bot.core.db import handoffs, utcnow
 from bot.core.settings import Settings
 from handoff.agents import AgentDirectory
-from testkit.fakes.http_server import FakeServer
-from tests.helpers.console import PASSWORD, log_in, log_in_page, queue_chat
+from tests.helpers.console import PASSWORD, agent_page, hide_tab, log_in, web_chat
 from tests.helpers.gateway import live_gateway
 
 pytestmark = [pytest.mark.browser]
 
 
-def web_chat(engine: Engine, said: str, reason: str, minutes_ago: float) -> tuple[str, str, str]:
+def french_chat(engine: Engine, said: str, reason: str, minutes_ago: float) -> tuple[str, str, str]:
     """A queued French web chat whose customer holds a token: (conversation, sender, token)."""
-    session = ChatSessions(engine).claim(f"web-keys-{reason}")
-    assert session is not None and session.token
-    cid = queue_chat(
-        engine, said, language="fr", reason=reason, minutes_ago=minutes_ago, sender=session.sender
-    )
-    return cid, session.sender, session.token
-
-
-def agent_page(browser: Browser, base: str, username: str, errors: list[str], width: int = 1280) -> Page:
-    page = browser.new_context(locale="fr-BE", viewport={"width": width, "height": 800}).new_page()
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("dialog", lambda d: (errors.append(d.message), d.dismiss()))
-    log_in_page(page, base, username)
-    return page
+    return web_chat(engine, f"web-keys-{reason}", said, language="fr", reason=reason, minutes_ago=minutes_ago)
 
 
 def item(page: Page, section: str, cid: str) -> Locator:
@@ -60,31 +45,19 @@ def snoozed_until_local(engine: Engine, settings: Settings, cid: str) -> str:
     return until.astimezone(settings.time_zone).strftime("%H:%M")
 
 
-def hide_tab(page: Page) -> None:
-    """As if the agent switched to another tab."""
-    page.evaluate(
-        "() => { Object.defineProperty(document, 'hidden', {get: () => true, configurable: true});"
-        " document.dispatchEvent(new Event('visibilitychange')); }"
-    )
-
-
 def test_a_french_speaking_agent_works_with_the_keyboard_and_snoozes_chats(
-    settings: Settings,
-    engine: Engine,
-    browser: Browser,
-    rasa: FakeServer,
-    actions: FakeServer,
-    tmp_path: Path,
+    settings: Settings, live_settings: Settings, engine: Engine, browser: Browser, tmp_path: Path
 ) -> None:
     AgentDirectory(engine).create("sophie", PASSWORD, display_name="Sophie", languages="fr")
-    fraud, _fraud_sender, _ = web_chat(engine, "On a volé mon téléphone", "fraud", 5)
-    complaint, complaint_sender, complaint_token = web_chat(engine, "Je ne suis pas content", "complaint", 4)
-    other, _other_sender, _ = web_chat(engine, "Une question", "request_human", 3)
+    fraud, _fraud_sender, _ = french_chat(engine, "On a volé mon téléphone", "fraud", 5)
+    complaint, complaint_sender, complaint_token = french_chat(
+        engine, "Je ne suis pas content", "complaint", 4
+    )
+    other, _other_sender, _ = french_chat(engine, "Une question", "request_human", 3)
     errors: list[str] = []
-    live = settings.with_overrides(feed_interval_s=0.05, rasa_url=rasa.url, action_server_url=actions.url)
-    with live_gateway(live) as http:
+    with live_gateway(live_settings) as http:
         base = str(http.base_url).rstrip("/")
-        page = agent_page(browser, base, "sophie", errors)
+        page = agent_page(browser, base, "sophie", errors, dialogs_are_errors=True)
         page.click("#go-online")
         expect(page.locator("#offered .queue-item")).to_have_count(3)
         page.locator("body").focus()
@@ -257,26 +230,20 @@ def test_a_french_speaking_agent_works_with_the_keyboard_and_snoozes_chats(
 
 
 def test_the_snooze_control_works_on_a_phone(
-    settings: Settings,
-    engine: Engine,
-    browser: Browser,
-    rasa: FakeServer,
-    actions: FakeServer,
-    tmp_path: Path,
+    settings: Settings, live_settings: Settings, engine: Engine, browser: Browser, tmp_path: Path
 ) -> None:
     AgentDirectory(engine).create(
         "sophie", PASSWORD, display_name="Sophie Vandenberghe-Dumoulin", languages="fr"
     )
-    cid, _sender, _token = web_chat(engine, "Une question " + "très longue " * 20, "request_human", 2)
+    cid, _sender, _token = french_chat(engine, "Une question " + "très longue " * 20, "request_human", 2)
     errors: list[str] = []
-    live = settings.with_overrides(feed_interval_s=0.05, rasa_url=rasa.url, action_server_url=actions.url)
-    with live_gateway(live) as http:
+    with live_gateway(live_settings) as http:
         api = log_in(http, "sophie")
         api.ok(api.post("presence", {"presence": "online"}))
         api.ok(api.act(cid, "claim"))
         api.ok(api.act(cid, "reply", text="Je regarde."))
         base = str(http.base_url).rstrip("/")
-        page = agent_page(browser, base, "sophie", errors, width=390)
+        page = agent_page(browser, base, "sophie", errors, width=390, dialogs_are_errors=True)
         page.set_viewport_size({"width": 390, "height": 844})
         expect(page.locator("#keys-help")).to_be_hidden()  # no keyboard to speak of
         item(page, "mine", cid).click()

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Locator, Page, Route, expect
+from playwright.sync_api import Locator, Page, Route, expect
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
@@ -25,13 +25,13 @@ from bot.core.texts import text as customer_text
 from handoff.agents import AgentDirectory
 from handoff.queue import HandoffQueue
 from testkit.fakes.http_server import FakeServer
+from tests.helpers.chat_page import say
 from tests.helpers.console import PASSWORD, AgentApi, log_in
 from tests.helpers.gateway import live_gateway
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 HELPED = "Cela vous a-t-il aidé ?"
 YES_NO = [{"title": "Oui", "payload": "/affirm"}, {"title": "Non", "payload": "/deny"}]
-SIZES = {"desktop": (1280, 800), "phone": (390, 760)}
 
 
 def helped_replies(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -44,13 +44,10 @@ def helped_replies(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def gateway(
-    settings: Settings, rasa: FakeServer, actions: FakeServer, fast_password_hashing: None
+    gateway_settings: Settings, rasa: FakeServer, fast_password_hashing: None
 ) -> Iterator[httpx.Client]:
     rasa.state["reply"] = helped_replies  # type: ignore[attr-defined]
-    configured = settings.with_overrides(
-        rasa_url=rasa.url, action_server_url=actions.url, rasa_timeout_s=2.0, feed_interval_s=0.05
-    )
-    with live_gateway(configured, channels=[]) as http:
+    with live_gateway(gateway_settings.with_overrides(feed_interval_s=0.05), channels=[]) as http:
         yield http
 
 
@@ -67,21 +64,6 @@ def ann(gateway: httpx.Client, db: Engine) -> AgentApi:
     agent = log_in(gateway, "ann")
     agent.ok(agent.post("presence", {"presence": "online"}))
     return agent
-
-
-@pytest.fixture(params=list(SIZES))
-def page(request: pytest.FixtureRequest, browser: Browser, gateway: httpx.Client) -> Iterator[Page]:
-    width, height = SIZES[request.param]
-    context = browser.new_context(locale="fr-BE", viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.goto(f"{gateway.base_url}/")
-    yield page
-    context.close()
-
-
-def say(page: Page, text: str) -> None:
-    page.locator("#text").fill(text)
-    page.locator("#text").press("Enter")
 
 
 def log_of(page: Page) -> Locator:
@@ -112,18 +94,18 @@ def in_view(page: Page, target: Locator) -> bool:
 
 
 def test_answered_and_superseded_quick_replies_are_disabled_and_the_score_is_kept(
-    page: Page, ann: AgentApi, db: Engine, tmp_path: Path
+    chat_page: Page, ann: AgentApi, db: Engine, tmp_path: Path
 ) -> None:
-    log = log_of(page)
+    log = log_of(chat_page)
     # the opening's choices first: a customer who writes before they arrive gets no opening
     expect(log.locator(".buttons")).to_have_count(1)
-    say(page, "Ma facture est trop élevée")
+    say(chat_page, "Ma facture est trop élevée")
     first = log.locator(".buttons").nth(1)  # after the opening's choices
     expect(first.locator("button")).to_have_text(["Oui", "Non"])
     expect(first.locator("button:enabled")).to_have_count(2)
     expect(log.locator(".buttons").first.locator("button:enabled")).to_have_count(0)  # superseded
 
-    say(page, "Et mon abonnement ?")  # typed instead of pressed: the choices are answered
+    say(chat_page, "Et mon abonnement ?")  # typed instead of pressed: the choices are answered
     expect(log.locator(".buttons")).to_have_count(3)
     expect(first.locator("button:enabled")).to_have_count(0)
     second = log.locator(".buttons").nth(2)
@@ -144,13 +126,13 @@ def test_answered_and_superseded_quick_replies_are_disabled_and_the_score_is_kep
     expect(rating.locator("button")).to_have_text(["1", "2", "3", "4", "5"], timeout=10000)
     expect(rating.locator("button:enabled")).to_have_count(5)
     expect(log.locator(".buttons button:enabled")).to_have_count(5)  # only the rating
-    page.screenshot(path=str(tmp_path / "chat-page.png"))
+    chat_page.screenshot(path=str(tmp_path / "chat-page.png"))
 
     old = third.get_by_role("button", name="Oui")  # an old choice, pressed anyway
     expect(old).to_be_disabled()
     old.dispatch_event("click")
     old.evaluate("el => el.click()")
-    page.wait_for_timeout(300)
+    chat_page.wait_for_timeout(300)
     expect(log.locator(".msg.me").last).to_have_text("Non")  # nothing was sent
 
     rating.get_by_role("button", name="4").click()
@@ -161,9 +143,9 @@ def test_answered_and_superseded_quick_replies_are_disabled_and_the_score_is_kep
     assert owners == ["closed"] and score == 4  # no new conversation, the score is kept
 
 
-def test_the_rating_buttons_arrive_in_view(page: Page, ann: AgentApi, db: Engine) -> None:
-    log = log_of(page)
-    say(page, "Ma facture est trop élevée")
+def test_the_rating_buttons_arrive_in_view(chat_page: Page, ann: AgentApi, db: Engine) -> None:
+    log = log_of(chat_page)
+    say(chat_page, "Ma facture est trop élevée")
     expect(log.locator(".msg.bot").last).to_have_text(HELPED)
     cid = handed_to(ann, db)
     for n in range(12):  # a long chat: the log scrolls
@@ -174,58 +156,58 @@ def test_the_rating_buttons_arrive_in_view(page: Page, ann: AgentApi, db: Engine
     rating = log.locator(".buttons").last
     expect(rating.locator("button")).to_have_count(5, timeout=10000)
     deadline = time.monotonic() + 5
-    while not in_view(page, rating):
+    while not in_view(chat_page, rating):
         assert time.monotonic() < deadline, "the rating buttons are not in view"
-        page.wait_for_timeout(50)
-    assert in_view(page, log.locator(".msg.notice").last)  # the question above them too
+        chat_page.wait_for_timeout(50)
+    assert in_view(chat_page, log.locator(".msg.notice").last)  # the question above them too
 
 
-def test_a_typing_bubble_waits_with_the_customer(page: Page, gateway: httpx.Client) -> None:
+def test_a_typing_bubble_waits_with_the_customer(chat_page: Page, gateway: httpx.Client) -> None:
     held: list[Route] = []
 
     def hold(route: Route) -> None:
         held.append(route)
 
-    page.route(f"{gateway.base_url}/api/chat", hold)
-    typing = page.locator("cc-chat-widget .typing")
+    chat_page.route(f"{gateway.base_url}/api/chat", hold)
+    typing = chat_page.locator("cc-chat-widget .typing")
     expect(typing).to_be_hidden()
-    say(page, "Ma facture est trop élevée")
+    say(chat_page, "Ma facture est trop élevée")
     expect(typing).to_be_visible()
     expect(typing.locator(".dot")).to_have_count(3)  # the "…" bubble
-    expect(page.get_by_role("status")).to_have_text("Mila est en train d'écrire…")
-    expect(page.locator("#send")).to_be_disabled()
+    expect(chat_page.get_by_role("status")).to_have_text("Mila est en train d'écrire…")
+    expect(chat_page.locator("#send")).to_be_disabled()
     deadline = time.monotonic() + 10
     while not held:
         assert time.monotonic() < deadline, "the page never sent the message"
-        page.wait_for_timeout(50)
-    page.wait_for_timeout(300)
+        chat_page.wait_for_timeout(50)
+    chat_page.wait_for_timeout(300)
     expect(typing).to_be_visible()  # as long as the answer is on its way
     held[0].continue_()
-    expect(log_of(page).locator(".msg.bot").last).to_have_text(HELPED)
+    expect(log_of(chat_page).locator(".msg.bot").last).to_have_text(HELPED)
     expect(typing).to_be_hidden()
-    assert page.get_by_role("status").all_inner_texts() in ([], [""])
+    assert chat_page.get_by_role("status").all_inner_texts() in ([], [""])
 
 
 def test_a_reload_brings_back_the_agents_part_and_the_stream_adds_no_duplicates(
-    page: Page, ann: AgentApi, db: Engine
+    chat_page: Page, ann: AgentApi, db: Engine
 ) -> None:
-    log = log_of(page)
-    say(page, "Ma facture est trop élevée")
+    log = log_of(chat_page)
+    say(chat_page, "Ma facture est trop élevée")
     expect(log.locator(".msg.bot").last).to_have_text(HELPED)
     cid = handed_to(ann, db)
     ann.ok(ann.act(cid, "reply", text="Je regarde votre facture."))
     expect(log.locator(".msg.agent")).to_have_count(1, timeout=10000)
-    say(page, "Merci")
-    expect(page.locator("#send")).to_be_enabled()  # answered, so stored: a reload cuts no request off
-    page.reload()
+    say(chat_page, "Merci")
+    expect(chat_page.locator("#send")).to_be_enabled()  # answered, so stored: a reload cuts no request off
+    chat_page.reload()
     expect(log.locator(".msg.me")).to_have_text(["Ma facture est trop élevée", "Merci"])
     expect(log.locator(".msg.bot")).to_have_text(["Réponse à : Ma facture est trop élevée", HELPED])
     expect(log.locator(".msg.notice")).to_have_count(1)  # Ann joined
     expect(log.locator(".msg.agent")).to_have_text(["AnnJe regarde votre facture."])
-    expect(page.locator("#status")).to_contain_text("Ann")
+    expect(chat_page.locator("#status")).to_contain_text("Ann")
     ann.ok(ann.act(cid, "reply", text="C'est corrigé."))
     expect(log.locator(".msg.agent")).to_have_count(2, timeout=10000)
-    page.wait_for_timeout(500)  # a repeated push would have arrived by now
+    chat_page.wait_for_timeout(500)  # a repeated push would have arrived by now
     expect(log.locator(".msg.agent")).to_have_text(["AnnJe regarde votre facture.", "AnnC'est corrigé."])
     expect(log.locator(".msg.notice")).to_have_count(1)
     texts = [text.replace("\n", "") for text in log.locator(".msg").all_inner_texts()]

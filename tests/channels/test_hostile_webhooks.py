@@ -22,13 +22,16 @@ from bot.core.db import conversations, messages, processed_updates
 from bot.core.settings import Settings
 from bot.web.gateway import create_app
 from testkit.fakes.http_server import FakeServer
-from testkit.fakes.slack_api import Bot, FakeSlack, event_callback, message_event, signed_headers
+from testkit.fakes.slack_api import FakeSlack, event_callback, message_event, signed_headers
 from testkit.fakes.telegram_api import FakeTelegram
 from tests.helpers.channels import wait_until
+from tests.helpers.slack import SECRET as CUSTOMER_SECRET
+from tests.helpers.slack import TEAM as CUSTOMER_TEAM
+from tests.helpers.slack import TOKEN as CUSTOMER_TOKEN
+from tests.helpers.telegram import TOKEN as TG_TOKEN
+from tests.helpers.webcare import AGENT_SECRET, both_apps_slack, webcare_settings
 
-TG_TOKEN, TG_SECRET = "123456:TEST-token", "webhook-Secret_42"
-CUSTOMER_TOKEN, CUSTOMER_SECRET, CUSTOMER_TEAM = "xoxb-customers", "customer-signing-secret", "T0CUST"
-AGENT_TOKEN, AGENT_SECRET, AGENT_TEAM = "xoxb-webcare", "webcare-signing-secret", "T0WEBCARE"
+TG_SECRET = "webhook-Secret_42"
 SLACK_ENDPOINTS = {"/slack/events": CUSTOMER_SECRET, "/slack/agents/events": AGENT_SECRET}
 DEEP = b"[" * 5000 + b"]" * 5000
 HUGE_INT = b"1" * 5000
@@ -36,11 +39,7 @@ HUGE_INT = b"1" * 5000
 
 @pytest.fixture(scope="module")
 def module_slack() -> Iterator[FakeSlack]:
-    bots = {
-        CUSTOMER_TOKEN: Bot("UMILA", "BMILA", CUSTOMER_TEAM),
-        AGENT_TOKEN: Bot("UWEBCAREBOT", "BWEBCARE", AGENT_TEAM),
-    }
-    fake = FakeSlack(bots, locales={"UANN": "nl-BE"})
+    fake = both_apps_slack(locales={"UANN": "nl-BE"})
     yield fake
     fake.stop()
 
@@ -59,17 +58,13 @@ def client(
     """The gateway with all three webhooks: Telegram in webhook mode and both Slack apps."""
     module_slack.calls.clear()
     telegram.reset()
-    configured = settings.with_overrides(
-        rasa_url=rasa.url,
-        action_server_url=actions.url,
-        rasa_timeout_s=2.0,
-        feed_interval_s=0.05,
-        slack_api_url=module_slack.base_url,
+    configured = webcare_settings(
+        settings,
+        rasa,
+        actions,
+        module_slack,
         slack_bot_token=CUSTOMER_TOKEN,
         slack_signing_secret=CUSTOMER_SECRET,
-        slack_agent_bot_token=AGENT_TOKEN,
-        slack_agent_signing_secret=AGENT_SECRET,
-        slack_agent_channel="C0WEBCARE",
         telegram_token=TG_TOKEN,
         telegram_api_url=telegram.base_url,
         telegram_webhook_url="https://bot.example.com",

@@ -30,11 +30,11 @@ from handoff.agents import AgentDirectory
 from handoff.queue import CALLBACK_SLOT, HandoffQueue
 from handoff.waiting import DEFAULT_HANDLING_S, WaitingRoom, describe_wait
 from testkit.fakes.http_server import FakeServer
-from tests.helpers.console import PASSWORD, add_agent, log_in_page, queue_chat
+from tests.helpers.chat_page import say
+from tests.helpers.console import PASSWORD, add_agent, agent_page, queue_chat
 from tests.helpers.gateway import live_gateway
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-SIZES = {"desktop": (1280, 800), "phone": (390, 760)}
 AHEAD = 4  # French chats already waiting when the customer joins
 CLARIFY = "Je ne suis pas sûre d'avoir compris. Vous parlez de :"
 CONNECTING = "Bien sûr, je vous mets en relation avec un collègue."
@@ -74,10 +74,9 @@ def escalating_rasa(rasa: FakeServer, engine: Engine) -> None:
 
 @pytest.fixture
 def gateway(
-    settings: Settings,
+    gateway_settings: Settings,
     engine: Engine,
     rasa: FakeServer,
-    actions: FakeServer,
     fast_password_hashing: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[httpx.Client]:
@@ -85,37 +84,21 @@ def gateway(
     time of its choosing)."""
     monkeypatch.setattr("bot.web.gateway.WAITING_CHECK_S", 0.3)
     escalating_rasa(rasa, engine)
-    live = settings.with_overrides(
-        rasa_url=rasa.url,
-        action_server_url=actions.url,
-        rasa_timeout_s=2.0,
-        feed_interval_s=0.05,
-        queue_abandon_minutes=0,
-    )
+    live = gateway_settings.with_overrides(feed_interval_s=0.05, queue_abandon_minutes=0)
     with live_gateway(live, channels=[]) as http:
         yield http
 
 
-@pytest.fixture(params=list(SIZES))
-def customer(request: pytest.FixtureRequest, browser: Browser, gateway: httpx.Client) -> Iterator[Page]:
-    width, height = SIZES[request.param]
-    context = browser.new_context(locale="fr-BE", viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.goto(f"{gateway.base_url}/")
-    yield page
-    context.close()
+@pytest.fixture
+def directory(engine: Engine) -> AgentDirectory:
+    """The agents: Sophie, French-speaking and offline until she opens the console."""
+    directory = AgentDirectory(engine)
+    directory.create("sophie", PASSWORD, display_name="Sophie", languages="fr")
+    return directory
 
 
 def agent_console(browser: Browser, gateway: httpx.Client, username: str, errors: list[str]) -> Page:
-    page = browser.new_context(locale="fr-BE", viewport={"width": 1280, "height": 800}).new_page()
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    log_in_page(page, str(gateway.base_url).rstrip("/"), username)
-    return page
-
-
-def say(page: Page, text: str) -> None:
-    page.locator("#text").fill(text)
-    page.locator("#text").press("Enter")
+    return agent_page(browser, str(gateway.base_url).rstrip("/"), username, errors)
 
 
 def waiting_ahead(engine: Engine) -> list[str]:
@@ -148,15 +131,14 @@ def abandon_silent_chats(settings: Settings, engine: Engine) -> list[str]:
 
 
 def test_the_customer_hears_the_wait_leaves_the_queue_and_a_silent_chat_is_closed(
-    customer: Page,
+    chat_page: Page,
     gateway: httpx.Client,
     engine: Engine,
     settings: Settings,
     browser: Browser,
+    directory: AgentDirectory,
     tmp_path: Path,
 ) -> None:
-    directory = AgentDirectory(engine)
-    directory.create("sophie", PASSWORD, display_name="Sophie", languages="fr")
     waiting_ahead(engine)
     queue_chat(engine, "vraag van gisteren", language="nl", minutes_ago=90)  # past the 1 h promise
     errors: list[str] = []
@@ -165,16 +147,16 @@ def test_the_customer_hears_the_wait_leaves_the_queue_and_a_silent_chat_is_close
     expect(sophie.locator("#offered .queue-item")).to_have_count(AHEAD)
 
     # an unclear message: the topics, and always "none of these: a person"
-    log = customer.locator("cc-chat-widget .log")
+    log = chat_page.locator("cc-chat-widget .log")
     expect(log.locator(".buttons")).to_have_count(1)  # the opening's choices, before the customer writes
-    say(customer, "Ma facture est incompréhensible")
+    say(chat_page, "Ma facture est incompréhensible")
     expect(log.locator(".msg.bot").last).to_have_text(CLARIFY)
     choices = log.locator(".buttons").last.locator("button")
     expect(choices).to_have_text(["Comprendre ma facture", "Aucun : un conseiller"])
     choices.last.click()
 
     # in the queue: the expected wait (one agent online), leave and a callback offered
-    expect(customer.locator("#status")).to_have_text("Un collègue va vous répondre", timeout=10000)
+    expect(chat_page.locator("#status")).to_have_text("Un collègue va vous répondre", timeout=10000)
     expect(log.locator(".msg.bot").last).to_have_text(wait_text(1, joined=True))
     expect(log.locator(".buttons")).to_have_count(3)  # the opening's, the clarification's, the queue's
     offered = log.locator(".buttons").nth(2).locator("button")
@@ -190,15 +172,15 @@ def test_the_customer_hears_the_wait_leaves_the_queue_and_a_silent_chat_is_close
     expect(offered.first).to_be_disabled()  # superseded by the update's own buttons
     update = log.locator(".buttons").nth(3).locator("button")
     expect(update).to_have_text(["Quitter la file", "Me recontacter plus tard"])
-    customer.screenshot(path=str(tmp_path / "queue-wait.png"))
+    chat_page.screenshot(path=str(tmp_path / "queue-wait.png"))
 
     # leaving the queue: back with the bot, and gone from the agent's queue at once
     update.first.click()
     left = customer_text("queue_left", "fr").format(bot="Mila")
     expect(log.locator(".msg.bot").last).to_have_text(left)
-    expect(customer.locator("#status")).to_have_text("Assistante numérique")
+    expect(chat_page.locator("#status")).to_have_text("Assistante numérique")
     expect(sophie.locator(f'#offered .queue-item[data-conversation="{cid}"]')).to_have_count(0)
-    say(customer, "Et mon abonnement ?")
+    say(chat_page, "Et mon abonnement ?")
     expect(log.locator(".msg.bot").last).to_have_text("Réponse à : Et mon abonnement ?")
     sophie.click("#show-closed")
     sophie.fill("#closed-q", "incompréhensible")
@@ -211,15 +193,15 @@ def test_the_customer_hears_the_wait_leaves_the_queue_and_a_silent_chat_is_close
     expect(sophie.locator("#metric-left-queue .value")).to_have_text("1 / 0")
 
     # back in the queue, then silent: the abandonment pass closes it and tells the customer
-    say(customer, "Finalement je veux un conseiller")
-    expect(customer.locator("#status")).to_have_text("Un collègue va vous répondre", timeout=10000)
+    say(chat_page, "Finalement je veux un conseiller")
+    expect(chat_page.locator("#status")).to_have_text("Un collègue va vous répondre", timeout=10000)
     closed = abandon_silent_chats(settings, engine)
     assert cid in closed and len(closed) == AHEAD + 2  # the French ones, the Dutch one, the customer
     abandoned = customer_text("queue_abandoned", "fr").format(minutes=ABANDON_MINUTES)
     expect(log.locator(".msg.notice").last).to_have_text(abandoned, timeout=10000)
     expect(log.locator(".buttons button:enabled")).to_have_count(0)  # nothing left to press
-    expect(customer.locator("#status")).to_have_text("Assistante numérique")
-    customer.screenshot(path=str(tmp_path / "queue-abandoned.png"))
+    expect(chat_page.locator("#status")).to_have_text("Assistante numérique")
+    chat_page.screenshot(path=str(tmp_path / "queue-abandoned.png"))
 
     # the metrics count the abandoned chats; the closed view labels them
     sophie.click("#tab-queue")
@@ -234,27 +216,26 @@ def test_the_customer_hears_the_wait_leaves_the_queue_and_a_silent_chat_is_close
 
 
 def test_a_customer_asks_to_be_contacted_later_and_the_agent_reads_it(
-    customer: Page,
+    chat_page: Page,
     gateway: httpx.Client,
     engine: Engine,
     settings: Settings,
     browser: Browser,
+    directory: AgentDirectory,
     tmp_path: Path,
 ) -> None:
-    directory = AgentDirectory(engine)
-    directory.create("sophie", PASSWORD, display_name="Sophie", languages="fr")
     ahead = waiting_ahead(engine)
     add_agent(directory, gateway, "marc", ("fr",))  # one agent online: a long wait
 
-    log = customer.locator("cc-chat-widget .log")
-    say(customer, "Je veux parler à un conseiller")
+    log = chat_page.locator("cc-chat-widget .log")
+    say(chat_page, "Je veux parler à un conseiller")
     expect(log.locator(".msg.bot").last).to_have_text(wait_text(1, joined=True), timeout=10000)
     log.locator(".buttons").last.get_by_role("button", name="Me recontacter plus tard").click()
     expect(log.locator(".msg.bot").last).to_have_text(customer_text("queue_callback_ask", "fr"))
-    say(customer, "0470 12 34 56, de préférence après 17 h")
+    say(chat_page, "0470 12 34 56, de préférence après 17 h")
     expect(log.locator(".msg.bot").last).to_have_text(customer_text("queue_callback_noted", "fr"))
     expect(log.locator(".buttons").last.locator("button")).to_have_text(["Quitter la file"])
-    expect(customer.locator("#status")).to_have_text("Un collègue va vous répondre")
+    expect(chat_page.locator("#status")).to_have_text("Un collègue va vous répondre")
 
     # the agent sees the request in the queue and in the chat, in French, 24 h Brussels time
     errors: list[str] = []

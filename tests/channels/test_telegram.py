@@ -49,7 +49,6 @@ from tests.helpers.channels import conversation_of as channel_conversation
 from tests.helpers.channels import rasa_heard, wait_until
 from tests.helpers.console import PASSWORD
 from tests.helpers.gateway import live_gateway
-from tests.helpers.suite import engine_with_schema, suite_settings
 from tests.helpers.telegram import TOKEN, telegram_settings
 
 SECRET = "webhook-Secret_42"
@@ -94,22 +93,17 @@ def chat() -> int:
 
 @pytest.fixture(scope="module")
 def shared_settings(
-    tmp_path_factory: pytest.TempPathFactory,
-    module_database_url: str,
-    telegram: FakeTelegram,
-    module_rasa: FakeServer,
-    module_actions: FakeServer,
+    module_settings: Settings, telegram: FakeTelegram, module_rasa: FakeServer, module_actions: FakeServer
 ) -> Settings:
     """One database for the module's gateways (SQLite, or a PostgreSQL schema with DATABASE_URL);
     a shared location is placed with the demo coverage data."""
-    base = suite_settings(tmp_path_factory.mktemp("telegram") / "var", module_database_url)
-    return telegram_settings(base, telegram, module_rasa, module_actions, coverage_provider="demo")
+    return telegram_settings(module_settings, telegram, module_rasa, module_actions, coverage_provider="demo")
 
 
 @pytest.fixture(scope="module")
-def engine(shared_settings: Settings) -> Iterator[Engine]:
-    with engine_with_schema(shared_settings.database_url) as engine:
-        yield engine
+def engine(module_engine: Engine) -> Engine:
+    """The module's database, which its gateways share (``module_engine``, tests/conftest.py)."""
+    return module_engine
 
 
 def running_gateway(settings: Settings) -> AbstractContextManager[httpx.Client]:

@@ -30,7 +30,6 @@ from testkit.fakes.rasa import echo_replies
 from testkit.fakes.telegram_api import FakeTelegram, unescape_markdown
 from tests.helpers.channels import rasa_heard
 from tests.helpers.gateway import live_gateway
-from tests.helpers.suite import engine_with_schema, suite_settings
 from tests.helpers.telegram import TOKEN, telegram_settings
 
 JAN = "+32470123456"  # MC1000001 in the demo data
@@ -52,20 +51,16 @@ def telegram() -> Iterator[FakeTelegram]:
 
 @pytest.fixture(scope="module")
 def shared_settings(
-    tmp_path_factory: pytest.TempPathFactory,
-    module_database_url: str,
-    telegram: FakeTelegram,
-    module_rasa: FakeServer,
-    module_actions: FakeServer,
+    module_settings: Settings, telegram: FakeTelegram, module_rasa: FakeServer, module_actions: FakeServer
 ) -> Settings:
-    base = suite_settings(tmp_path_factory.mktemp("contact") / "var", module_database_url)
-    return telegram_settings(base, telegram, module_rasa, module_actions, account_provider="demo")
+    """One database for the module's gateway, with the demo account data."""
+    return telegram_settings(module_settings, telegram, module_rasa, module_actions, account_provider="demo")
 
 
 @pytest.fixture(scope="module")
-def engine(shared_settings: Settings) -> Iterator[Engine]:
-    with engine_with_schema(shared_settings.database_url) as engine:
-        yield engine
+def engine(module_engine: Engine) -> Engine:
+    """The module's database, which its gateway shares (``module_engine``, tests/conftest.py)."""
+    return module_engine
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
 
@@ -59,6 +59,43 @@ def bot_api() -> Iterator[FakeTelegram]:
 def away(settings: Settings) -> Iterator[tuple[TcpProxy, Settings]]:
     with behind_proxy(settings) as found:
         yield found
+
+
+@pytest.fixture
+def proxy(away: tuple[TcpProxy, Settings]) -> TcpProxy:
+    """The proxy in front of PostgreSQL: the test cuts it (the database is away) and restores it."""
+    return away[0]
+
+
+@pytest.fixture
+def telegram_gateway(
+    away: tuple[TcpProxy, Settings], bot_api: FakeTelegram, rasa: FakeServer, actions: FakeServer
+) -> Callable[..., TestClient]:
+    """``telegram_gateway(**overrides)``: a gateway with Telegram's webhook, on the database through
+    the proxy and the fakes (``overrides``: a replica's own settings, such as its VAR_DIR)."""
+
+    def gateway(**overrides: Any) -> TestClient:
+        configured = telegram_settings(
+            away[1],
+            bot_api,
+            rasa,
+            actions,
+            telegram_webhook_url="https://bot.example.com",
+            telegram_secret_token=SECRET,
+            **overrides,
+        )
+        return TestClient(create_app(configured, channels=[TelegramChannel(configured)]))
+
+    return gateway
+
+
+@pytest.fixture
+def slack_gateway(
+    away: tuple[TcpProxy, Settings], rasa: FakeServer, actions: FakeServer, slack: FakeSlack
+) -> Callable[[], TestClient]:
+    """``slack_gateway()``: a gateway with the customers' Slack app, on the database through the
+    proxy and the fakes."""
+    return lambda: TestClient(create_app(slack_settings(away[1], rasa, actions, slack)))
 
 
 def handled(settings: Settings, channel: str, update_id: object) -> int:
@@ -113,20 +150,6 @@ def spooled(settings: Settings, channel: str) -> int:
 # --- Telegram -----------------------------------------------------------------------------------
 
 
-def webhook_gateway(
-    through: Settings, bot_api: FakeTelegram, rasa: FakeServer, actions: FakeServer
-) -> TestClient:
-    configured = telegram_settings(
-        through,
-        bot_api,
-        rasa,
-        actions,
-        telegram_webhook_url="https://bot.example.com",
-        telegram_secret_token=SECRET,
-    )
-    return TestClient(create_app(configured, channels=[TelegramChannel(configured)]))
-
-
 def post_update(client: TestClient, update: dict[str, Any] | bytes, secret: str = SECRET) -> httpx.Response:
     body = update if isinstance(update, bytes) else json.dumps(update).encode()
     headers = {"X-Telegram-Bot-Api-Secret-Token": secret, "Content-Type": "application/json"}
@@ -134,16 +157,15 @@ def post_update(client: TestClient, update: dict[str, Any] | bytes, secret: str 
 
 
 def test_telegram_updates_wait_in_the_spool_and_are_handled_once_when_postgresql_is_back(
-    away: tuple[TcpProxy, Settings],
+    proxy: TcpProxy,
     settings: Settings,
     bot_api: FakeTelegram,
     rasa: FakeServer,
-    actions: FakeServer,
+    telegram_gateway: Callable[..., TestClient],
 ) -> None:
-    proxy, through = away
     chat, forged_chat = next(CHATS), next(CHATS)
     update = bot_api.text_update(chat, "Bonjour, ma facture est trop élevée", language_code="fr")
-    with webhook_gateway(through, bot_api, rasa, actions) as client:
+    with telegram_gateway() as client:
         proxy.cut()
         assert post_update(client, update).status_code == 200
         assert post_update(client, update).status_code == 200  # Telegram sent it twice
@@ -166,18 +188,17 @@ def test_telegram_updates_wait_in_the_spool_and_are_handled_once_when_postgresql
 
 
 def test_two_replicas_with_a_spool_each_handle_a_duplicate_once(
-    away: tuple[TcpProxy, Settings],
+    proxy: TcpProxy,
     settings: Settings,
     bot_api: FakeTelegram,
     rasa: FakeServer,
-    actions: FakeServer,
+    telegram_gateway: Callable[..., TestClient],
 ) -> None:
-    proxy, through = away
     chat = next(CHATS)
     update = bot_api.text_update(chat, "mijn sim werkt niet", language_code="nl")
-    replicas = [through.with_overrides(var_dir=settings.var_dir / name) for name in ("a", "b")]
+    replicas = [settings.with_overrides(var_dir=settings.var_dir / name) for name in ("a", "b")]
     with ExitStack() as running:
-        clients = [running.enter_context(webhook_gateway(r, bot_api, rasa, actions)) for r in replicas]
+        clients = [running.enter_context(telegram_gateway(var_dir=r.var_dir)) for r in replicas]
         proxy.cut()
         for client in clients:
             assert post_update(client, update).status_code == 200
@@ -190,20 +211,19 @@ def test_two_replicas_with_a_spool_each_handle_a_duplicate_once(
 
 
 def test_an_update_cut_short_by_the_database_is_kept_and_finished_once(
-    away: tuple[TcpProxy, Settings],
+    proxy: TcpProxy,
     settings: Settings,
     bot_api: FakeTelegram,
     rasa: FakeServer,
-    actions: FakeServer,
+    telegram_gateway: Callable[..., TestClient],
 ) -> None:
     """The database goes away while Rasa answers: after the update was recorded as handled and its
     message stored, before the answer could be. The update is kept, and its replay finishes it:
     the message it had stored is found, not stored a second time."""
-    proxy, through = away
     chat = next(CHATS)
     cut_while_rasa_answers(rasa, proxy)
     update = bot_api.text_update(chat, "where is my invoice", language_code="en")
-    with webhook_gateway(through, bot_api, rasa, actions) as client:
+    with telegram_gateway() as client:
         assert post_update(client, update).status_code == 200
         [apology] = bot_api.wait_for("sendMessage", chat)
         assert unescape_markdown(apology.text) == customer_text("rasa_unavailable", "en")
@@ -246,16 +266,15 @@ def posted_texts(slack: FakeSlack, channel: str) -> list[str]:
 
 
 def test_slack_events_and_clicks_wait_in_the_spool_and_are_handled_once_when_postgresql_is_back(
-    away: tuple[TcpProxy, Settings],
+    proxy: TcpProxy,
     settings: Settings,
     rasa: FakeServer,
-    actions: FakeServer,
     slack: FakeSlack,
+    slack_gateway: Callable[[], TestClient],
 ) -> None:
-    proxy, through = away
     rasa.state["reply"] = menu_or_echo  # type: ignore[attr-defined]
     apology = customer_text("rasa_unavailable", "fr")  # UFR's Slack locale is fr-FR
-    with TestClient(create_app(slack_settings(through, rasa, actions, slack))) as client:
+    with slack_gateway() as client:
         assert (
             send(
                 client, event_callback(TEAM, message_event("UFR", "menu", DM, "1720000000.000100"))
@@ -292,18 +311,17 @@ def test_slack_events_and_clicks_wait_in_the_spool_and_are_handled_once_when_pos
 
 
 def test_a_slack_event_cut_short_by_the_database_is_kept_and_its_message_stored_once(
-    away: tuple[TcpProxy, Settings],
+    proxy: TcpProxy,
     settings: Settings,
     rasa: FakeServer,
-    actions: FakeServer,
     slack: FakeSlack,
+    slack_gateway: Callable[[], TestClient],
 ) -> None:
     """As Telegram's: the database goes away while Rasa answers a Slack message that was stored
     and recorded as handled; the replay answers it, and the transcript has the message once."""
-    proxy, through = away
     rasa.state["reply"] = menu_or_echo  # type: ignore[attr-defined]
     apology = customer_text("rasa_unavailable", "fr")
-    with TestClient(create_app(slack_settings(through, rasa, actions, slack))) as client:
+    with slack_gateway() as client:
         cut_while_rasa_answers(rasa, proxy)
         event = event_callback(TEAM, message_event("UFR", "Ma facture est fausse", DM, "1720000002.000100"))
         assert send(client, event).status_code == 200
@@ -325,14 +343,13 @@ def test_a_slack_event_cut_short_by_the_database_is_kept_and_its_message_stored_
 
 
 def test_an_unsigned_slack_event_is_refused_and_not_kept_while_postgresql_is_away(
-    away: tuple[TcpProxy, Settings],
+    proxy: TcpProxy,
     settings: Settings,
     rasa: FakeServer,
-    actions: FakeServer,
     slack: FakeSlack,
+    slack_gateway: Callable[[], TestClient],
 ) -> None:
-    proxy, through = away
-    with TestClient(create_app(slack_settings(through, rasa, actions, slack))) as client:
+    with slack_gateway() as client:
         proxy.cut()
         body = json.dumps(event_callback(TEAM, message_event("UFR", "bonjour", DM, "1720000001.000100")))
         for headers in ({}, {"X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=00"}):

@@ -25,35 +25,15 @@ from bot.editor.static import static_problems
 from bot.rasa.training import ensure_model
 from tests.helpers.project import copy_project
 
-DOMAIN = """\
-version: "3.1"
-intents:
-  - greet
-  - billing_refund
-  - sensitive_fraud
-responses:
-  utter_greet:
-    - condition: [{type: slot, name: language, value: nl}]
-      text: "Hallo"
-    - condition: [{type: slot, name: language, value: fr}]
-      text: "Bonjour"
-    - condition: [{type: slot, name: language, value: en}]
-      text: "Hello"
-  utter_billing_refund:
-    - condition: [{type: slot, name: language, value: nl}]
-      text: "Terugbetaling"
-    - condition: [{type: slot, name: language, value: fr}]
-      text: "Remboursement"
-    - condition: [{type: slot, name: language, value: en}]
-      text: "Refund"
-  utter_escalate_fraud:
-    - condition: [{type: slot, name: language, value: nl}]
-      text: "Een collega helpt je"
-    - condition: [{type: slot, name: language, value: fr}]
-      text: "Un collègue vous aide"
-    - condition: [{type: slot, name: language, value: en}]
-      text: "A colleague will help"
-"""
+RESPONSES = {
+    "utter_greet": {"nl": "Hallo", "fr": "Bonjour", "en": "Hello"},
+    "utter_billing_refund": {"nl": "Terugbetaling", "fr": "Remboursement", "en": "Refund"},
+    "utter_escalate_fraud": {
+        "nl": "Een collega helpt je",
+        "fr": "Un collègue vous aide",
+        "en": "A colleague will help",
+    },
+}
 EXAMPLES = {
     "nl": {
         "greet": ["hallo", "goeiedag"],
@@ -99,9 +79,21 @@ def nlu_file(examples: dict[str, list[str]]) -> str:
     return "".join(blocks)
 
 
+def domain_file(responses: dict[str, dict[str, str]]) -> str:
+    """domain.yml: the three intents (lines 3-5), then each response with one variant a language,
+    conditioned on the ``language`` slot (utter_greet at line 7, its "Hello" at line 13)."""
+    blocks = ['version: "3.1"\nintents:\n  - greet\n  - billing_refund\n  - sensitive_fraud\nresponses:\n']
+    for name, texts in responses.items():
+        blocks.append(f"  {name}:\n")
+        for language, text in texts.items():
+            blocks.append(f"    - condition: [{{type: slot, name: language, value: {language}}}]\n")
+            blocks.append(f'      text: "{text}"\n')
+    return "".join(blocks)
+
+
 def make_project(root: Path) -> Path:
     files = {
-        "domain.yml": DOMAIN,
+        "domain.yml": domain_file(RESPONSES),
         "data/rules.yml": RULES,
         "actions/intent_labels.yml": LABELS,
         "handoff/rules.yml": HANDOFF,

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import create_engine, func, insert, select
@@ -58,30 +57,12 @@ NOW = datetime(2025, 6, 2, 12, 0, tzinfo=timezone.utc)
 # --- fixtures and helpers -------------------------------------------------------------------
 
 
-@pytest.fixture
-def tracker_settings(settings: Settings) -> Settings:
-    """Rasa's tracker where the assistant keeps it: its own SQLite file, or our PostgreSQL schema."""
-    return settings.with_overrides(rasa_speedups=False)
+# Rasa's tracker store and its engine: tracker_settings, store and tracker_engine (tests/conftest.py).
 
 
 @pytest.fixture
-def store(tracker_settings: Settings) -> Iterator[SettingsTrackerStore]:
-    """Rasa's own SQL tracker store: it creates the ``events`` table."""
-    store = SettingsTrackerStore(domain=Domain.empty(), settings=tracker_settings)
-    yield store
-    store.engine.dispose()
-
-
-@pytest.fixture
-def tracker(tracker_settings: Settings, store: SettingsTrackerStore) -> Iterator[Engine]:
-    engine = open_tracker_engine(tracker_settings.rasa_tracker_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def privacy(tracker_settings: Settings, engine: Engine, tracker: Engine) -> Privacy:
-    return Privacy(tracker_settings, engine, tracker, now=lambda: NOW)
+def privacy(tracker_settings: Settings, engine: Engine, tracker_engine: Engine) -> Privacy:
+    return Privacy(tracker_settings, engine, tracker_engine, now=lambda: NOW)
 
 
 def add_conversation(
@@ -193,7 +174,11 @@ def audits(engine: Engine, action: Action | None = None) -> list[Any]:
 
 @pytest.fixture
 def two_customers(
-    privacy: Privacy, engine: Engine, store: SettingsTrackerStore, tracker_settings: Settings, tracker: Engine
+    privacy: Privacy,
+    engine: Engine,
+    store: SettingsTrackerStore,
+    tracker_settings: Settings,
+    tracker_engine: Engine,
 ) -> dict[str, list[str]]:
     """Ann (web "ann-browser": two conversations, one open) and Bob (web "bob-browser"); the same
     sender id on Telegram is someone else. Each conversation has Rasa events and insights rows."""
@@ -212,7 +197,7 @@ def two_customers(
                     select(messages.c.text).where(messages.c.conversation_id == cid).order_by(messages.c.id)
                 ).scalars()
                 save_tracker(store, cid, tuple(texts), utcnow() - timedelta(minutes=5))
-    assert Insights(tracker_settings, engine, tracker).sync() == 5  # the insights copy of each message
+    assert Insights(tracker_settings, engine, tracker_engine).sync() == 5  # the insights copy of each message
     return people
 
 
@@ -244,7 +229,7 @@ def test_retention_settings_have_defaults_and_are_checked() -> None:
 
 
 def test_retention_deletes_only_what_is_old_and_closed(
-    privacy: Privacy, engine: Engine, tracker: Engine, store: SettingsTrackerStore
+    privacy: Privacy, engine: Engine, tracker_engine: Engine, store: SettingsTrackerStore
 ) -> None:
     old = NOW - timedelta(days=400)
     expired = add_conversation(engine, "web", "a", at=old)
@@ -296,7 +281,7 @@ def test_retention_deletes_only_what_is_old_and_closed(
     assert not any(rows_of(engine, expired).values())
     for kept in (recent, agent_old, *open_old.values()):
         assert rows_of(engine, kept)["messages"] == 1 and rows_of(engine, kept)["csat"] == 1
-    assert tracker_count(tracker, expired) == 0 and tracker_count(tracker, recent) == 4
+    assert tracker_count(tracker_engine, expired) == 0 and tracker_count(tracker_engine, recent) == 4
     with engine.connect() as conn:
         assert list(conn.execute(select(nlu_turns.c.text)).scalars()) == ["copy 10"]
     assert sorted(p.name for p in exports.iterdir()) == ["new.json", "notes.txt"]
@@ -313,14 +298,14 @@ def test_retention_deletes_only_what_is_old_and_closed(
 
 
 def test_a_zero_limit_keeps_that_kind_for_good(
-    tracker_settings: Settings, engine: Engine, tracker: Engine, store: SettingsTrackerStore
+    tracker_settings: Settings, engine: Engine, tracker_engine: Engine, store: SettingsTrackerStore
 ) -> None:
     settings = tracker_settings.with_overrides(retention_transcript_days=0, retention_tracker_days=0)
     cid = add_conversation(engine, "web", "a", at=NOW - timedelta(days=4000))
     save_tracker(store, cid, ("old question",), NOW - timedelta(days=4000))
-    counts = Privacy(settings, engine, tracker).enforce_retention(NOW)
+    counts = Privacy(settings, engine, tracker_engine).enforce_retention(NOW)
     assert counts["conversations"] == counts["tracker_events"] == 0
-    assert rows_of(engine, cid)["messages"] == 1 and tracker_count(tracker, cid) == 4
+    assert rows_of(engine, cid)["messages"] == 1 and tracker_count(tracker_engine, cid) == 4
 
 
 def test_retention_runs_when_due_by_the_audit_log(privacy: Privacy, engine: Engine) -> None:
@@ -423,7 +408,7 @@ def test_an_export_file_is_for_its_owner_only(privacy: Privacy, two_customers: d
 
 
 def test_erase_removes_the_customer_everywhere_and_audits(
-    privacy: Privacy, engine: Engine, tracker: Engine, two_customers: dict[str, list[str]]
+    privacy: Privacy, engine: Engine, tracker_engine: Engine, two_customers: dict[str, list[str]]
 ) -> None:
     result = privacy.erase_customer("web", "ann-browser", actor="dpo")
 
@@ -441,7 +426,7 @@ def test_erase_removes_the_customer_everywhere_and_audits(
         "tracker_events": 12,
     }
     for cid in two_customers["ann"]:
-        assert not any(rows_of(engine, cid).values()) and tracker_count(tracker, cid) == 0
+        assert not any(rows_of(engine, cid).values()) and tracker_count(tracker_engine, cid) == 0
     for cid in two_customers["bob"] + two_customers["ann_telegram"]:  # the others are untouched
         assert rows_of(engine, cid) == {
             "conversations": 1,
@@ -454,7 +439,7 @@ def test_erase_removes_the_customer_everywhere_and_audits(
             "verified_identities": 0,
             "nlu_turns": 1,
         }
-        assert tracker_count(tracker, cid) == 4
+        assert tracker_count(tracker_engine, cid) == 4
     (audit,) = audits(engine, Action.CUSTOMER_ERASE)
     assert (audit.actor, audit.subject) == ("dpo", customer_subject("web", "ann-browser"))
     assert audit.created_at == NOW and audit.details["tracker"] == "done"
@@ -472,10 +457,10 @@ def test_an_erasure_interrupted_before_rasa_is_finished_by_a_retry(
     tracker_settings: Settings,
     engine: Engine,
     privacy: Privacy,
-    tracker: Engine,
+    tracker_engine: Engine,
     two_customers: dict[str, list[str]],
 ) -> None:
-    before = {cid: tracker_count(tracker, cid) for cid in two_customers["ann"]}
+    before = {cid: tracker_count(tracker_engine, cid) for cid in two_customers["ann"]}
     assert before == dict(zip(two_customers["ann"], (4, 8), strict=True))
     unreachable = create_engine("postgresql://nobody@127.0.0.1:1/none", future=True)
     down = Privacy(tracker_settings, engine, unreachable, now=lambda: NOW)
@@ -483,7 +468,7 @@ def test_an_erasure_interrupted_before_rasa_is_finished_by_a_retry(
         down.erase_customer("web", "ann-browser", actor="dpo")
     # our database is erased in full, Rasa's events are still there, and the audit says so
     for cid in two_customers["ann"]:
-        assert not any(rows_of(engine, cid).values()) and tracker_count(tracker, cid) == before[cid]
+        assert not any(rows_of(engine, cid).values()) and tracker_count(tracker_engine, cid) == before[cid]
     (first,) = audits(engine, Action.CUSTOMER_ERASE)
     assert first.details["tracker"] == "pending"
 
@@ -491,11 +476,11 @@ def test_an_erasure_interrupted_before_rasa_is_finished_by_a_retry(
 
     assert retry["conversations"] == 0 and retry["deleted"]["tracker_events"] == 12
     for cid in two_customers["ann"]:
-        assert tracker_count(tracker, cid) == 0
+        assert tracker_count(tracker_engine, cid) == 0
     first, second = audits(engine, Action.CUSTOMER_ERASE)
     assert first.details["tracker"] == second.details["tracker"] == "done"
     assert first.details["finished_by"] == second.id
-    assert tracker_count(tracker, two_customers["bob"][0]) == 4
+    assert tracker_count(tracker_engine, two_customers["bob"][0]) == 4
     unreachable.dispose()
 
 
@@ -537,7 +522,7 @@ def test_an_agent_reading_a_transcript_is_audited(client: TestClient, engine: En
 
 
 def test_the_privacy_routes_are_for_admins_with_their_csrf_token(
-    client: TestClient, engine: Engine, tracker: Engine, store: SettingsTrackerStore
+    client: TestClient, engine: Engine, tracker_engine: Engine, store: SettingsTrackerStore
 ) -> None:
     cid = add_conversation(engine, "web", "ann-browser", owner=OWNER_QUEUED)
     other = add_conversation(engine, "web", "bob-browser")
@@ -566,7 +551,7 @@ def test_the_privacy_routes_are_for_admins_with_their_csrf_token(
     erased = client.post("/agent/api/admin/privacy/erase", json=body, headers=admin)
     assert erased.status_code == 200, erased.text
     assert erased.json()["deleted"]["conversations"] == 1 and erased.json()["deleted"]["tracker_events"] == 4
-    assert not any(rows_of(engine, cid).values()) and tracker_count(tracker, cid) == 0
+    assert not any(rows_of(engine, cid).values()) and tracker_count(tracker_engine, cid) == 0
     assert rows_of(engine, other)["messages"] == 1
     assert [(a.actor, a.action) for a in audits(engine)] == [
         ("root", "customer.export"),
@@ -580,7 +565,7 @@ def test_the_privacy_routes_are_for_admins_with_their_csrf_token(
 def test_the_commands_export_erase_and_run_retention(
     tracker_settings: Settings,
     engine: Engine,
-    tracker: Engine,
+    tracker_engine: Engine,
     two_customers: dict[str, list[str]],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -608,7 +593,7 @@ def test_the_commands_export_erase_and_run_retention(
 
     assert manage(["erase-customer", "web", "ann-browser", "--actor", "dpo", "--yes"], tracker_settings) == 0
     assert "conversations=2" in capsys.readouterr().out
-    assert tracker_count(tracker, two_customers["ann"][1]) == 0
+    assert tracker_count(tracker_engine, two_customers["ann"][1]) == 0
 
     assert manage(["retention"], tracker_settings) == 0
     printed = capsys.readouterr().out  # what is past its retention depends on today's date

@@ -1,5 +1,5 @@
 """Agents logging in to the console: over its HTTP API (one session cookie and CSRF token per
-agent, several agents on one client) and in a browser page."""
+agent, several agents on one client) and in a browser page; chats waiting in the queue."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine
 
 from bot.agentdesk.console_api import COOKIE
+from bot.core.chat_sessions import ChatSessions
 from bot.core.db import conversations, handoffs, messages, utcnow
 from bot.core.rules import default_rules
 from handoff.agents import AgentDirectory
@@ -90,6 +91,35 @@ def log_in_page(page: Page, base: str, username: str) -> None:
     expect(page.locator("#agent-name")).to_contain_text(username.title())
 
 
+def agent_page(
+    browser: Browser,
+    base: str,
+    username: str,
+    errors: list[str],
+    *,
+    locale: str = "fr-BE",
+    width: int = 1280,
+    dialogs_are_errors: bool = False,
+) -> Page:
+    """The console at ``base`` in a new browser context, ``username`` logged in (log_in_page); the
+    page's script errors go to ``errors``, and with ``dialogs_are_errors`` any dialog's message too
+    (the dialog dismissed)."""
+    page = browser.new_context(locale=locale, viewport={"width": width, "height": 800}).new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    if dialogs_are_errors:
+        page.on("dialog", lambda d: (errors.append(d.message), d.dismiss()))
+    log_in_page(page, base, username)
+    return page
+
+
+def hide_tab(page: Page) -> None:
+    """As if the agent switched to another tab."""
+    page.evaluate(
+        "() => { Object.defineProperty(document, 'hidden', {get: () => true, configurable: true});"
+        " document.dispatchEvent(new Event('visibilitychange')); }"
+    )
+
+
 def add_agent(
     directory: AgentDirectory,
     http: httpx.Client,
@@ -140,3 +170,11 @@ def queue_chat(
         created = utcnow() - timedelta(minutes=minutes_ago)
         conn.execute(update(handoffs).where(handoffs.c.id == handoff.id).values(created_at=created))
     return cid
+
+
+def web_chat(engine: Engine, sender: str, said: str, **queued: Any) -> tuple[str, str, str]:
+    """A web chat of ``sender``, who holds its conversation token, queued after they said ``said``
+    (queue_chat; ``queued``: its options): (conversation, sender, token)."""
+    session = ChatSessions(engine).claim(sender)
+    assert session is not None and session.token
+    return queue_chat(engine, said, sender=session.sender, **queued), session.sender, session.token

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 import yaml
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.training_data.loading import load_data
@@ -49,24 +48,7 @@ from tests.helpers.project import copy_project
 NOW = datetime(2025, 3, 10, 10, 30, tzinfo=timezone.utc)  # a Monday, half-way a surge window
 
 
-@pytest.fixture
-def tracker_settings(settings: Settings) -> Settings:
-    """Rasa's tracker where the assistant keeps it: its own SQLite file, or our PostgreSQL schema."""
-    return settings.with_overrides(rasa_speedups=False)
-
-
-@pytest.fixture
-def store(tracker_settings: Settings) -> Iterator[SettingsTrackerStore]:
-    store = SettingsTrackerStore(domain=Domain.empty(), settings=tracker_settings)
-    yield store
-    store.engine.dispose()
-
-
-@pytest.fixture
-def tracker_engine(tracker_settings: Settings, store: SettingsTrackerStore) -> Iterator[Engine]:
-    engine = open_tracker_engine(tracker_settings.rasa_tracker_url)
-    yield engine
-    engine.dispose()
+# Rasa's tracker store and its engine: tracker_settings, store and tracker_engine (tests/conftest.py).
 
 
 @pytest.fixture
