@@ -147,31 +147,46 @@ def simulate(
     article_sure: float = 1.01,
     intent_threshold: float = 0.3,
     ambiguity: float = 0.05,
-    escalation_threshold: float = 0.35,
+    escalation_threshold: float = 0.3,
+    yield_to_article: bool = True,
 ) -> str:
     """The outcome the pipeline would give with other thresholds, from one parse result: runs
     ArticleDecision itself on the classifier's own ranking (kept on the article), then the
-    fallback's threshold and ambiguity and the escalation guard. Used to calibrate without
+    fallback's threshold and ambiguity and the escalation guard (which yields to a chosen
+    article at least as likely as the escalation intents together). Used to calibrate without
     retraining."""
+    article = parsed.get("article") or {}
+    classified = article.get("classified") or parsed.get("intent_ranking") or []
+    settings = {
+        "intent_preference": intent_preference,
+        "article_conditional": article_conditional,
+        "lexical_threshold": lexical_threshold,
+        "intent_rescue": intent_rescue,
+        "intent_rescue_floor": intent_rescue_floor,
+        "article_sure": article_sure,
+    }
+    decided = _decide(parsed, settings, intent_threshold, ambiguity)
+    escalation = sum(float(e["confidence"]) for e in classified if is_escalation(e["name"]))
+    if escalation < escalation_threshold:
+        return decided
+    joint = float(article.get("confidence") or 0)
+    if yield_to_article and article and decided == str(article.get("id")) and joint >= escalation:
+        return decided
+    return "handover"
+
+
+def _decide(
+    parsed: dict[str, Any], settings: dict[str, float], intent_threshold: float, ambiguity: float
+) -> str:
+    """ArticleDecision and the FallbackClassifier's threshold and ambiguity, without the guard."""
     from bot.rasa.nlu.classifier import ArticleDecision
 
     article = parsed.get("article") or {}
     classified = article.get("classified") or parsed.get("intent_ranking") or []
     intents = [e for e in classified if e["name"] not in (KNOWLEDGE_INTENT, FALLBACK_INTENT)]
-    if sum(float(e["confidence"]) for e in intents if is_escalation(e["name"])) >= escalation_threshold:
-        return "handover"
     if not intents:
         return "honest"
-    decision = ArticleDecision(
-        {
-            "intent_preference": intent_preference,
-            "article_conditional": article_conditional,
-            "lexical_threshold": lexical_threshold,
-            "intent_rescue": intent_rescue,
-            "intent_rescue_floor": intent_rescue_floor,
-            "article_sure": article_sure,
-        }
-    )
+    decision = ArticleDecision(settings)
     decided, ranking = decision.decide(classified, article) if article else (intents[0], intents)
     name = decided["name"]
     if name == KNOWLEDGE_INTENT:

@@ -218,6 +218,63 @@ def test_a_sure_intent_keeps_its_answer_and_a_weak_article_gives_way() -> None:
     assert [e["name"] for e in decided.get("intent_ranking")] == ["billing_direct_debit", "billing_refund"]
 
 
+def guarded(article: dict, ranking: list[tuple[str, float]], **config: object):
+    """ArticleDecision then the escalation guard, as in config.yml (no fallback in between:
+    the decided article's conditional is well above its threshold here)."""
+    from bot.rasa.nlu.classifier import EscalationGuard
+
+    [decided] = ArticleDecision(DECISION).process([decision_input(article, ranking)])
+    [m] = EscalationGuard({"escalation_threshold": 0.35, **config}).process([decided])
+    return m
+
+
+def test_the_guard_yields_to_a_chosen_article_likelier_than_the_escalation_intents() -> None:
+    # "got a dodgy text with a link, didn't click, what do I do": the spam article, not fraud
+    article = {"id": "spam_sms", "confidence": 0.57, "conditional": 0.99, "lexical": 0.66}
+    ranking = [("knowledge", 0.57), ("sensitive_fraud", 0.37), ("sim_esim", 0.03)]
+    assert guarded(article, ranking).get("intent") == {"name": "knowledge", "confidence": 0.99}
+    off = guarded(article, ranking, yield_to_article=False).get("intent")
+    assert off == {"name": "sensitive_fraud", "confidence": 0.37}
+
+
+def test_the_guard_hands_over_when_the_escalation_intents_are_likelier_than_the_article() -> None:
+    # the same article, but the classifier finds fraud likelier: a real report goes to a person
+    article = {"id": "spam_sms", "confidence": 0.3, "conditional": 0.99, "lexical": 0.87}
+    ranking = [("knowledge", 0.3), ("sensitive_fraud", 0.25), ("sensitive_complaint", 0.2), ("sim_esim", 0.1)]
+    intent = guarded(article, ranking).get("intent")
+    assert intent["name"] == "sensitive_fraud" and intent["confidence"] == pytest.approx(0.45)
+    # and an article the words do not confirm never outweighs them (the decision did not choose it)
+    weak = {"id": "spam_sms", "confidence": 0.5, "conditional": 0.99, "lexical": 0.1}
+    ranking = [("knowledge", 0.5), ("sensitive_fraud", 0.4), ("sim_esim", 0.05)]
+    assert guarded(weak, ranking).get("intent")["name"] == "sensitive_fraud"
+
+
+def test_the_replayed_decision_matches_the_guards_yield() -> None:
+    """bench/longtail.py and bench/decision_sweep.py replay the pipeline: same rule there."""
+    from bot.rasa.longtail import simulate
+
+    settings = {"intent_preference": 0.5, "article_conditional": 0.4, "lexical_threshold": 0.5}
+    classified = [
+        {"name": "knowledge", "confidence": 0.57},
+        {"name": "sensitive_fraud", "confidence": 0.37},
+        {"name": "sim_esim", "confidence": 0.03},
+    ]
+    parsed = {
+        "article": {
+            "id": "spam_sms",
+            "confidence": 0.57,
+            "conditional": 0.99,
+            "lexical": 0.66,
+            "classified": classified,
+        }
+    }
+    assert simulate(parsed, **settings) == "spam_sms"
+    assert simulate(parsed, **settings, yield_to_article=False) == "handover"
+    likelier = [{"name": "sensitive_fraud", "confidence": 0.6}, {"name": "knowledge", "confidence": 0.3}]
+    parsed["article"] = {**parsed["article"], "confidence": 0.3, "classified": likelier}
+    assert simulate(parsed, **settings) == "handover"
+
+
 def test_the_lexical_score_finds_the_article_in_the_customers_language() -> None:
     from bot.rasa.nlu.lexical import LexicalIndex, document
 

@@ -47,7 +47,7 @@ class MultilingualIntentClassifier(LogisticRegressionClassifier):
             # questions per article (all languages together) are enough for that and keep the
             # training time flat as editors add questions; the second stage, which article,
             # learns from all of them.
-            "stage_one_questions_per_article": 36,
+            "stage_one_questions_per_article": 48,
             # threads for the fits' matrix products; the model is bit for bit the same for any
             # value (bot/rasa/nlu/parallel_fit.py)
             "n_jobs": 2,
@@ -226,14 +226,21 @@ class EscalationGuard(ConfiguredComponent):
     the likeliest of them becomes the intent, with their combined probability, even when an
     ordinary intent scored higher or the fallback found the message ambiguous (a near tie between
     fraud and privacy is still a case for a person). The ranking is left as the classifier made it.
+
+    One exception (``yield_to_article``): the help-centre article the decision chose (its key
+    words agree, ArticleDecision) and that the classifier finds at least as likely as all the
+    escalation intents together keeps its answer: "got a dodgy text with a link, didn't click,
+    what do I do?" is the spam article's question even though it sounds like fraud. A real
+    report ("I clicked and now money is gone") leaves the fraud intent the likelier one.
     """
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {"escalation_threshold": 0.35}
+        return {"escalation_threshold": 0.3, "yield_to_article": True}
 
     def __init__(self, config: Dict[str, Any]) -> None:
         self.threshold = float(config["escalation_threshold"])
+        self.yield_to_article = bool(config.get("yield_to_article", True))
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -242,10 +249,20 @@ class EscalationGuard(ConfiguredComponent):
                 continue
             candidates = [e for e in message.get("intent_ranking") or [] if is_escalation(e["name"])]
             guarded = sum(float(e["confidence"]) for e in candidates)
+            if self.yield_to_article and article_outweighs(message, guarded):
+                continue
             if candidates and guarded >= self.threshold:
                 best = max(candidates, key=lambda e: e["confidence"])
                 message.set("intent", {"name": best["name"], "confidence": guarded}, add_to_output=True)
         return messages
+
+
+def article_outweighs(message: Message, escalation: float) -> bool:
+    """The decision chose an article, and the classifier finds it at least as likely as the
+    escalation intents together (``escalation``: their summed probability)."""
+    if (message.get("intent") or {}).get("name") != KNOWLEDGE_INTENT:
+        return False
+    return float((message.get(ARTICLE) or {}).get("confidence") or 0) >= escalation
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
