@@ -155,6 +155,8 @@ def simulate(
     fallback's threshold and ambiguity and the escalation guard (which yields to a chosen
     article at least as likely as the escalation intents together). Used to calibrate without
     retraining."""
+    from bot.rasa.nlu.classifier import article_outweighs
+
     article = parsed.get("article") or {}
     classified = article.get("classified") or parsed.get("intent_ranking") or []
     settings = {
@@ -165,24 +167,26 @@ def simulate(
         "intent_rescue_floor": intent_rescue_floor,
         "article_sure": article_sure,
     }
-    decided = _decide(parsed, settings, intent_threshold, ambiguity)
+    decided = _decide(article, classified, settings, intent_threshold, ambiguity)
     escalation = sum(float(e["confidence"]) for e in classified if is_escalation(e["name"]))
     if escalation < escalation_threshold:
         return decided
-    joint = float(article.get("confidence") or 0)
-    if yield_to_article and article and decided == str(article.get("id")) and joint >= escalation:
+    chose = KNOWLEDGE_INTENT if article and decided == str(article.get("id")) else decided
+    if yield_to_article and article_outweighs(chose, article, escalation):
         return decided
     return "handover"
 
 
 def _decide(
-    parsed: dict[str, Any], settings: dict[str, float], intent_threshold: float, ambiguity: float
+    article: dict[str, Any],
+    classified: list[dict[str, Any]],
+    settings: dict[str, float],
+    intent_threshold: float,
+    ambiguity: float,
 ) -> str:
     """ArticleDecision and the FallbackClassifier's threshold and ambiguity, without the guard."""
     from bot.rasa.nlu.classifier import ArticleDecision
 
-    article = parsed.get("article") or {}
-    classified = article.get("classified") or parsed.get("intent_ranking") or []
     intents = [e for e in classified if e["name"] not in (KNOWLEDGE_INTENT, FALLBACK_INTENT)]
     if not intents:
         return "honest"

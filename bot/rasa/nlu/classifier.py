@@ -249,7 +249,7 @@ class EscalationGuard(ConfiguredComponent):
                 continue
             candidates = [e for e in message.get("intent_ranking") or [] if is_escalation(e["name"])]
             guarded = sum(float(e["confidence"]) for e in candidates)
-            if self.yield_to_article and article_outweighs(message, guarded):
+            if self.yield_to_article and article_outweighs(intent.get("name"), message.get(ARTICLE), guarded):
                 continue
             if candidates and guarded >= self.threshold:
                 best = max(candidates, key=lambda e: e["confidence"])
@@ -257,12 +257,13 @@ class EscalationGuard(ConfiguredComponent):
         return messages
 
 
-def article_outweighs(message: Message, escalation: float) -> bool:
-    """The decision chose an article, and the classifier finds it at least as likely as the
-    escalation intents together (``escalation``: their summed probability)."""
-    if (message.get("intent") or {}).get("name") != KNOWLEDGE_INTENT:
+def article_outweighs(decided: str | None, article: Dict[str, Any] | None, escalation: float) -> bool:
+    """The decision chose the article (``decided`` is ``knowledge``), and the classifier finds it
+    at least as likely as the escalation intents together (``escalation``: their summed
+    probability). The guard's rule; bot.rasa.longtail.simulate replays it."""
+    if decided != KNOWLEDGE_INTENT or not article:
         return False
-    return float((message.get(ARTICLE) or {}).get("confidence") or 0) >= escalation
+    return float(article.get("confidence") or 0) >= escalation
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
