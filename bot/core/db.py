@@ -9,6 +9,9 @@ answer a conversation: ``bot``, ``queued``, ``agent`` or ``closed``.
 
 from __future__ import annotations
 
+import random
+import sqlite3
+import time
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
@@ -464,14 +467,41 @@ rate_buckets = Table(
 Index("ix_rate_buckets_updated", rate_buckets.c.updated_s)
 
 
+SQLITE_BUSY_MS = 10_000  # how long a query (and the switch to WAL) waits for another writer
+
+
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     """WAL lets readers and one writer work at once; NORMAL sync avoids an fsync per commit."""
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        _switch_to_wal(cursor)
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _switch_to_wal(cursor: sqlite3.Cursor, deadline_ms: int = SQLITE_BUSY_MS) -> None:
+    """``PRAGMA journal_mode=WAL``, retried while another connection holds the file.
+
+    The first connections to a new file race to convert it; SQLite answers the loser "database
+    is locked" at once, without its busy handler (waiting could deadlock), so processes starting
+    together on a new database (gateway + launcher, replicas) would fail. Once the file is in WAL
+    mode the pragma only reads it and never waits.
+    """
+    waited = 0.0
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            held = "locked" in str(exc) or "busy" in str(exc)
+            if not held or waited * 1000 >= deadline_ms:
+                raise
+            pause = random.uniform(0.005, 0.05)
+            time.sleep(pause)
+            waited += pause
 
 
 def create_db_engine(url: str) -> Engine:
