@@ -54,17 +54,11 @@ def _load_encoder(name: str) -> Encoder:
     return _ENCODERS[name]
 
 
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
-class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
-    """Adds one dense sentence feature (the sentence embedding) to each message's text."""
-
-    @staticmethod
-    def get_default_config() -> Dict[str, Any]:
-        return {**DenseFeaturizer.get_default_config(), "model": "use"}
+class SentenceFeaturizer(DenseFeaturizer, GraphComponent):
+    """A dense featurizer that adds one sentence feature per message; ``_featurize`` fills it."""
 
     def __init__(self, config: Dict[str, Any], name: str) -> None:
         super().__init__(name, config)
-        self.model_name = str(self._config["model"])
 
     @classmethod
     def create(
@@ -73,8 +67,36 @@ class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> MultilingualSentenceFeaturizer:
+    ) -> SentenceFeaturizer:
         return cls(config, execution_context.node_name)
+
+    @classmethod
+    def validate_config(cls, config: Dict[str, Any]) -> None:
+        pass
+
+    def _featurize(self, messages: List[Message]) -> None:
+        raise NotImplementedError
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        self._featurize(messages)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self._featurize(training_data.training_examples)
+        return training_data
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class MultilingualSentenceFeaturizer(SentenceFeaturizer):
+    """Adds one dense sentence feature (the sentence embedding) to each message's text."""
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {**DenseFeaturizer.get_default_config(), "model": "use"}
+
+    def __init__(self, config: Dict[str, Any], name: str) -> None:
+        super().__init__(config, name)
+        self.model_name = str(self._config["model"])
 
     @classmethod
     def validate_config(cls, config: Dict[str, Any]) -> None:
@@ -90,11 +112,3 @@ class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
             for message, vector in zip(chunk, vectors, strict=False):
                 sentence = np.asarray(vector, dtype=np.float32).reshape(1, -1)
                 self.add_features_to_message(None, sentence, TEXT, message)
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        self._featurize(messages)
-        return messages
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self._featurize(training_data.training_examples)
-        return training_data
