@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable
 
@@ -173,7 +173,18 @@ class ConversationStore:
                 locale=message.locale,
                 created_at=now,
             )
-            conn.execute(insert(conversations).values(**conv.__dict__, updated_at=now))
+            conn.execute(
+                insert(conversations).values(
+                    id=conv.id,
+                    channel=conv.channel,
+                    sender=conv.sender,
+                    owner=conv.owner,
+                    language=conv.language,
+                    locale=conv.locale,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
         else:
             conv = _conversation(row)
             previous_language = conv.language
@@ -182,7 +193,7 @@ class ConversationStore:
             if message.locale and not conv.locale:
                 values["locale"] = message.locale
             conn.execute(update(conversations).where(conversations.c.id == conv.id).values(**values))
-            conv = Conversation(**{**conv.__dict__, "language": choice.language})
+            conv = replace(conv, language=choice.language)
         captured = None
         if previous_language is not None:  # only a conversation already under way waits for a code
             captured = capture_code(conn, conv.id, message.channel, message.sender, message.text, now)
