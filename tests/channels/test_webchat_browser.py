@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from bot.channels.chat_access import COOKIE as CHAT_COOKIE
 from bot.run import Stack
-from tests.web.test_e2e import COVERAGE_QUESTIONS, NAMUR, response_text
+from tests.helpers.domain import COVERAGE_QUESTIONS, NAMUR, response_text
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 SIZES = {"desktop": (1280, 800), "phone": (390, 760)}

@@ -10,25 +10,16 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-import yaml
 from sqlalchemy import select
 
 from bot.core.db import create_db_engine, handoffs, messages, nlu_turns
 from bot.core.language import default_detector
-from bot.core.settings import PROJECT_ROOT
 from bot.core.texts import text as gateway_text
 from bot.insights import Insights
 from bot.run import Stack
+from tests.helpers.domain import COVERAGE_QUESTIONS, NAMUR, response_text
 
 pytestmark = pytest.mark.e2e
-DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
-
-
-def response_text(name: str, language: str) -> str:
-    for variant in DOMAIN["responses"][name]:
-        if variant["condition"][0]["value"] == language:
-            return variant["text"]
-    raise KeyError(name)
 
 
 @pytest.fixture
@@ -85,29 +76,6 @@ def test_english_conversation_and_outage(chat) -> None:
     assert text.startswith("Yes, there's an outage in Hasselt right now (4G/5G)")
     bot = chat("am I talking to a robot?")
     assert texts(bot) == [response_text("utter_bot_challenge", "en").format(bot_name="Mila")]
-
-
-COVERAGE_QUESTIONS = {  # 5G and no signal where the outage is, an outage elsewhere, a follow-up
-    "nl": (
-        "is er 5G in Hasselt?",
-        "ik heb geen bereik in Hasselt",
-        "is er een storing in Genk?",
-        "en in Namen?",
-    ),
-    "fr": (
-        "il y a la 5G à Hasselt ?",
-        "je n'ai pas de réseau à Hasselt",
-        "une panne à Genk ?",
-        "et à Namur ?",
-    ),
-    "en": (
-        "is there 5G in Hasselt?",
-        "I've got no signal in Hasselt",
-        "is there an outage in Genk?",
-        "and in Namur?",
-    ),
-}
-NAMUR = {"nl": "Namen", "fr": "Namur", "en": "Namur"}
 
 
 @pytest.mark.parametrize("language", ["nl", "fr", "en"])

@@ -5,25 +5,16 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from bot.core.db import OWNER_AGENT, OWNER_CLOSED, OWNER_QUEUED, conversations, messages
-from bot.core.language import default_detector
 from bot.core.settings import Settings
-from bot.core.store import ConversationStore
 from bot.core.texts import text as gateway_text
-from bot.rasa.client import ActionServerClient, RasaClient
 from bot.router import IncomingMessage, InvalidMessage, Router
 from testkit.fakes.http_server import FakeServer
+from tests.helpers.router import make_router
 
 
 @pytest.fixture
 def router(settings: Settings, engine: Engine, rasa: FakeServer, actions: FakeServer) -> Router:
     return make_router(settings, engine, rasa, actions)
-
-
-def make_router(settings: Settings, engine: Engine, rasa: FakeServer, actions: FakeServer) -> Router:
-    client = RasaClient(rasa.url, timeout_s=2)
-    return Router(
-        settings, ConversationStore(engine), client, default_detector(), ActionServerClient(actions.url)
-    )
 
 
 def all_messages(engine: Engine) -> list[dict[str, Any]]:

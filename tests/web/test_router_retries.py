@@ -19,7 +19,7 @@ from bot.core.texts import text as gateway_text
 from bot.router import IncomingMessage, Router
 from testkit.fakes.http_server import FakeServer
 from tests.helpers.channels import rasa_messages
-from tests.web.test_router import make_router
+from tests.helpers.router import make_router
 
 AWAY = OperationalError("INSERT", {}, Exception("server closed the connection unexpectedly"))
 MENU = [{"title": "Pay my bill", "payload": "/pay_bill"}]
