@@ -4,13 +4,7 @@ and the adjectives of "a French number" / "een Nederlands nummer" / "un numéro 
 
 from __future__ import annotations
 
-from typing import Tuple
-
-
-def _words(block: str) -> Tuple[str, ...]:
-    """One name per comma, lines only for reading; spaces inside a name are kept."""
-    return tuple(w.strip() for w in block.replace("\n", ",").split(",") if w.strip())
-
+from bot.rasa.nlu.cues import words as _words
 
 BELGIAN_PLACES = _words(
     """

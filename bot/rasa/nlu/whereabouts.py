@@ -19,32 +19,19 @@ counts for which intent or article, together with everything else it sees.
 from __future__ import annotations
 
 import re
-import unicodedata
-from typing import Any, Dict, List, Tuple
+from typing import Dict, List
 
-import numpy as np
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
-from rasa.shared.nlu.constants import TEXT
-from rasa.shared.nlu.training_data.message import Message
 
-from bot.rasa.nlu.featurizer import SentenceFeaturizer
+from bot.rasa.nlu.cues import WORD_END, WORD_START, CueFeaturizer, alternatives, folded, shown
 from bot.rasa.nlu.places import BELGIAN_ADJECTIVES, BELGIAN_PLACES, FOREIGN_ADJECTIVES, FOREIGN_PLACES
 
-CUES = ("caller_in_belgium", "caller_abroad", "to_foreign", "to_belgium")
-
-
-def _alternatives(words: Tuple[str, ...]) -> str:
-    """A regex group of the words, longest first (so "new york" wins over "york")."""
-    return "(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + ")"
-
-
-_FOREIGN = _alternatives(FOREIGN_PLACES)
-_BELGIAN = _alternatives(BELGIAN_PLACES)
-_FOREIGN_ADJ = _alternatives(FOREIGN_ADJECTIVES)
-_BELGIAN_ADJ = _alternatives(BELGIAN_ADJECTIVES)
-_B = r"(?<![\w'])"  # a word starts here (an apostrophe ends "l'" and "d'" but starts no word)
-_E = r"(?!\w)"
+_FOREIGN = alternatives(FOREIGN_PLACES)
+_BELGIAN = alternatives(BELGIAN_PLACES)
+_FOREIGN_ADJ = alternatives(FOREIGN_ADJECTIVES)
+_BELGIAN_ADJ = alternatives(BELGIAN_ADJECTIVES)
+_B = WORD_START
+_E = WORD_END
 _ART = r"(?:(?:the|le|la|les|de|het|een|a|an|un|une|mijn|my|mon|ma|mes|our|onze|ons) |l')*"
 _LINE = (
     r"(?:numbers?|mobiles?|landlines?|phones?|nummers?|gsm|vaste lijn|vast nummer|numeros?|portables?|"
@@ -66,7 +53,8 @@ _GOING = r"(?:heading|going|flying|travel|off|moving|gaan|ga|vlieg|vertrek|je pa
 # "phone" and "text" are nouns as often as verbs ("use my phone in Morocco").
 _CALLING = (
     r"(?:j'|d'|m')?(?:call|calls|calling|called|ring|ringing|bellen|bel|belt|gebeld|gesprek|gesprekken|"
-    r"oproep|oproepen|appeler|appelle|appelles|appel|appels|telephoner)"
+    r"oproep|oproepen|telefoontje|telefoontjes|telefoongesprek|coup de fil|appeler|appelle|appelles|"
+    r"appel|appels|telephoner)"
 )
 _CALL = (
     r"(?:" + _CALLING + r"|phone|phoning|telephone|text|texting|texts|sms|sms'en|smsen|sms'je|envoyer un sms|"
@@ -129,36 +117,17 @@ PATTERNS: Dict[str, List[re.Pattern[str]]] = {
 }
 
 
-def folded(text: str) -> str:
-    """Lower case, accents and typographic apostrophes away, one space between words."""
-    text = unicodedata.normalize("NFKD", text.lower().replace("’", "'").replace("`", "'"))
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return re.sub(r"[^\w']+", " ", text).strip()
-
-
 def whereabouts(text: str) -> Dict[str, bool]:
     """Which of the four cues the text shows."""
-    plain = folded(text)
-    return {cue: any(p.search(plain) for p in patterns) for cue, patterns in PATTERNS.items()}
+    return shown(PATTERNS, text)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
-class CallWhereabouts(SentenceFeaturizer):
+class CallWhereabouts(CueFeaturizer):
     """Adds the four cues as one dense sentence feature (``weight`` for a cue, 0 without)."""
 
-    @staticmethod
-    def get_default_config() -> Dict[str, Any]:
-        return {**DenseFeaturizer.get_default_config(), "weight": 1.0}
+    PATTERNS = PATTERNS
 
-    def __init__(self, config: Dict[str, Any], name: str) -> None:
-        super().__init__(config, name)
-        self.weight = float(self._config["weight"])
 
-    def _featurize(self, messages: List[Message]) -> None:
-        for message in messages:
-            text = message.get(TEXT)
-            if not text:
-                continue
-            cues = whereabouts(text)
-            vector = np.array([[self.weight if cues[c] else 0.0 for c in CUES]], dtype=np.float32)
-            self.add_features_to_message(None, vector, TEXT, message)
+CUES = tuple(PATTERNS)
+__all__ = ["CUES", "PATTERNS", "CallWhereabouts", "folded", "whereabouts"]
