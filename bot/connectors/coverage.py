@@ -17,13 +17,13 @@ import difflib
 import importlib
 import math
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
 from bot.core.settings import Settings, SettingsError
+from bot.core.unicode import fold
 
 DEMO_FILE = Path(__file__).with_name("data") / "coverage_demo.csv"
 _BE_POSTCODE = re.compile(r"\b([1-9]\d{3})\b")
@@ -65,9 +65,7 @@ class CoverageProvider(Protocol):
 
 def normalize(text: str) -> str:
     """Lowercase, accents removed, punctuation to spaces ("Liège!" -> "liege")."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^a-z0-9' -]", " ", plain).replace("-", " ").split())
+    return " ".join(re.sub(r"[^a-z0-9' -]", " ", fold(text)).replace("-", " ").split())
 
 
 class CsvCoverageProvider:

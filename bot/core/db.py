@@ -519,7 +519,7 @@ def create_db_engine(url: str) -> Engine:
             poolclass=QueuePool,
             pool_size=8,
             max_overflow=16,
-            connect_args={"check_same_thread": False, "timeout": 10},
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000},
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

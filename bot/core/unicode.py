@@ -4,11 +4,15 @@ JSON may spell a lone UTF-16 surrogate (``"\\ud800"``); Python keeps it in a ``s
 character: UTF-8 cannot encode it, so SQLite, PostgreSQL and every HTTP client fail on it.
 :func:`well_formed` replaces each with U+FFFD, the replacement character, as a browser does.
 (A proper pair, ``"\\ud83d\\ude00"``, is already one character when parsed, so it is kept.)
+
+:func:`fold` is the one way text is compared without case and accents ("Liège" = "liege"),
+by the help centre's BM25, the coverage place names and the classifier's cues.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 REPLACEMENT = "\ufffd"
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -17,3 +21,9 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 def well_formed(text: str) -> str:
     """``text`` with every lone surrogate replaced by U+FFFD (the same object when there is none)."""
     return _LONE_SURROGATE.sub(REPLACEMENT, text) if _LONE_SURROGATE.search(text) else text
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: customers type "facture" and "factuur", "resilier", "Liege"."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))

@@ -11,7 +11,8 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.rasa.nlu.whereabouts import CUES, CallWhereabouts, folded, whereabouts
+from bot.rasa.nlu.cues import folded
+from bot.rasa.nlu.whereabouts import CUES, CallWhereabouts, whereabouts
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -100,3 +101,4 @@ def test_the_pipeline_runs_it_after_the_sentence_encoders() -> None:
     assert names.index("bot.rasa.nlu.whereabouts.CallWhereabouts") > max(
         i for i, n in enumerate(names) if n.endswith("MultilingualSentenceFeaturizer")
     )
+

@@ -59,7 +59,6 @@ class MigrationError(Exception):
 
 
 MIGRATION_WAIT_MS = 180_000  # a starting process waits this long for another's migration (SQLite)
-QUERY_WAIT_MS = 10_000  # bot.core.db's busy_timeout for ordinary queries
 
 
 def alembic_config(
@@ -145,6 +144,8 @@ def context_options() -> dict[str, object]:
 def _sqlite_write_lock(conn: Connection) -> Iterator[None]:
     """``BEGIN IMMEDIATE`` with foreign keys off, as SQLite's recipe for rebuilding a table asks
     (the pragma is ignored inside a transaction); they are checked before the commit instead."""
+    from bot.core.db import SQLITE_BUSY_MS  # its env.py imports this module
+
     conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
     # A second process starting meanwhile waits for the first one's whole upgrade (tens of
     # seconds on a busy machine), not the ordinary 10 s a query waits for a writer.
@@ -159,7 +160,7 @@ def _sqlite_write_lock(conn: Connection) -> Iterator[None]:
     finally:
         conn.rollback()  # nothing to undo after the commit
         conn.exec_driver_sql("PRAGMA foreign_keys=ON")
-        conn.exec_driver_sql(f"PRAGMA busy_timeout={QUERY_WAIT_MS}")
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
         conn.commit()
 
 

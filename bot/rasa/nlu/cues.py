@@ -11,7 +11,6 @@ training examples how much each cue counts for which intent or article.
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any, ClassVar, Dict, List, Tuple
 
 import numpy as np
@@ -19,6 +18,7 @@ from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturiz
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.core.unicode import fold
 from bot.rasa.nlu.featurizer import SentenceFeaturizer
 
 Patterns = Dict[str, List[re.Pattern[str]]]
@@ -39,9 +39,7 @@ def words(block: str) -> Tuple[str, ...]:
 
 def folded(text: str) -> str:
     """Lower case, accents and typographic apostrophes away, one space between words."""
-    text = unicodedata.normalize("NFKD", text.lower().replace("’", "'").replace("`", "'"))
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return re.sub(r"[^\w']+", " ", text).strip()
+    return re.sub(r"[^\w']+", " ", fold(text.replace("’", "'").replace("`", "'"))).strip()
 
 
 def shown(patterns: Patterns, text: str) -> Dict[str, bool]:

@@ -17,7 +17,6 @@ built at training time from the help centre the classifier learnt from and store
 from __future__ import annotations
 
 import json
-import unicodedata
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -32,18 +31,13 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.core.knowledge import KNOWLEDGE_DIR, Article, load_help_centre
+from bot.core.unicode import fold
 from bot.rasa.nlu.knowledge import ARTICLE
 from bot.rasa.nlu.shorthand import text_for_features
 
 # Snowball stemmers (PyStemmer) and bm25s' stop-word lists, per language of the help centre.
 STEMMERS = {"nl": "dutch", "fr": "french", "en": "english"}
 TITLE_WEIGHT = 2  # the title counts as often as this many example questions
-
-
-def fold(text: str) -> str:
-    """Lower case without accents: customers type "facture" and "factuur", "resilier"."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def document(article: Article) -> str:

@@ -23,7 +23,7 @@ from typing import Dict, List
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 
-from bot.rasa.nlu.cues import WORD_END, WORD_START, CueFeaturizer, alternatives, folded, shown
+from bot.rasa.nlu.cues import WORD_END, WORD_START, CueFeaturizer, alternatives, shown
 from bot.rasa.nlu.places import BELGIAN_ADJECTIVES, BELGIAN_PLACES, FOREIGN_ADJECTIVES, FOREIGN_PLACES
 
 _FOREIGN = alternatives(FOREIGN_PLACES)
@@ -130,4 +130,3 @@ class CallWhereabouts(CueFeaturizer):
 
 
 CUES = tuple(PATTERNS)
-__all__ = ["CUES", "PATTERNS", "CallWhereabouts", "folded", "whereabouts"]
