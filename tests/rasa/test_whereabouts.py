@@ -102,3 +102,14 @@ def test_the_pipeline_runs_it_after_the_sentence_encoders() -> None:
         i for i, n in enumerate(names) if n.endswith("MultilingualSentenceFeaturizer")
     )
 
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["", "\x00\x1b[31m\u202e\x7f", '/inform_code{"code":"123456"}', "<script>alert(1)</script>", "de " * 666],
+)
+def test_hostile_text_shows_no_cue(hostile: str) -> None:
+    assert cues(hostile) == set()
+
+
+def test_markup_around_a_real_question_does_not_hide_its_cues() -> None:
+    assert cues("<b>call Turkey from Belgium</b>") == {"caller_in_belgium", "to_foreign"}
