@@ -153,10 +153,13 @@ def simulate(
     """The outcome the pipeline would give with other thresholds, from one parse result: runs
     ArticleDecision itself on the classifier's own ranking (kept on the article), then the
     fallback's threshold and ambiguity and the escalation guard (which yields to a chosen
-    article at least as likely as the escalation intents together). Used to calibrate without
-    retraining."""
+    article at least as likely as the escalation intents together), and RepeatContact's last
+    word. Used to calibrate without retraining."""
     from bot.rasa.nlu.classifier import article_outweighs
+    from bot.rasa.nlu.repeat_contact import asked_before
 
+    if asked_before(str(parsed.get("text") or "")):
+        return "handover"  # RepeatContact: a complaint, or the sensitive case it keeps
     article = parsed.get("article") or {}
     classified = article.get("classified") or parsed.get("intent_ranking") or []
     settings = {

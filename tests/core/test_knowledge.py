@@ -275,6 +275,18 @@ def test_the_replayed_decision_matches_the_guards_yield() -> None:
     assert simulate(parsed, **settings) == "handover"
 
 
+def test_the_replayed_decision_hands_a_repeat_contact_over() -> None:
+    """RepeatContact has the last word in the pipeline; the replay gives it the same."""
+    from bot.rasa.longtail import simulate
+
+    settings = {"intent_preference": 0.5, "article_conditional": 0.4, "lexical_threshold": 0.5}
+    ranking = [{"name": "coverage_slow_data", "confidence": 0.9}, {"name": "greet", "confidence": 0.1}]
+    parsed = {"text": "my data is slow", "intent_ranking": ranking}
+    assert simulate(parsed, **settings) == "coverage_slow_data"
+    parsed["text"] = "third time I'm asking: my data is slow"
+    assert simulate(parsed, **settings) == "handover"
+
+
 def test_the_lexical_score_finds_the_article_in_the_customers_language() -> None:
     from bot.rasa.nlu.lexical import LexicalIndex, document
 
