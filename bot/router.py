@@ -23,7 +23,8 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, Callable
 
-from bot.core.db import OWNER_BOT, OWNER_CLOSED, OWNER_QUEUED, conversations
+from bot.core.db import OWNER_BOT, OWNER_CLOSED, OWNER_QUEUED, conversations, utcnow
+from bot.core.follow_up import FOLLOW_UP_KEY, WINDOW, follow_up_context, looks_like_follow_up
 from bot.core.language import Detector, LanguageChoice, choose_language
 from bot.core.settings import Settings
 from bot.core.store import ConversationStore, Inbound
@@ -321,10 +322,26 @@ class Router:
         log.info("conversation %s: a typed payload is passed to Rasa as text", conversation_id)
         return _as_text(text)
 
+    def _follow_up(self, conversation_id: str, text: str, message_id: int) -> dict[str, Any] | None:
+        """How Rasa reads a short message together with the question the bot has just answered
+        (bot/core/follow_up.py); the pipeline decides whether to use it. None when the message is
+        no follow-up, nothing recent came before, or Rasa cannot say (the message still goes)."""
+        if not looks_like_follow_up(text):
+            return None
+        previous = self.store.previous_question(conversation_id, message_id, utcnow() - WINDOW)
+        if not previous:
+            return None
+        try:
+            return follow_up_context(self.rasa.parse(f"{previous} {text}"))
+        except RasaUnavailable as exc:
+            log.warning("conversation %s: no follow-up context: %s", conversation_id, exc)
+            return None
+
     def _ask_rasa(
         self, conversation_id: str, message: IncomingMessage, language: str, inbound: Inbound
     ) -> tuple[list[dict[str, Any]], str]:
         metadata = {**message.metadata, "language": language, "channel": message.channel}
+        metadata.pop(FOLLOW_UP_KEY, None)  # only the router says what came before
         try:
             if inbound.needs_language_sync:
                 # Responses are chosen by the `language` slot: switch it before Rasa answers.
@@ -336,6 +353,9 @@ class Router:
                 text = inbound.rasa_text
             elif not message.channel_payload:
                 text = self._as_rasa_text(conversation_id, text, inbound.message_id)
+                context = self._follow_up(conversation_id, text, inbound.message_id)
+                if context:
+                    metadata[FOLLOW_UP_KEY] = context
             bot_messages = self.rasa.send_message(conversation_id, text, metadata)
         except RasaUnavailable as exc:
             log.error("Rasa unavailable for conversation %s: %s", conversation_id, exc)

@@ -261,6 +261,30 @@ class ConversationStore:
                 .limit(1)
             ).scalar()
 
+    def previous_question(self, conversation_id: str, before_message_id: int, since: datetime) -> str | None:
+        """The customer's message just before this one when the bot answered it after ``since``:
+        the context of a short follow-up (bot/core/follow_up.py). None when a person or a notice
+        came in between, for a button's payload, or when it was not answered by the bot."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(messages.c.direction, messages.c.author, messages.c.text, messages.c.status)
+                .where(
+                    messages.c.conversation_id == conversation_id,
+                    messages.c.id < before_message_id,
+                    messages.c.created_at >= since,
+                )
+                .order_by(messages.c.id.desc())
+                .limit(12)
+            ).all()
+        for row in rows:
+            if row.direction == "out":
+                if row.author != "bot":
+                    return None
+                continue
+            answered = row.author == "customer" and row.status == "answered"
+            return row.text if answered and not row.text.lstrip().startswith("/") else None
+        return None
+
     def offered_payloads(self, conversation_id: str, before_message_id: int) -> set[str]:
         """Button payloads the bot offered in this conversation before a customer message: the
         only typed "/..." texts that may reach Rasa as payloads (anything else is the text it is)."""

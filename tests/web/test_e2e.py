@@ -309,6 +309,30 @@ def test_a_question_nothing_answers_gets_the_honest_answer(chat, language: str) 
         assert "/request_human" in [b["payload"] for b in reply.get("buttons", [])]
 
 
+# A question, then a short follow-up that alone names no topic (bot/core/follow_up.py).
+FOLLOW_UPS = {
+    "nl": ("hoe verberg ik mijn nummer", "en voor één oproep?", "hide_caller_id"),
+    "fr": ("comment activer le renvoi d'appel", "et pour l'annuler ?", "call_forwarding"),
+    "en": ("how do I set up voicemail", "and how do I turn it off again?", "voicemail_disable"),
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_a_short_follow_up_is_read_with_the_question_before_it(chat, language: str) -> None:
+    """Alone, "and how do I turn it off again?" got the roaming answer and "et pour l'annuler ?"
+    a clarification: read with the question before it, it gets its article."""
+    from bot.core.knowledge import load_help_centre
+
+    question, follow_up, article_id = FOLLOW_UPS[language]
+    assert chat(question)["language"] == language
+    body = chat(follow_up)
+    assert body["language"] == language and body["owner"] == "bot"
+    article = load_help_centre().get(article_id, language)
+    answer, did_it_help = texts(body)
+    assert answer.startswith(article.body) and answer.endswith(article.link)
+    assert did_it_help == response_text("utter_did_this_help", language)
+
+
 def test_a_clarification_suggests_the_likely_article_and_pressing_it_answers_it(chat) -> None:
     """'Did you mean ...?': a question the model could not settle, with an article the help
     centre prefers, offers that article first; the button passes the router's payload gate

@@ -1,0 +1,70 @@
+"""A customer's short follow-up to the question the bot has just answered.
+
+"how do I set up voicemail" ... "and how do I turn it off again?": the second message alone names
+no topic, and the classifier made it roaming ("turn it off") or, for "and how do I cancel it?"
+after call forwarding, a cancellation for a person. Read with the question before it, it is
+clear. The router sends the previous question's context along (``FOLLOW_UP_KEY`` in the message
+metadata: how Rasa reads the two together); the NLU pipeline decides whether to use it
+(bot/rasa/nlu/follow_up.py): only when the message alone is unclear.
+
+Only short messages qualify (``MAX_WORDS``), not pleasantries ("thanks", "ok", "nee"): a full
+question carries its own topic, and the extra parse costs a few tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from bot.core.unicode import fold
+
+FOLLOW_UP_KEY = "follow_up"  # message metadata: the parse of the previous question + this one
+WINDOW = timedelta(minutes=10)  # an answer older than this is no longer the context
+MAX_WORDS = 8
+
+# Replies that close or answer the bot's own question: they have their meaning without context.
+_ACKNOWLEDGEMENTS = """
+yes, no, yeah, yep, nope, nah, ok, okay, thanks, thank you, thx, ty, cheers, great, perfect, super,
+top, cool, fine, bye, goodbye, hi, hello, hey,
+ja, nee, neen, jawel, dank u, dank je, dank je wel, bedankt, merci, merciekes, prima, oké, doei,
+dag, hallo, hoi,
+oui, non, ouais, nan, merci beaucoup, d'accord, parfait, génial, salut, bonjour, au revoir, bonsoir
+"""
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
+
+
+def words(text: str) -> list[str]:
+    """The words of a message, folded (lower case, no accents)."""
+    return _WORD.findall(fold(text or ""))
+
+
+ACKNOWLEDGEMENTS = frozenset(" ".join(words(p)) for p in _ACKNOWLEDGEMENTS.split(","))
+
+
+def looks_like_follow_up(text: str) -> bool:
+    """A short message that may lean on the previous question (not a payload, not a "thanks")."""
+    stripped = (text or "").strip()
+    if not stripped or stripped.startswith("/"):
+        return False
+    found = words(stripped)
+    if not found or len(found) > MAX_WORDS:
+        return False
+    return " ".join(found) not in ACKNOWLEDGEMENTS and not all(w in ACKNOWLEDGEMENTS for w in found)
+
+
+def follow_up_context(parsed: dict[str, Any]) -> dict[str, Any] | None:
+    """What the pipeline needs of the parse of "previous question + this message": the intent it
+    chose with its confidence and, for a help-centre answer, the article (id and scores)."""
+    intent = parsed.get("intent") or {}
+    if not intent.get("name"):
+        return None
+    context: dict[str, Any] = {
+        "intent": str(intent["name"]),
+        "confidence": float(intent.get("confidence") or 0),
+    }
+    article = parsed.get("article") or {}
+    if article.get("id"):
+        keys = ("id", "confidence", "conditional", "lexical")
+        context["article"] = {k: article[k] for k in keys if k in article}
+    return context

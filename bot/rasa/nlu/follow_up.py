@@ -1,0 +1,76 @@
+"""A short follow-up read with the question the bot has just answered.
+
+"how do I set up voicemail" ... "and how do I turn it off again?" — alone, the second message got
+the roaming answer; "and how do I cancel it?" after call forwarding went to a person as a
+cancellation; "kan ik bijkopen?" after "my data ran out" fell back. The router sends, in the
+message metadata, how the pipeline reads the previous question and this message together
+(bot/core/follow_up.py). ``FollowUpContext`` uses that reading only when:
+
+* the message alone is unclear: the fallback, an answer below ``uncertain``, or a handover the
+  escalation intents only weakly back (below ``weak_escalation`` together); and
+* the reading together is sure (``context_sure``) of an answer: an intent or an article, not the
+  fallback, "out of scope" or a handover (the previous question was answered, not handed over).
+
+A full new question ("and my bill is too high") is clear alone and keeps its own answer. The
+entities stay the message's own ("what about Leuven?" asks about Leuven, not the earlier town).
+Placed after the escalation guard and before RepeatContact, which keeps the last word.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.core.follow_up import FOLLOW_UP_KEY, looks_like_follow_up
+from bot.core.knowledge import KNOWLEDGE_INTENT
+from bot.core.taxonomy import FALLBACK_INTENT, OUT_OF_SCOPE_INTENT, is_escalation
+from bot.rasa.nlu.component import ConfiguredComponent
+from bot.rasa.nlu.knowledge import ARTICLE
+
+NO_ANSWER = (FALLBACK_INTENT, OUT_OF_SCOPE_INTENT)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class FollowUpContext(ConfiguredComponent):
+    """Uses the reading together with the previous question when the message alone is unclear."""
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {"uncertain": 0.6, "weak_escalation": 0.5, "context_sure": 0.8}
+
+    def __init__(self, config: Dict[str, Any]) -> None:
+        self.uncertain = float(config["uncertain"])
+        self.weak_escalation = float(config["weak_escalation"])
+        self.context_sure = float(config["context_sure"])
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            context = (message.get("metadata") or {}).get(FOLLOW_UP_KEY)
+            if not isinstance(context, dict) or not looks_like_follow_up(message.get(TEXT) or ""):
+                continue
+            if self.adopts(message.get(INTENT) or {}, message.get(ARTICLE) or {}, context):
+                chosen = {"name": context["intent"], "confidence": context["confidence"]}
+                message.set(INTENT, chosen, add_to_output=True)
+                message.set(ARTICLE, context.get("article"), add_to_output=True)
+                message.set(FOLLOW_UP_KEY, True, add_to_output=True)
+        return messages
+
+    def adopts(self, intent: Dict[str, Any], article: Dict[str, Any], context: Dict[str, Any]) -> bool:
+        """Whether the reading together replaces the message's own (module docstring)."""
+        wanted, sure = str(context.get("intent") or ""), float(context.get("confidence") or 0)
+        if not wanted or wanted in NO_ANSWER or is_escalation(wanted) or sure < self.context_sure:
+            return False
+        wanted_article = (context.get("article") or {}).get("id")
+        if wanted == KNOWLEDGE_INTENT and not wanted_article:
+            return False
+        name, confidence = str(intent.get("name") or ""), float(intent.get("confidence") or 0)
+        if name == wanted and (name != KNOWLEDGE_INTENT or article.get("id") == wanted_article):
+            return False
+        if name == FALLBACK_INTENT or not name:
+            return True
+        if is_escalation(name):
+            return confidence < self.weak_escalation
+        return confidence < self.uncertain

@@ -1,0 +1,137 @@
+"""FollowUpContext: a short follow-up read with the previous question when alone it is unclear."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.core.follow_up import FOLLOW_UP_KEY, follow_up_context, looks_like_follow_up
+from bot.rasa.nlu.follow_up import FollowUpContext
+from bot.rasa.nlu.knowledge import ARTICLE
+
+VOICEMAIL_OFF = {
+    "intent": "knowledge",
+    "confidence": 0.85,
+    "article": {"id": "voicemail_disable", "confidence": 0.85, "conditional": 0.97, "lexical": 0.7},
+}
+
+
+def message(text: str, intent: str, confidence: float, context: dict[str, Any] | None) -> Message:
+    data: dict[str, Any] = {TEXT: text, INTENT: {"name": intent, "confidence": confidence}}
+    data["metadata"] = {"language": "en", **({FOLLOW_UP_KEY: context} if context else {})}
+    return Message(data=data)
+
+
+def decide(msg: Message) -> Message:
+    [out] = FollowUpContext(FollowUpContext.get_default_config()).process([msg])
+    return out
+
+
+@pytest.mark.parametrize(
+    ("intent", "confidence"),
+    [("nlu_fallback", 0.3), ("coverage_abroad", 0.46), ("sensitive_cancellation", 0.39)],
+)
+def test_an_unclear_follow_up_takes_the_reading_together(intent: str, confidence: float) -> None:
+    msg = decide(message("and how do I turn it off again?", intent, confidence, VOICEMAIL_OFF))
+    assert msg.get(INTENT) == {"name": "knowledge", "confidence": 0.85}
+    assert msg.get(ARTICLE)["id"] == "voicemail_disable"
+    assert msg.get(FOLLOW_UP_KEY) is True
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "confidence"),
+    [
+        ("and my bill is too high", "billing_higher_than_usual", 0.98),  # clear alone
+        ("and I want to cancel it", "sensitive_cancellation", 0.8),  # a sure handover stays one
+        ("thanks", "nlu_fallback", 0.3),  # no follow-up
+        (
+            "how much does it cost to call Morocco from Ghent on a Sunday night",
+            "nlu_fallback",
+            0.3,
+        ),  # too long
+    ],
+)
+def test_a_clear_message_or_no_follow_up_keeps_its_own_reading(
+    text: str, intent: str, confidence: float
+) -> None:
+    msg = decide(message(text, intent, confidence, VOICEMAIL_OFF))
+    assert msg.get(INTENT) == {"name": intent, "confidence": confidence}
+    assert msg.get(FOLLOW_UP_KEY) is None
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        None,
+        {"intent": "knowledge", "confidence": 0.6, "article": VOICEMAIL_OFF["article"]},  # not sure together
+        {"intent": "nlu_fallback", "confidence": 0.9},
+        {"intent": "out_of_scope", "confidence": 0.9},
+        {"intent": "sensitive_fraud", "confidence": 0.95},  # a handover comes from the message itself
+        {"intent": "knowledge", "confidence": 0.9},  # an article without its id
+        "knowledge",
+    ],
+)
+def test_an_unsure_or_unusable_reading_together_changes_nothing(context: Any) -> None:
+    msg = decide(message("and how do I turn it off again?", "nlu_fallback", 0.3, context))
+    assert msg.get(INTENT)["name"] == "nlu_fallback"
+
+
+def test_an_intent_read_together_replaces_an_unclear_one() -> None:
+    context = {"intent": "sim_pin_puk", "confidence": 0.95}
+    msg = decide(message("where do I find it then?", "coverage_check_place", 0.4, context))
+    assert msg.get(INTENT) == {"name": "sim_pin_puk", "confidence": 0.95}
+    assert msg.get(ARTICLE) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["and how do I turn it off again?", "en sms'en?", "et pour l'annuler ?", "kan ik bijkopen?", "minimum?"],
+)
+def test_short_messages_are_follow_ups(text: str) -> None:
+    assert looks_like_follow_up(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "/restart",
+        "thanks!",
+        "Dank je wel",
+        "ok merci",
+        "Au revoir",
+        "nee",
+        "one two three four five six seven eight nine",
+    ],
+)
+def test_payloads_thanks_and_long_messages_are_not(text: str) -> None:
+    assert not looks_like_follow_up(text)
+
+
+def test_the_context_keeps_the_intent_and_the_articles_scores_only() -> None:
+    parsed = {
+        "text": "x",
+        "intent": {"name": "knowledge", "confidence": 0.9},
+        "entities": [{"entity": "place", "value": "gent"}],
+        "article": {
+            "id": "volte",
+            "confidence": 0.9,
+            "conditional": 0.95,
+            "lexical": 0.8,
+            "classified": [1, 2],
+        },
+    }
+    assert follow_up_context(parsed) == {
+        "intent": "knowledge",
+        "confidence": 0.9,
+        "article": {"id": "volte", "confidence": 0.9, "conditional": 0.95, "lexical": 0.8},
+    }
+    assert follow_up_context({"intent": {"name": "greet", "confidence": 0.99}}) == {
+        "intent": "greet",
+        "confidence": 0.99,
+    }
+    assert follow_up_context({"text": "x"}) is None
