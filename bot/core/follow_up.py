@@ -7,8 +7,13 @@ clear. The router sends the previous question's context along (``FOLLOW_UP_KEY``
 metadata: how Rasa reads the two together); the NLU pipeline decides whether to use it
 (bot/rasa/nlu/follow_up.py): only when the message alone is unclear.
 
-Only short messages qualify (``MAX_WORDS``), not pleasantries ("thanks", "ok", "nee"): a full
-question carries its own topic, and the extra parse costs a few tens of milliseconds.
+Only short messages that lean on what came before qualify: at most ``MAX_WORDS`` words, not a
+pleasantry ("thanks", "ok", "nee"), and either very short or with a sign of leaning: a
+connective first ("and ...", "en ...", "et pour ..."), a word that points back ("it", "too",
+"ervan", "ook", "ça", "alors") or a French pronoun before its verb ("pour la désactiver", "je
+peux en racheter"). A full question carries its own topic, and the extra parse costs a whole
+NLU pass: asked for every short message it added 19 % to the router's p95 (bench/latency.py),
+with these signs it is asked for about one ordinary question in ten.
 """
 
 from __future__ import annotations
@@ -42,15 +47,41 @@ def words(text: str) -> list[str]:
 ACKNOWLEDGEMENTS = frozenset(" ".join(words(p)) for p in _ACKNOWLEDGEMENTS.split(","))
 
 
+# Seen first: the message continues the previous one.
+CONNECTIVES = (
+    "and", "also", "but", "so", "then", "or", "plus", "what about", "how about", "same for",
+    "en", "ook", "maar", "dus", "dan", "of", "wat met", "hoe zit het met", "idem",
+    "et", "aussi", "mais", "donc", "alors", "ou", "puis", "quid", "pareil",
+)  # fmt: skip
+# Anywhere: a word that points back to what was asked before.
+POINTING_BACK = frozenset(
+    """
+    it them those one ones there then too instead either
+    ervan daarvan ermee daarmee ervoor daarvoor erop daarop eraf daaraf eruit erin daar dan ook
+    ca cela ceci celui celle ceux aussi alors pareil
+    """.split()
+)
+# A French object pronoun before its verb: "pour la désactiver", "je peux en racheter".
+_FRENCH_CLITIC = re.compile(
+    r"\b(?:le|la|les|l'|en|y|lui) (?:\w+(?:er|ir|re)|peux|peut|dois|faut|fais|fait|mets|trouve)\b"
+)
+VERY_SHORT = 4  # words: "can I buy extra?", "et les sms ?"
+
+
 def looks_like_follow_up(text: str) -> bool:
-    """A short message that may lean on the previous question (not a payload, not a "thanks")."""
+    """A short message that may lean on the previous question (module docstring)."""
     stripped = (text or "").strip()
     if not stripped or stripped.startswith("/"):
         return False
     found = words(stripped)
     if not found or len(found) > MAX_WORDS:
         return False
-    return " ".join(found) not in ACKNOWLEDGEMENTS and not all(w in ACKNOWLEDGEMENTS for w in found)
+    joined = " ".join(found)
+    if joined in ACKNOWLEDGEMENTS or all(w in ACKNOWLEDGEMENTS for w in found):
+        return False
+    if len(found) <= VERY_SHORT or any(joined.startswith(f"{c} ") for c in CONNECTIVES):
+        return True
+    return any(w in POINTING_BACK for w in found) or bool(_FRENCH_CLITIC.search(joined))
 
 
 def follow_up_context(parsed: dict[str, Any]) -> dict[str, Any] | None:

@@ -88,9 +88,20 @@ def test_an_intent_read_together_replaces_an_unclear_one() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["and how do I turn it off again?", "en sms'en?", "et pour l'annuler ?", "kan ik bijkopen?", "minimum?"],
+    [
+        "and how do I turn it off again?",
+        "en sms'en?",
+        "et pour l'annuler ?",
+        "kan ik bijkopen?",
+        "minimum?",
+        "does that work on a smartwatch too?",
+        "waar vind ik dan de puk?",
+        "ça marche aussi sur une montre ?",
+        "je peux en racheter ?",
+        "comment je peux la désactiver maintenant",
+    ],
 )
-def test_short_messages_are_follow_ups(text: str) -> None:
+def test_short_or_leaning_messages_are_follow_ups(text: str) -> None:
     assert looks_like_follow_up(text)
 
 
@@ -106,6 +117,10 @@ def test_short_messages_are_follow_ups(text: str) -> None:
         "Au revoir",
         "nee",
         "one two three four five six seven eight nine",
+        # full questions of their own, without a sign of leaning on the one before
+        "can I pay my bill by direct debit?",
+        "tegen wanneer moet mijn factuur betaald zijn?",
+        "ma facture est à payer pour quand ?",
     ],
 )
 def test_payloads_thanks_and_long_messages_are_not(text: str) -> None:
