@@ -4,6 +4,7 @@ return (tests/web/test_crash_recovery.py, bench/reliability_crash.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -22,9 +23,19 @@ from testkit.databases import fresh_database
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` different free ports. Each socket stays bound until all are chosen: asked one
+    after the other, the kernel may hand out the same port twice, and a stack whose gateway and
+    action server got the same port looked healthy (the action server's /health also says
+    ``ok``) while /api/chat answered 500."""
+    with contextlib.ExitStack() as held:
+        socks = [held.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
 
 
 def pinned_model() -> Path | None:
@@ -42,13 +53,14 @@ def running_stack(
     *,
     model: Path | None = None,
 ) -> Iterator[Stack]:
+    gateway_port, rasa_port, action_port = free_ports(3)
     env = {
         **os.environ,
         "VAR_DIR": str(work_dir / "var"),
         "DATABASE_URL": database_url,
-        "GATEWAY_PORT": str(free_port()),
-        "RASA_PORT": str(free_port()),
-        "ACTION_PORT": str(free_port()),
+        "GATEWAY_PORT": str(gateway_port),
+        "RASA_PORT": str(rasa_port),
+        "ACTION_PORT": str(action_port),
         "RASA_TELEMETRY_ENABLED": "false",
         "COVERAGE_PROVIDER": "demo",  # the conversations ask about demo places (no demo outage)
         # Personal answers from the demo customers; codes in VAR_DIR/sms_outbox.jsonl.

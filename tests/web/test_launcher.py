@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from bot.core.settings import PROJECT_ROOT
-from testkit.e2e_stack import free_port
+from testkit.e2e_stack import free_ports
 
 pytestmark = pytest.mark.e2e
 
@@ -34,13 +34,14 @@ def alive(pid: int) -> bool:
 
 
 def test_run_starts_everything_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    gateway_port, rasa_port, action_port = free_ports(3)
     env = {
         **os.environ,
         "VAR_DIR": str(tmp_path / "var"),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}",
-        "GATEWAY_PORT": str(free_port()),
-        "RASA_PORT": str(free_port()),
-        "ACTION_PORT": str(free_port()),
+        "GATEWAY_PORT": str(gateway_port),
+        "RASA_PORT": str(rasa_port),
+        "ACTION_PORT": str(action_port),
         "RASA_TELEMETRY_ENABLED": "false",
     }
     env.pop("REDIS_URL", None)
@@ -81,3 +82,11 @@ def test_run_starts_everything_and_stops_cleanly_on_sigterm(tmp_path: Path) -> N
     assert not any(alive(pid) for pid in [supervisord, *programs])
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"{gateway}/health", timeout=2)
+
+
+def test_free_ports_are_different_ports() -> None:
+    """The stack's three programs each get their own port (asked one after the other, the kernel
+    may hand out the same one twice)."""
+    for _ in range(20):
+        ports = free_ports(3)
+        assert len(set(ports)) == 3
