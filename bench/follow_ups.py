@@ -24,15 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.core.follow_up import FOLLOW_UP_KEY, follow_up_context, looks_like_follow_up  # noqa: E402
-from bot.core.knowledge import KNOWLEDGE_INTENT  # noqa: E402
 from bot.core.settings import Settings  # noqa: E402
+from bot.rasa.longtail import outcome  # noqa: E402
 
 PROBE = ROOT / "bench" / "probes" / "follow_ups.yml"
-
-
-def outcome(parsed: dict[str, Any]) -> str:
-    name = parsed["intent"]["name"]
-    return str((parsed.get("article") or {}).get("id")) if name == KNOWLEDGE_INTENT else name
 
 
 async def run(model: Path, show: bool) -> None:

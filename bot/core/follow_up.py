@@ -13,7 +13,7 @@ connective first ("and ...", "en ...", "et pour ..."), a word that points back (
 "ervan", "ook", "ça", "alors") or a French pronoun before its verb ("pour la désactiver", "je
 peux en racheter"). A full question carries its own topic, and the extra parse costs a whole
 NLU pass: asked for every short message it added 19 % to the router's p95 (bench/latency.py),
-with these signs it is asked for about one ordinary question in ten.
+with these signs it is asked for about one ordinary question in sixteen (26 of 402 held-out).
 """
 
 from __future__ import annotations
