@@ -110,6 +110,7 @@ def test_short_or_leaning_messages_are_follow_ups(text: str) -> None:
     [
         "",
         "   ",
+        "\x00\x07\u200b",  # control characters and a zero-width space: no words
         "/restart",
         "thanks!",
         "Dank je wel",
