@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 from bot.core.db import OWNER_BOT, OWNER_CLOSED, OWNER_QUEUED, conversations, utcnow
 from bot.core.follow_up import FOLLOW_UP_KEY, WINDOW, follow_up_context, looks_like_follow_up
-from bot.core.language import Detector, LanguageChoice, choose_language
+from bot.core.language import ASKED, Detector, LanguageChoice, choose_language
 from bot.core.settings import Settings
 from bot.core.store import ConversationStore, Inbound
 from bot.core.texts import text as gateway_text
@@ -171,6 +171,8 @@ class Router:
         conv = inbound.conversation
         if conv.owner != OWNER_BOT or message.text in QUEUE_PAYLOADS:
             return self._not_for_rasa(inbound, message)
+        if inbound.choice.source == ASKED:
+            return self._language_switched(inbound)
         stored = time.perf_counter()
         replies, status = self._ask_rasa(conv.id, message, conv.language, inbound)
         answered = time.perf_counter()
@@ -282,6 +284,22 @@ class Router:
             return RouterResult(conv.id, conv.language, OWNER_BOT, replies, inbound.choice.source)
         finally:
             self.notify()
+
+    def _language_switched(self, inbound: Inbound) -> RouterResult:
+        """A message that only asks to go on in another language (bot/core/language_request.py)
+        is answered here, in that language: Rasa would read "can we speak English please" as a
+        request for a person. Rasa's language slot follows with the next message."""
+        conv = inbound.conversation
+        replies = [{"text": gateway_text("language_switched", conv.language)}]
+        self.store.record_outbound(
+            conv.id,
+            author="bot",
+            replies=replies,
+            language=conv.language,
+            answered_message_id=inbound.message_id,
+            rasa_had_language=conv.language,  # Rasa did not answer: its slot is as it was
+        )
+        return RouterResult(conv.id, conv.language, OWNER_BOT, replies, inbound.choice.source)
 
     def _not_for_rasa(self, inbound: Inbound, message: IncomingMessage) -> RouterResult:
         """A person owns the chat (queue or agent): the message is stored, Rasa stays out. The

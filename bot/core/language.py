@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 
+from bot.core.language_request import asked_language
 from bot.core.settings import SUPPORTED_LANGUAGES
 
 if TYPE_CHECKING:  # lingua is imported lazily: building a detector loads its models
@@ -154,10 +155,13 @@ def default_detector() -> LinguaDetector:
     return LinguaDetector()
 
 
+ASKED = "asked"
+
+
 @dataclass(frozen=True)
 class LanguageChoice:
     language: str
-    source: str  # detected | marker | conversation | locale | guess | default
+    source: str  # asked | detected | marker | conversation | locale | guess | default
     confidence: float = 0.0
 
 
@@ -182,8 +186,12 @@ def choose_language(
 
     ``threshold`` is the confidence a message needs to switch the language (with a lead of
     :data:`CLEAR_MARGIN` over the runner-up). A new conversation without a clear signal
-    takes the channel's locale, then a best guess, then ``default``.
+    takes the channel's locale, then a best guess, then ``default``. A message that only asks to
+    go on in a language (bot/core/language_request.py) switches to it.
     """
+    asked = asked_language(text)
+    if asked is not None:
+        return LanguageChoice(asked, ASKED, 1.0)
     words = content_words(text)
     is_new = current not in SUPPORTED_LANGUAGES
     signal = _signal(words, detector, threshold, allow_short=is_new)

@@ -107,6 +107,26 @@ def test_language_switch_mid_chat_and_short_messages_keep_language(chat) -> None
     assert texts(short) == [response_text("utter_thanks", "en")]
 
 
+@pytest.mark.parametrize(
+    ("first", "request_", "language"),
+    [
+        ("hoe kan ik mijn factuur betalen?", "can we speak English please?", "en"),
+        ("comment payer ma facture ?", "kan het in het Nederlands aub?", "nl"),
+        ("how do I pay my bill?", "vous parlez français ?", "fr"),
+    ],
+)
+def test_asking_for_another_language_switches_the_conversation_to_it(
+    chat, first: str, request_: str, language: str
+) -> None:
+    chat(first)
+    switched = chat(request_)
+    assert (switched["language"], switched["owner"]) == (language, "bot")  # not a request for a person
+    assert texts(switched) == [gateway_text("language_switched", language)]
+    after = chat("merci")  # a short message keeps the language asked for, and Rasa answers in it
+    assert after["language"] == language
+    assert texts(after) == [response_text("utter_thanks", language)]
+
+
 def test_locale_seeds_language_of_an_ambiguous_first_message(chat) -> None:
     body = chat("sim", locale="fr-BE")
     assert body["language"] == "fr"

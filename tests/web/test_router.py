@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
-from bot.core.db import OWNER_AGENT, OWNER_CLOSED, OWNER_QUEUED, conversations, messages
+from bot.core.db import OWNER_AGENT, OWNER_BOT, OWNER_CLOSED, OWNER_QUEUED, conversations, messages
 from bot.core.settings import Settings
 from bot.core.texts import text as gateway_text
 from bot.router import IncomingMessage, InvalidMessage, Router
@@ -227,3 +227,43 @@ def test_only_the_payloads_of_offered_buttons_pass(router: Router, rasa: FakeSer
     router.handle(IncomingMessage("web", "someone-else", "/affirm"))  # offered to another customer
     sent = [r.json()["message"] for r in rasa.received("POST", "/webhooks/rest/webhook")]
     assert sent[-4:] == ["/affirm", "/deny", "\u200b/sensitive_fraud", "\u200b/affirm"]
+
+
+@pytest.mark.parametrize(
+    ("first", "request_", "language"),
+    [
+        ("hoe kan ik mijn factuur betalen", "can we speak english please", "en"),
+        ("comment payer ma facture", "kan het in het Nederlands?", "nl"),
+        ("how do I pay my bill", "en français svp", "fr"),
+    ],
+)
+def test_a_request_for_another_language_is_answered_in_it_without_rasa(
+    router: Router, rasa: FakeServer, engine: Engine, first: str, request_: str, language: str
+) -> None:
+    router.handle(IncomingMessage("web", "u40", first))
+    asked = len(rasa.received("POST", "/webhooks/rest/webhook"))
+    result = router.handle(IncomingMessage("web", "u40", request_))
+    assert (result.language, result.owner, result.language_source) == (language, OWNER_BOT, "asked")
+    assert result.replies == [{"text": gateway_text("language_switched", language)}]
+    assert len(rasa.received("POST", "/webhooks/rest/webhook")) == asked  # Rasa is not asked
+    stored = all_messages(engine)[-1]
+    assert (stored["author"], stored["text"], stored["language"]) == (
+        "bot",
+        gateway_text("language_switched", language),
+        language,
+    )
+    # The next message reaches Rasa with its language slot switched first.
+    router.handle(IncomingMessage("web", "u40", "ok"))
+    events = rasa.received("POST", r"/conversations/.*/tracker/events")
+    assert events[-1].json() == {"event": "slot", "name": "language", "value": language}
+    assert rasa.received("POST", "/webhooks/rest/webhook")[-1].json()["metadata"]["language"] == language
+
+
+def test_a_waiting_customer_who_asks_for_another_language_is_answered_in_it(
+    router: Router, engine: Engine
+) -> None:
+    router.handle(IncomingMessage("web", "u41", "hoe kan ik mijn factuur betalen"))
+    with engine.begin() as conn:
+        conn.execute(update(conversations).values(owner=OWNER_QUEUED))
+    result = router.handle(IncomingMessage("web", "u41", "English please"))
+    assert (result.language, result.owner) == ("en", OWNER_QUEUED)
