@@ -32,7 +32,7 @@ from bot.core.texts import text as gateway_text
 from bot.core.unicode import well_formed
 from bot.core.welcome import WELCOME_PAYLOADS, welcome_language, welcome_replies
 from bot.rasa.client import ActionServerClient, RasaClient, RasaUnavailable
-from handoff.waiting import QUEUE_PAYLOADS, WaitingRoom
+from handoff.waiting import QUEUE_LEAVE, QUEUE_PAYLOADS, WaitingRoom
 
 log = logging.getLogger(__name__)
 MAX_SENDER_CHARS = conversations.c.sender.type.length
@@ -307,11 +307,13 @@ class Router:
         conv = inbound.conversation
         if message.text in QUEUE_PAYLOADS:
             replies, owner = self.waiting.command(conv, message.text)
+        elif self.waiting.confirms_leaving(conv, message.text, self.store.last_outbound_text(conv.id)):
+            replies, owner = self.waiting.command(conv, QUEUE_LEAVE)
         else:
-            replies, owner = self._acknowledge_while_queued(inbound), conv.owner
+            replies, owner = self._acknowledge_while_queued(inbound, message.text), conv.owner
         return RouterResult(conv.id, conv.language, owner, replies, inbound.choice.source)
 
-    def _acknowledge_while_queued(self, inbound: Inbound) -> list[dict[str, Any]]:
+    def _acknowledge_while_queued(self, inbound: Inbound, text: str) -> list[dict[str, Any]]:
         """While waiting for a person, confirm a message was passed on (once in a row); after a
         callback was asked, that it is noted.
 
@@ -320,7 +322,7 @@ class Router:
         conv = inbound.conversation
         if conv.owner != OWNER_QUEUED:
             return []
-        ack = self.waiting.acknowledgement(conv)
+        ack = self.waiting.acknowledgement(conv, text)
         if self.store.last_outbound_text(conv.id) == ack["text"]:
             return []
         replies = [ack]

@@ -48,6 +48,7 @@ from bot.core.hours import BusinessHours, HoursRepository, describe_opening
 from bot.core.settings import Settings
 from bot.core.store import Conversation, ConversationStore
 from bot.core.texts import text as customer_text
+from bot.core.withdrawal import confirms, withdraws
 from handoff.agents import AgentDirectory
 from handoff.delivery import Delivery
 from handoff.queue import Handoff, HandoffQueue, wants_callback
@@ -215,14 +216,17 @@ class WaitingRoom:
         )
         return [reply]
 
-    def acknowledgement(self, conv: Conversation) -> dict[str, Any]:
+    def acknowledgement(self, conv: Conversation, text: str = "") -> dict[str, Any]:
         """What a message of a waiting customer gets: passed on, or noted for the callback; with
-        the queue's buttons again (the customer's message superseded the earlier ones)."""
+        the queue's buttons again (the customer's message superseded the earlier ones). A message
+        saying a person is no longer needed (bot/core/withdrawal.py) is offered the way out."""
         language = conv.language
         handoff = self.queue.open_handoff(conv.id)
         if handoff is None:
             return {"text": customer_text("handoff_message_passed", language)}
         leave = {"title": customer_text("queue_button_leave", language), "payload": QUEUE_LEAVE}
+        if withdraws(text):
+            return {"text": customer_text("queue_withdraw_offer", language), "buttons": [leave]}
         if wants_callback(handoff):
             return {"text": customer_text("queue_callback_noted", language), "buttons": [leave]}
         callback = {"title": customer_text("queue_button_callback", language), "payload": QUEUE_CALLBACK}
@@ -248,6 +252,11 @@ class WaitingRoom:
             conv.id, author="system", replies=replies, language=conv.language, answered_status="sent"
         )
         return replies, owner
+
+    def confirms_leaving(self, conv: Conversation, text: str, last_told: str | None) -> bool:
+        """A "yes" to the offer to leave the queue (:meth:`acknowledgement`), right after it."""
+        offer = customer_text("queue_withdraw_offer", conv.language)
+        return conv.owner == OWNER_QUEUED and last_told == offer and confirms(text)
 
     def _owner(self, conversation_id: str) -> str:
         conv = self.store.get_conversation(conversation_id)

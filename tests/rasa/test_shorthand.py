@@ -17,7 +17,14 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.rasa.nlu.shorthand import SHORTHAND, SHORTHAND_TEXT, ChatShorthand, text_for_features, written_out
+from bot.rasa.nlu.shorthand import (
+    SHORTHAND,
+    SHORTHAND_TEXT,
+    ChatShorthand,
+    text_for_features,
+    unshouted,
+    written_out,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,3 +116,31 @@ def test_no_shorthand_maps_onto_another_shorthand_or_is_empty() -> None:
 def test_the_pipeline_reads_shorthand_right_after_the_tokenizer() -> None:
     names = [c["name"] for c in yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]]
     assert names.index("bot.rasa.nlu.shorthand.ChatShorthand") == names.index("WhitespaceTokenizer") + 1
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("WAAROM IS MIJN FACTUUR ZO HOOG??", "Waarom is mijn factuur zo hoog??"),
+        ("POURQUOI MA FACTURE EST SI ÉLEVÉE", "Pourquoi ma facture est si élevée"),
+        ("!!! WHY IS MY INTERNET NOT WORKING AGAIN", "!!! Why is my internet not working again"),
+        ("GEEN BEREIK MEER SINDS GISTEREN in Gent", "Geen bereik meer sinds gisteren in gent"),  # mostly
+    ],
+)
+def test_a_message_in_capitals_is_read_in_lower_case(typed: str, read: str) -> None:
+    assert unshouted(typed) == read
+    [message] = ChatShorthand({}).process(tokenised(typed))
+    assert message.get(TEXT) == typed  # the typed text stays (entities, transcript, language)
+    assert text_for_features(message) == read
+
+
+@pytest.mark.parametrize(
+    "ordinary", ["Is er 5G in Gent?", "my PIN and PUK", "SIM", "SMS OK", "Mijn IBAN is BE12 3456 7890 1234"]
+)
+def test_ordinary_capitals_and_short_abbreviations_are_left_alone(ordinary: str) -> None:
+    assert unshouted(ordinary) == ordinary
+
+
+def test_shouted_shorthand_is_written_out_in_lower_case() -> None:
+    [message] = ChatShorthand({}).process(tokenised("WA KOST DA NU WEER"))
+    assert text_for_features(message) == "wat kost dat nu weer"

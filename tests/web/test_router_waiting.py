@@ -197,3 +197,37 @@ def test_a_message_while_waiting_gets_the_queue_buttons_again(
             ],
         }
     ]
+
+
+@pytest.mark.parametrize(
+    ("locale", "never_mind", "yes"),
+    [
+        ("en", "never mind, I found it myself", "yes please"),
+        ("nl-BE", "laat maar, het is al opgelost", "ja"),
+        ("fr-BE", "c'est bon, ça remarche", "oui merci"),
+    ],
+)
+def test_a_customer_who_no_longer_needs_a_person_is_offered_the_way_out_and_a_yes_takes_it(
+    router: Router, escalating_rasa: FakeServer, engine: Engine, locale: str, never_mind: str, yes: str
+) -> None:
+    language = locale[:2]
+    router.handle(IncomingMessage("web", f"w7{language}", "/request_human", locale=locale))
+    offer = router.handle(IncomingMessage("web", f"w7{language}", never_mind))
+    assert offer.owner == "queued"  # nobody is taken out on these words alone
+    leave = {"title": text("queue_button_leave", language), "payload": QUEUE_LEAVE}
+    assert offer.replies == [{"text": text("queue_withdraw_offer", language), "buttons": [leave]}]
+    left = router.handle(IncomingMessage("web", f"w7{language}", yes))
+    assert left.owner == "bot"
+    assert left.replies == [{"text": text("queue_left", language).format(bot="Mila")}]
+    handoff = HandoffQueue(engine).latest_handoff(left.conversation_id)
+    assert handoff is not None and handoff.outcome == "left_queue"
+    assert heard(escalating_rasa) == ["/request_human"]  # Rasa heard none of it
+
+
+def test_a_yes_that_answers_nothing_leaves_nobody_out_of_the_queue(
+    router: Router, escalating_rasa: FakeServer
+) -> None:
+    router.handle(IncomingMessage("web", "w8", "/request_human", locale="en"))
+    router.handle(IncomingMessage("web", "w8", "my internet is still down"))
+    kept = router.handle(IncomingMessage("web", "w8", "yes"))
+    assert kept.owner == "queued"

@@ -10,9 +10,14 @@ classifier drifts to whatever is nearest (in the held-out set: to the sensitive 
 *lemma*; the text, the tokens and their offsets stay as typed (entities, the stored transcript
 and the reply-language detection read those). The CountVectorsFeaturizer reads lemmas
 (``use_lemma``, its default); the sentence encoders and the help centre's BM25 read
-``SHORTHAND_TEXT`` when it is set. Only whole tokens that are unambiguous in the three
-languages are mapped: never a word that is also ordinary Dutch, French or English ("ni", "c",
-"g", "wilde", "u" (Dutch "you"), "dont" (French "whose")).
+``SHORTHAND_TEXT`` when it is set. A message in capitals ("WAAROM IS MIJN FACTUUR ZO HOOG??") is
+read in lower case by the sentence encoders too: they are case-sensitive and learnt from
+ordinary writing, and an angry customer in capitals got "I can't answer that yet" for the
+question every customer asks (the character n-grams and BM25 already fold case).
+
+Only whole tokens that are unambiguous in the three languages are mapped: never a word that is
+also ordinary Dutch, French or English ("ni", "c", "g", "wilde", "u" (Dutch "you"), "dont"
+(French "whose")).
 """
 
 from __future__ import annotations
@@ -102,6 +107,22 @@ SHORTHAND: Dict[str, str] = {
 _WORD = re.compile(r"[\w']+", re.UNICODE)
 
 
+SHOUTING_MIN_LETTERS = 6
+SHOUTING_SHARE = 0.7
+
+
+def unshouted(text: str) -> str:
+    """The text in lower case (its first letter kept) when most of its letters are capitals."""
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) < SHOUTING_MIN_LETTERS:
+        return text
+    if sum(c.isupper() for c in letters) < SHOUTING_SHARE * len(letters):
+        return text
+    lowered = text.lower()
+    first = next((i for i, c in enumerate(lowered) if c.isalpha()), 0)
+    return lowered[:first] + lowered[first : first + 1].upper() + lowered[first + 1 :]
+
+
 def written_out(text: str) -> str:
     """The text with every shorthand word written out (case of the rest kept)."""
     return _WORD.sub(lambda m: SHORTHAND.get(m.group(0).lower(), m.group(0)), text)
@@ -131,8 +152,12 @@ class ChatShorthand(ConfiguredComponent):
                 if written:
                     token.lemma = written
                     mapped = True
-            if mapped and message.get(TEXT):
-                message.set(SHORTHAND_TEXT, written_out(message.get(TEXT)))
+            text = message.get(TEXT)
+            if not text:
+                continue
+            calm = unshouted(text)
+            if mapped or calm != text:
+                message.set(SHORTHAND_TEXT, written_out(calm))
         return messages
 
 
