@@ -18,6 +18,7 @@ queue is told the expected wait. The opening message (bot/core/welcome.py) is bu
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -29,7 +30,7 @@ from bot.core.language import ASKED, Detector, LanguageChoice, choose_language
 from bot.core.settings import Settings
 from bot.core.store import ConversationStore, Inbound
 from bot.core.texts import text as gateway_text
-from bot.core.unicode import well_formed
+from bot.core.unicode import fold, well_formed
 from bot.core.welcome import WELCOME_PAYLOADS, welcome_language, welcome_replies
 from bot.rasa.client import ActionServerClient, RasaClient, RasaUnavailable
 from handoff.waiting import QUEUE_LEAVE, QUEUE_PAYLOADS, WaitingRoom
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 MAX_SENDER_CHARS = conversations.c.sender.type.length
 MAX_LOCALE_CHARS = conversations.c.locale.type.length
 PLAIN_TEXT_MARK = "\u200b"  # zero-width space: see _as_text
+MAX_TITLE_CHARS = 80  # a longer message is no typed button title
 
 
 class InvalidMessage(ValueError):
@@ -305,8 +307,13 @@ class Router:
         """A person owns the chat (queue or agent): the message is stored, Rasa stays out. The
         queue's own buttons (leave, be contacted later) are answered here, whoever owns it."""
         conv = inbound.conversation
-        if message.text in QUEUE_PAYLOADS:
-            replies, owner = self.waiting.command(conv, message.text)
+        pressed = (
+            message.text
+            if message.text in QUEUE_PAYLOADS
+            else self._pressed(conv.id, message.text, inbound.message_id)
+        )
+        if pressed in QUEUE_PAYLOADS:
+            replies, owner = self.waiting.command(conv, pressed)
         elif self.waiting.confirms_leaving(conv, message.text, self.store.last_outbound_text(conv.id)):
             replies, owner = self.waiting.command(conv, QUEUE_LEAVE)
         else:
@@ -334,13 +341,24 @@ class Router:
         message (offered everywhere), passes as a payload."""
         stripped = text.strip()
         if not stripped.startswith("/"):
-            return text
+            return self._pressed(conversation_id, text, message_id) or text
         if stripped in WELCOME_PAYLOADS:
             return stripped
         if stripped in self.store.offered_payloads(conversation_id, message_id):
             return stripped
         log.info("conversation %s: a typed payload is passed to Rasa as text", conversation_id)
         return _as_text(text)
+
+    def _pressed(self, conversation_id: str, text: str, message_id: int) -> str | None:
+        """The payload of a button of the bot's last turn whose title the customer typed ("Nee",
+        "Mijn account bekijken", "leave the queue"): typed, it means what pressing it means."""
+        typed = _title_key(text)
+        if not typed:
+            return None
+        for button in self.store.last_turn_buttons(conversation_id, message_id):
+            if button.get("payload") and _title_key(str(button.get("title") or "")) == typed:
+                return str(button["payload"])
+        return None
 
     def _follow_up(self, conversation_id: str, text: str, message_id: int) -> dict[str, Any] | None:
         """How Rasa reads a short message together with the question the bot has just answered
@@ -390,6 +408,11 @@ class Router:
             log.error("action server down; conversation %s got no answer", conversation_id)
             return [{"text": gateway_text("rasa_unavailable", language)}], "failed"
         return [{"text": gateway_text("no_reply", language)}], "answered"
+
+
+def _title_key(text: str) -> str:
+    """A button title as typed: case, accents, punctuation and spacing do not count."""
+    return " ".join(re.sub(r"[^\w]+", " ", fold(text)).split()) if len(text) <= MAX_TITLE_CHARS else ""
 
 
 def _as_text(text: str) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -302,6 +302,21 @@ class ConversationStore:
                 for button in ((payload or {}).get("buttons") or [])
                 if isinstance(button, dict) and button.get("payload")
             }
+
+    def last_turn_buttons(self, conversation_id: str, before_message_id: int) -> list[dict[str, Any]]:
+        """The buttons of what was said to the customer since their previous message (the
+        answer a customer message replies to)."""
+        with self.engine.connect() as conn:
+            earlier = messages.c.conversation_id == conversation_id, messages.c.id < before_message_id
+            last_in = conn.execute(
+                select(func.max(messages.c.id)).where(*earlier, messages.c.direction == "in")
+            ).scalar()
+            rows = conn.execute(
+                select(messages.c.payload)
+                .where(*earlier, messages.c.direction == "out", messages.c.id > (last_in or 0))
+                .order_by(messages.c.id)
+            ).scalars()
+            return [b for p in rows for b in ((p or {}).get("buttons") or []) if isinstance(b, dict)]
 
     def get_conversation(self, conversation_id: str) -> Conversation | None:
         with self.engine.connect() as conn:

@@ -267,3 +267,38 @@ def test_a_waiting_customer_who_asks_for_another_language_is_answered_in_it(
         conn.execute(update(conversations).values(owner=OWNER_QUEUED))
     result = router.handle(IncomingMessage("web", "u41", "English please"))
     assert (result.language, result.owner) == ("en", OWNER_QUEUED)
+
+
+def test_a_typed_button_title_reaches_rasa_as_the_button_of_the_last_answer(
+    router: Router, rasa: FakeServer
+) -> None:
+    offer = [
+        {"title": "Mijn account bekijken", "payload": "/verify_start"},
+        {"title": "Nee", "payload": "/deny"},
+    ]
+    rasa.state["reply"] = lambda body: [  # type: ignore[attr-defined]
+        {"recipient_id": body["sender"], "text": "Zo volg je je verbruik op.", "buttons": offer}
+    ]
+    router.handle(IncomingMessage("web", "u42", "hoeveel data heb ik nog"))
+    router.handle(IncomingMessage("web", "u42", "mijn account bekijken"))
+    router.handle(IncomingMessage("web", "u42", "Nee."))
+    sent = [r.json()["message"] for r in rasa.received("POST", "/webhooks/rest/webhook")]
+    assert sent == ["hoeveel data heb ik nog", "/verify_start", "/deny"]
+
+
+def test_a_title_of_an_older_answer_is_the_text_it_is(router: Router, rasa: FakeServer) -> None:
+    answers = iter(
+        [
+            [{"text": "Heeft dit je geholpen?", "buttons": [{"title": "Nee", "payload": "/deny"}]}],
+            [{"text": "Fijn!"}],
+            [{"text": "ok"}],
+        ]
+    )
+    rasa.state["reply"] = lambda body: [  # type: ignore[attr-defined]
+        {"recipient_id": body["sender"], **r} for r in next(answers)
+    ]
+    router.handle(IncomingMessage("web", "u43", "hoe betaal ik mijn factuur"))
+    router.handle(IncomingMessage("web", "u43", "bedankt"))
+    router.handle(IncomingMessage("web", "u43", "nee"))  # answers "Fijn!", not the earlier question
+    sent = [r.json()["message"] for r in rasa.received("POST", "/webhooks/rest/webhook")]
+    assert sent[-1] == "nee"

@@ -231,3 +231,9 @@ def test_a_yes_that_answers_nothing_leaves_nobody_out_of_the_queue(
     router.handle(IncomingMessage("web", "w8", "my internet is still down"))
     kept = router.handle(IncomingMessage("web", "w8", "yes"))
     assert kept.owner == "queued"
+
+
+def test_a_typed_queue_button_title_works_as_the_button(router: Router, escalating_rasa: FakeServer) -> None:
+    router.handle(IncomingMessage("web", "w9", "/request_human", locale="nl-BE"))
+    left = router.handle(IncomingMessage("web", "w9", "wachtrij verlaten!"))
+    assert left.owner == "bot" and left.replies == [{"text": text("queue_left", "nl").format(bot="Mila")}]
