@@ -55,6 +55,8 @@ CANCEL_WORDS = re.compile(
 QUESTIONS = ("utter_ask_verification_number", "utter_ask_verification_code")
 HANDLED = "[handled]"  # verification_number once the code went out (the number is not kept)
 MAX_MISSES = 1  # one hint, then the check stops
+STOP_WORDS = 3  # "stop", "laat maar", "stop alsjeblieft": the way out, not a report
+REQUEST_HUMAN = "request_human"
 
 
 def reset_events() -> List[EventType]:
@@ -97,11 +99,17 @@ def _number_on_file(deps: AccountDeps, customer_id: str) -> Any:
 
 
 def escape_outcome(tracker: Tracker) -> str | None:
-    """``escalate`` or ``cancelled`` when the customer's message leaves the check."""
+    """``escalate`` or ``cancelled`` when the customer's message leaves the check.
+
+    A bare "stop" is the way out the check's own messages offer: it cancels, whatever the
+    classifier makes of it (a lone "stop" reads as abuse and went to a person); "stop, ik wil
+    een medewerker" or a longer sensitive message still goes to a person."""
     intent = (tracker.latest_message.get("intent") or {}).get("name")
-    if is_escalation(intent):
+    text = tracker.latest_message.get("text") or ""
+    stop = bool(CANCEL_WORDS.match(text)) and len(text.split()) <= STOP_WORDS
+    if is_escalation(intent) and not (stop and intent != REQUEST_HUMAN):
         return "escalate"
-    if intent in CANCEL_INTENTS or CANCEL_WORDS.match(tracker.latest_message.get("text") or ""):
+    if intent in CANCEL_INTENTS or CANCEL_WORDS.match(text):
         return "cancelled"
     return None
 
@@ -297,6 +305,25 @@ class ActionAccountLogout(Action):
             response="utter_account_logged_out" if ended else "utter_account_not_logged_in"
         )
         return [*reset_events(), SlotSet(TOPIC_SLOT, None)]
+
+
+class ActionAskVerificationCode(Action):
+    """The form's question for the code: that one is on its way, only when one has just gone out.
+
+    After a wrong code or a hint the form asks again; the wrong-code message and the hint
+    already say what to type, and "if this number is one of ours, you'll get a text" read as
+    if another code had been sent."""
+
+    def name(self) -> str:
+        return "action_ask_verification_code"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        tried = tracker.latest_message.get("text") == CODE_PAYLOAD
+        if not tried and not tracker.get_slot(MISSES):
+            dispatcher.utter_message(response="utter_ask_verification_code")
+        return []
 
 
 class ActionCodeWithoutRequest(Action):

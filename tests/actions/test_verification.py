@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from actions.verification import (
     HANDLED,
     ActionAccountLogout,
+    ActionAskVerificationCode,
     ActionCodeWithoutRequest,
     ActionVerificationResult,
     ActionVerificationStart,
@@ -146,6 +147,14 @@ def test_not_a_number_gets_one_hint_then_the_check_stops(
     ("text", "intent", "outcome"),
     [
         ("stop", "nlu_fallback", "cancelled"),
+        ("stop", "sensitive_abuse", "cancelled"),  # the way out the check offers, not a report
+        ("laat maar", "sensitive_complaint", "cancelled"),
+        ("stop, ik wil een medewerker", "request_human", "escalate"),
+        (
+            "stop maar, iemand heeft mijn sim gestolen en belt naar het buitenland",
+            "sensitive_fraud",
+            "escalate",
+        ),
         ("laisse tomber", "nlu_fallback", "cancelled"),
         ("nee", "deny", "cancelled"),
         ("ik wil een medewerker", "request_human", "escalate"),
@@ -463,3 +472,20 @@ def test_sql_and_html_around_a_number_only_the_number_is_used(
     assert result["verification_number"] == HANDLED
     assert [to for to, _ in sms.sent] == [JAN]
     assert Identity(engine).channel_identity(cid) is not None  # the tables are all still there
+
+
+@pytest.mark.parametrize(
+    ("text", "slots", "asked"),
+    [
+        (JAN, {}, ["utter_ask_verification_code"]),  # a code has just gone out
+        (CODE_PAYLOAD, {}, []),  # a wrong code: its message says to type it again
+        ("ik kreeg niks", {"verification_misses": 1}, []),  # the hint said what to type
+    ],
+)
+def test_the_code_is_asked_for_as_on_its_way_only_when_one_just_went_out(
+    engine: Engine, text: str, slots: dict, asked: list
+) -> None:
+    cid = new_conversation(engine)
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionAskVerificationCode().run(dispatcher, form_tracker(cid, text, **slots), {}))
+    assert responses(dispatcher.messages) == asked

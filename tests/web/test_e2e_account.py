@@ -154,3 +154,20 @@ def test_verify_then_personal_answers_then_log_out(
     finally:
         engine.dispose()
     assert CODE_MASK in stored and not any(code in text for text in stored)
+
+
+def test_a_wrong_code_asks_for_it_again_and_stop_ends_the_check(
+    chat: Callable[[str], dict[str, Any]], stack: Stack
+) -> None:
+    """After a wrong code the customer is told to type it again (not that a code is on its way);
+    "stop", the way out the check offers, ends it instead of going to a person."""
+    chat("how much data do I have left")
+    chat("/verify_identity")
+    chat("0460 12 34 56")  # Olivia Brown, en
+    right = code_from_outbox(stack, "+32460123456")
+    wrong = "111111" if right != "111111" else "222222"
+    again = chat(wrong)
+    assert texts(again) == [response_text("utter_verification_code_wrong", "en", tries=4)]
+    stopped = chat("stop")
+    assert stopped["owner"] == "bot"
+    assert texts(stopped) == [response_text("utter_verification_cancelled", "en")]
