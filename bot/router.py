@@ -274,16 +274,7 @@ class Router:
             conv = inbound.conversation
             if conv.owner != OWNER_BOT:
                 return self._not_for_rasa(inbound, message)
-            replies = welcome_replies(conv.language, self.settings.bot_name)
-            self.store.record_outbound(
-                conv.id,
-                author="bot",
-                replies=replies,
-                language=conv.language,
-                answered_message_id=inbound.message_id,
-                rasa_had_language=conv.language,  # Rasa did not answer: its slot is as it was
-            )
-            return RouterResult(conv.id, conv.language, OWNER_BOT, replies, inbound.choice.source)
+            return self._answer_without_rasa(inbound, welcome_replies(conv.language, self.settings.bot_name))
         finally:
             self.notify()
 
@@ -291,8 +282,12 @@ class Router:
         """A message that only asks to go on in another language (bot/core/language_request.py)
         is answered here, in that language: Rasa would read "can we speak English please" as a
         request for a person. Rasa's language slot follows with the next message."""
+        language = inbound.conversation.language
+        return self._answer_without_rasa(inbound, [{"text": gateway_text("language_switched", language)}])
+
+    def _answer_without_rasa(self, inbound: Inbound, replies: list[dict[str, Any]]) -> RouterResult:
+        """The bot's answer given by the router itself, stored as answering the message."""
         conv = inbound.conversation
-        replies = [{"text": gateway_text("language_switched", conv.language)}]
         self.store.record_outbound(
             conv.id,
             author="bot",
