@@ -40,6 +40,7 @@ MAX_SENDER_CHARS = conversations.c.sender.type.length
 MAX_LOCALE_CHARS = conversations.c.locale.type.length
 PLAIN_TEXT_MARK = "\u200b"  # zero-width space: see _as_text
 MAX_TITLE_CHARS = 80  # a longer message is no typed button title
+OPENING_COMMANDS = frozenset({"/start", "/help"})  # chat-app commands a customer may type anywhere
 
 
 class InvalidMessage(ValueError):
@@ -175,6 +176,9 @@ class Router:
             return self._not_for_rasa(inbound, message)
         if inbound.choice.source == ASKED:
             return self._language_switched(inbound)
+        if message.text.strip().lower() in OPENING_COMMANDS and not message.channel_payload:
+            # typed in the web chat or Slack: the opening message, as Telegram's /start gets
+            return self._answer_without_rasa(inbound, welcome_replies(conv.language, self.settings.bot_name))
         stored = time.perf_counter()
         replies, status = self._ask_rasa(conv.id, message, conv.language, inbound)
         answered = time.perf_counter()

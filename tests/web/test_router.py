@@ -7,6 +7,7 @@ from sqlalchemy.engine import Engine
 from bot.core.db import OWNER_AGENT, OWNER_BOT, OWNER_CLOSED, OWNER_QUEUED, conversations, messages
 from bot.core.settings import Settings
 from bot.core.texts import text as gateway_text
+from bot.core.welcome import welcome_replies
 from bot.router import IncomingMessage, InvalidMessage, Router
 from testkit.fakes.http_server import FakeServer
 from tests.helpers.router import make_router
@@ -302,3 +303,16 @@ def test_a_title_of_an_older_answer_is_the_text_it_is(router: Router, rasa: Fake
     router.handle(IncomingMessage("web", "u43", "nee"))  # answers "Fijn!", not the earlier question
     sent = [r.json()["message"] for r in rasa.received("POST", "/webhooks/rest/webhook")]
     assert sent[-1] == "nee"
+
+
+@pytest.mark.parametrize("typed", ["/start", "/START ", "/help"])
+def test_a_typed_start_or_help_gets_the_opening_message_not_an_answer(
+    router: Router, rasa: FakeServer, typed: str
+) -> None:
+    router.handle(IncomingMessage("web", "u44", "bonjour"))
+    asked = len(rasa.received("POST", "/webhooks/rest/webhook"))
+    result = router.handle(IncomingMessage("web", "u44", typed))
+    assert result.replies == welcome_replies("fr", "Mila")
+    assert (
+        len(rasa.received("POST", "/webhooks/rest/webhook")) == asked
+    )  # "/start" read as "start" got the SIM activation
