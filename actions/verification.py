@@ -106,10 +106,11 @@ def escape_outcome(tracker: Tracker) -> str | None:
     een medewerker" or a longer sensitive message still goes to a person."""
     intent = (tracker.latest_message.get("intent") or {}).get("name")
     text = tracker.latest_message.get("text") or ""
-    stop = bool(CANCEL_WORDS.match(text)) and len(text.split()) <= STOP_WORDS
+    cancel_words = bool(CANCEL_WORDS.match(text))
+    stop = cancel_words and len(text.split()) <= STOP_WORDS
     if is_escalation(intent) and not (stop and intent != REQUEST_HUMAN):
         return "escalate"
-    if intent in CANCEL_INTENTS or CANCEL_WORDS.match(text):
+    if intent in CANCEL_INTENTS or cancel_words:
         return "cancelled"
     return None
 

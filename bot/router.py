@@ -18,7 +18,6 @@ queue is told the expected wait. The opening message (bot/core/welcome.py) is bu
 from __future__ import annotations
 
 import logging
-import re
 import time
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -30,7 +29,7 @@ from bot.core.language import ASKED, Detector, LanguageChoice, choose_language
 from bot.core.settings import Settings
 from bot.core.store import ConversationStore, Inbound
 from bot.core.texts import text as gateway_text
-from bot.core.unicode import fold, well_formed
+from bot.core.unicode import plain_words, well_formed
 from bot.core.welcome import WELCOME_PAYLOADS, welcome_language, welcome_replies
 from bot.rasa.client import ActionServerClient, RasaClient, RasaUnavailable
 from handoff.waiting import QUEUE_LEAVE, QUEUE_PAYLOADS, WaitingRoom
@@ -313,7 +312,7 @@ class Router:
         )
         if pressed in QUEUE_PAYLOADS:
             replies, owner = self.waiting.command(conv, pressed)
-        elif self.waiting.confirms_leaving(conv, message.text, self.store.last_outbound_text(conv.id)):
+        elif self.waiting.confirms_leaving(conv, message.text):
             replies, owner = self.waiting.command(conv, QUEUE_LEAVE)
         else:
             replies, owner = self._acknowledge_while_queued(inbound, message.text), conv.owner
@@ -411,7 +410,7 @@ class Router:
 
 def _title_key(text: str) -> str:
     """A button title as typed: case, accents, punctuation and spacing do not count."""
-    return " ".join(re.sub(r"[^\w]+", " ", fold(text)).split()) if len(text) <= MAX_TITLE_CHARS else ""
+    return plain_words(text) if len(text) <= MAX_TITLE_CHARS else ""
 
 
 def _as_text(text: str) -> str:

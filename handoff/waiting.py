@@ -253,10 +253,12 @@ class WaitingRoom:
         )
         return replies, owner
 
-    def confirms_leaving(self, conv: Conversation, text: str, last_told: str | None) -> bool:
+    def confirms_leaving(self, conv: Conversation, text: str) -> bool:
         """A "yes" to the offer to leave the queue (:meth:`acknowledgement`), right after it."""
+        if conv.owner != OWNER_QUEUED or not confirms(text):
+            return False
         offer = customer_text("queue_withdraw_offer", conv.language)
-        return conv.owner == OWNER_QUEUED and last_told == offer and confirms(text)
+        return self.store.last_outbound_text(conv.id) == offer
 
     def _owner(self, conversation_id: str) -> str:
         conv = self.store.get_conversation(conversation_id)

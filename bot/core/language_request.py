@@ -30,15 +30,15 @@ _REQUEST_WORDS = frozenset(
     can could would will we you u i me us please pls plz speak talk write chat answer reply continue
     go on in do does is it possible switch to change language the lets let s let's like prefer rather
     sorry only hello hi hey ok okay thanks thx yes yeah someone anyone here with there instead
-    again help us may am
+    again help may am
     kan kunnen kun kunt je jij u we wij het in spreken spreek spreekt praten praat schrijven schrijf
     antwoorden antwoord verder gaan doen graag aub ajb alstublieft alsjeblieft mag mogen ik dat taal
-    veranderen wisselen overschakelen overstappen naar liever sorry alleen hallo hoi dag oké oke ok
-    dank bedankt ja iemand die er is hier met me mij ook even eens a.u.b. verderdoen aub
+    veranderen wisselen overschakelen overstappen naar liever alleen hallo hoi dag oké oke
+    dank bedankt ja iemand die er is hier met me mij ook even eens verderdoen
     on peut peux pouvez pourriez pourrait parler parlez parles parle écrire ecrire répondre repondre
     continuer en s il vous plaît plait svp stp est ce que possible c est je tu préfère prefere
     préférerais prefererais plutôt plutot désolé desole seulement bonjour salut merci oui quelqu un
-    qui langue changer passer à a le la avec moi ici y t l svp s'il qu'un quelqu'un c'est est-ce
+    qui langue changer passer à a le la avec moi ici y t l s'il qu'un quelqu'un c'est
     aussi encore allez
     """.split()
 )

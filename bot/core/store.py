@@ -306,16 +306,17 @@ class ConversationStore:
     def last_turn_buttons(self, conversation_id: str, before_message_id: int) -> list[dict[str, Any]]:
         """The buttons of what was said to the customer since their previous message (the
         answer a customer message replies to)."""
+        earlier = messages.c.conversation_id == conversation_id, messages.c.id < before_message_id
+        last_in = select(func.coalesce(func.max(messages.c.id), 0)).where(
+            *earlier, messages.c.direction == "in"
+        )
+        query = (
+            select(messages.c.payload)
+            .where(*earlier, messages.c.direction == "out", messages.c.id > last_in.scalar_subquery())
+            .order_by(messages.c.id)
+        )
         with self.engine.connect() as conn:
-            earlier = messages.c.conversation_id == conversation_id, messages.c.id < before_message_id
-            last_in = conn.execute(
-                select(func.max(messages.c.id)).where(*earlier, messages.c.direction == "in")
-            ).scalar()
-            rows = conn.execute(
-                select(messages.c.payload)
-                .where(*earlier, messages.c.direction == "out", messages.c.id > (last_in or 0))
-                .order_by(messages.c.id)
-            ).scalars()
+            rows = conn.execute(query).scalars()
             return [b for p in rows for b in ((p or {}).get("buttons") or []) if isinstance(b, dict)]
 
     def get_conversation(self, conversation_id: str) -> Conversation | None:

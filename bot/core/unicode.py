@@ -6,7 +6,9 @@ character: UTF-8 cannot encode it, so SQLite, PostgreSQL and every HTTP client f
 (A proper pair, ``"\\ud83d\\ude00"``, is already one character when parsed, so it is kept.)
 
 :func:`fold` is the one way text is compared without case and accents ("Liège" = "liege"),
-by the help centre's BM25, the coverage place names and the classifier's cues.
+by the help centre's BM25, the coverage place names and the classifier's cues;
+:func:`plain_words` also drops punctuation, for matching short customer phrases (a typed button
+title, "laat maar").
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 import unicodedata
 
 REPLACEMENT = "\ufffd"
+_NOT_WORD = re.compile(r"[^\w]+")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -27,3 +30,8 @@ def fold(text: str) -> str:
     """Lower case without accents: customers type "facture" and "factuur", "resilier", "Liege"."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def plain_words(text: str) -> str:
+    """Folded words joined by one space: case, accents, punctuation and spacing do not count."""
+    return " ".join(_NOT_WORD.sub(" ", fold(text)).split())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from bot.core.unicode import fold
+from bot.core.unicode import plain_words
 
 _PATTERNS = [
     # English
@@ -51,13 +51,9 @@ _WITHDRAWS = re.compile("|".join(_PATTERNS))
 MAX_WORDS = 16  # a longer message tells the agent more than that it is no longer needed
 
 
-def _plain(text: str) -> str:
-    return re.sub(r"[^\w]+", " ", fold(text.replace("’", "'"))).strip()
-
-
 def withdraws(text: str) -> bool:
     """True when a waiting customer's message says a person is no longer needed."""
-    plain = _plain(text)
+    plain = plain_words(text)
     if not plain or text.lstrip().startswith("/") or len(plain.split()) > MAX_WORDS:
         return False
     return bool(_WITHDRAWS.search(plain))
@@ -71,5 +67,5 @@ _YES = frozenset(
 
 def confirms(text: str) -> bool:
     """A short yes ("ja graag", "oui svp", "yes please") to the offer to leave the queue."""
-    words = _plain(text).split()
+    words = plain_words(text).split()
     return 0 < len(words) <= 4 and all(w in _YES for w in words)
