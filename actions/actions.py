@@ -94,15 +94,48 @@ class ActionSessionStart(Action):
 
 def last_bot_response(tracker: Tracker) -> str | None:
     """Name of the response the bot sent just before the customer's latest message."""
-    seen_user = False
+    before = bot_responses_before(tracker, turns=1)
+    return before[0] if before else None
+
+
+def bot_responses_before(tracker: Tracker, turns: int) -> List[str | None]:
+    """The response the bot sent last before each of the customer's latest ``turns`` messages,
+    newest first (None: nothing, or a text without a response name), within this session."""
+    found: List[str | None] = []
+    pending = False  # a customer message whose preceding response is not yet found
     for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            if seen_user:
-                return None
-            seen_user = True
-        elif event.get("event") == "bot" and seen_user:
-            return (event.get("metadata") or {}).get("utter_action")
-    return None
+        kind = event.get("event")
+        if kind in ("session_started", "restart"):
+            break
+        if kind == "user":
+            if pending:
+                found.append(None)
+            if len(found) == turns:
+                break
+            pending = True
+        elif kind == "bot" and pending:
+            found.append((event.get("metadata") or {}).get("utter_action"))
+            pending = False
+            if len(found) == turns:
+                break
+    if pending and len(found) < turns:
+        found.append(None)
+    return found
+
+
+# Replies to "thanks" and "bye": the conversation goes on after them, so a "no, still not
+# working" right after one still refers to the answer before it.
+PLEASANTRIES = frozenset({"utter_thanks", "utter_goodbye"})
+
+
+def answered_just_before(tracker: Tracker) -> bool:
+    """Whether the customer's latest message follows an answer or "did this help?", directly or
+    with only a pleasantry in between: "thanks" → "you're welcome" → "actually it's still slow"
+    means the answer did not help."""
+    before = bot_responses_before(tracker, turns=2)
+    if before and before[0] in PLEASANTRIES:
+        before = before[1:]
+    return bool(before) and (before[0] == "utter_did_this_help" or is_answer(before[0]))
 
 
 CLARIFICATIONS = {"utter_clarify", "utter_clarify_topics"}
@@ -279,7 +312,7 @@ class ActionNoWithoutQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        if is_answer(last_bot_response(tracker)):  # contextual_reason names it not_helped
+        if answered_just_before(tracker):  # contextual_reason names it not_helped
             escalate = self._escalate or ActionEscalate()
             return await escalate.run(dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_ask_what_else")
@@ -309,8 +342,7 @@ async def packet_slots(tracker: Tracker, engine: Engine | None) -> Dict[str, Any
 
 def contextual_reason(tracker: Tracker, intent: str | None) -> str:
     """Why an ordinary turn was handed over: a "no" to "did this help?", or an angry repetition."""
-    before = last_bot_response(tracker)
-    if intent == "deny" and (before == "utter_did_this_help" or is_answer(before)):
+    if intent == "deny" and answered_just_before(tracker):
         return "not_helped"
     if is_angry_repetition(customer_turns(tracker), customer_places(tracker)):
         return "angry_repetition"

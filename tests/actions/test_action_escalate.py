@@ -258,6 +258,48 @@ def test_a_no_right_after_an_answer_hands_over_as_not_helped(engine: Engine, bot
     assert (handoff.conversation_id, handoff.reason) == (cid, "not_helped")
 
 
+def pleasantry_between(cid: str, first: str, pleasantry: str) -> Tracker:
+    """The bot answered with ``first``, the customer said thanks or bye, the bot replied with
+    ``pleasantry``, then the customer's "still slow" (read as a no)."""
+    events = [
+        {"event": "user", "text": "slow", "parse_data": {"intent": {"name": "coverage_slow_data"}}},
+        {"event": "bot", "text": "...", "metadata": {"utter_action": first}},
+        {"event": "user", "text": "thanks", "parse_data": {"intent": {"name": "thanks"}}},
+        {"event": "bot", "text": "...", "metadata": {"utter_action": pleasantry}},
+        {"event": "user", "text": "still slow", "parse_data": {"intent": {"name": "deny"}}},
+    ]
+    latest = {"text": "still slow", "intent": {"name": "deny", "confidence": 0.9}, "entities": []}
+    return Tracker(cid, {"language": "nl"}, latest, events, False, None, {}, "action_listen")
+
+
+@pytest.mark.parametrize("pleasantry", ["utter_thanks", "utter_goodbye"])
+@pytest.mark.parametrize("first", ["utter_coverage_slow_data", "utter_did_this_help"])
+def test_a_no_after_thanks_for_an_answer_still_means_it_did_not_help(
+    engine: Engine, first: str, pleasantry: str
+) -> None:
+    """ "thanks" → "you're welcome" → "still slow": the answer before the pleasantry did not help."""
+    queue = HandoffQueue(engine)
+    action = ActionNoWithoutQuestion(
+        ActionEscalate(queue, default_rules(), default_hours(), now=lambda: OPEN)
+    )
+    cid = new_conversation(engine, "nl")
+    events, messages = run(action, pleasantry_between(cid, first, pleasantry))
+    assert [m["response"] for m in messages] == ["utter_escalate_not_helped", "utter_handoff_waiting_open"]
+    [handoff] = queue.waiting()
+    assert (handoff.conversation_id, handoff.reason) == (cid, "not_helped")
+
+
+def test_a_no_after_thanks_for_a_greeting_asks_what_the_customer_needs(engine: Engine) -> None:
+    queue = HandoffQueue(engine)
+    action = ActionNoWithoutQuestion(
+        ActionEscalate(queue, default_rules(), default_hours(), now=lambda: OPEN)
+    )
+    cid = new_conversation(engine, "nl")
+    events, messages = run(action, pleasantry_between(cid, "utter_greet", "utter_thanks"))
+    assert messages == [{"response": "utter_ask_what_else", "template": "utter_ask_what_else"}]
+    assert queue.waiting() == []
+
+
 @pytest.mark.parametrize(
     "bot_said",
     ["utter_greet", "utter_glad_helped", "utter_outage_list", "utter_account_offer_verification", None],

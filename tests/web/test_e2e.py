@@ -285,6 +285,50 @@ def test_a_no_right_after_an_answer_that_asked_nothing_goes_to_a_person(chat, la
     assert texts(handed)[0] == response_text("utter_escalate_not_helped", language)
 
 
+THANKS_THEN_STILL_BROKEN = {
+    "nl": ("ik ben mijn pincode vergeten", "ok merci", "werkt nog steeds niet"),
+    "fr": ("j'ai oublié mon code pin", "merci", "ça marche toujours pas"),
+    "en": ("I forgot my PIN code", "thanks", "still not working"),
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_thanks_then_still_not_working_goes_to_a_person(chat, language: str) -> None:
+    """ "thanks" → "you're welcome" → "still not working": the answer before the pleasantry did
+    not help (it went on as "what can I help you with?")."""
+    question, thanks, still = THANKS_THEN_STILL_BROKEN[language]
+    assert texts(chat(question)) == [response_text("utter_sim_pin_puk", language)]
+    assert texts(chat(thanks)) == [response_text("utter_thanks", language)]
+    handed = chat(still)
+    assert handed["owner"] == "queued"
+    assert texts(handed)[0] == response_text("utter_escalate_not_helped", language)
+
+
+WHAT_CAN_YOU_DO = {
+    "nl": "wat kun jij zoal voor mij doen?",
+    "fr": "qu'est-ce que tu sais faire au juste ?",
+    "en": "what are you able to help me with?",
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_asking_what_the_assistant_does_lists_its_topics_and_a_person(chat, language: str) -> None:
+    """ "what can you do?" (it got the payment methods) and "I have a question" (it started the
+    identity check) get what the assistant helps with, as buttons, and the way to a person."""
+    body = chat(WHAT_CAN_YOU_DO[language])
+    assert body["language"] == language
+    assert texts(body) == [response_text("utter_capabilities", language)]
+    payloads = [b["payload"] for b in body["replies"][-1]["buttons"]]
+    assert payloads == [
+        "/billing_explain_bill",
+        "/coverage_check_place",
+        "/sim_activate",
+        "/verify_identity",
+        "/request_human",
+    ]
+    assert body["owner"] == "bot"
+
+
 HELP_CENTRE_QUESTIONS = {
     "nl": (
         "kan ik mijn gesprekken laten doorschakelen naar mijn vaste lijn",
