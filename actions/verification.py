@@ -16,9 +16,12 @@ person meanwhile); ``action_verification_result`` then says what happened.
 
 from __future__ import annotations
 
+import inspect
 import re
+from functools import lru_cache
 from typing import Any, Dict, List, Optional
 
+import yaml
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -35,7 +38,9 @@ from actions.account import (
 )
 from bot.connectors.accounts import AccountUnavailable
 from bot.core.identity import CODE_PAYLOAD, LOCKED, normalise_customer_number, normalise_number
-from bot.core.taxonomy import is_escalation
+from bot.core.knowledge import KNOWLEDGE_INTENT
+from bot.core.settings import PROJECT_ROOT
+from bot.core.taxonomy import is_answer_topic, is_escalation
 from bot.core.texts import text
 
 NUMBER, CODE, OUTCOME, MISSES = (
@@ -57,6 +62,12 @@ HANDLED = "[handled]"  # verification_number once the code went out (the number 
 MAX_MISSES = 1  # one hint, then the check stops
 STOP_WORDS = 3  # "stop", "laat maar", "stop alsjeblieft": the way out, not a report
 REQUEST_HUMAN = "request_human"
+# A clear question typed where the number or the code was asked ("hoeveel kost bellen naar
+# Marokko?" after "Mijn account bekijken"): the check stops and the question gets its answer,
+# instead of "that doesn't look like a phone number".
+SWITCH_CONFIDENCE = 0.6
+OTHER_QUESTIONS = frozenset({KNOWLEDGE_INTENT, "capabilities", "bot_challenge"})
+RULES = PROJECT_ROOT / "data" / "rules.yml"
 
 
 def reset_events() -> List[EventType]:
@@ -96,6 +107,32 @@ def _number_on_file(deps: AccountDeps, customer_id: str) -> Any:
         return account.msisdn if account else None
 
     return find
+
+
+@lru_cache(maxsize=1)
+def answer_actions() -> Dict[str, str]:
+    """Intent -> the first action of its unconditional rule in data/rules.yml (the action that
+    answers it: ``knowledge`` -> ``action_answer_article``), read once."""
+    rules = (yaml.safe_load(RULES.read_text(encoding="utf-8")) or {}).get("rules") or []
+    found: Dict[str, str] = {}
+    for rule in rules:
+        steps = rule.get("steps") or []
+        if rule.get("condition") or len(steps) < 2 or "intent" not in steps[0] or "action" not in steps[1]:
+            continue
+        found.setdefault(str(steps[0]["intent"]), str(steps[1]["action"]))
+    return found
+
+
+def other_question(tracker: Tracker) -> str | None:
+    """The action answering the customer's latest message when it is a clear question of its own
+    (an answer topic, a help-centre article, "what can you do?"), else None."""
+    intent = tracker.latest_message.get("intent") or {}
+    name = str(intent.get("name") or "")
+    if float(intent.get("confidence") or 0) < SWITCH_CONFIDENCE:
+        return None
+    if not (is_answer_topic(name) or name in OTHER_QUESTIONS):
+        return None
+    return answer_actions().get(name)
 
 
 def escape_outcome(tracker: Tracker) -> str | None:
@@ -186,6 +223,8 @@ class ValidateVerificationForm(FormValidationAction):
         escape = escape_outcome(tracker)
         if escape:
             return {slot: None, OUTCOME: escape}
+        if other_question(tracker):
+            return {slot: None, OUTCOME: "switched"}
         misses = int(tracker.get_slot(MISSES) or 0)
         if misses >= MAX_MISSES:
             return {slot: None, OUTCOME: "cancelled"}
@@ -254,6 +293,8 @@ class ActionVerificationResult(Action):
 
             escalate = self._escalate or ActionEscalate()
             return events + await escalate.run(dispatcher, tracker, domain)
+        if outcome == "switched":
+            return events + await switch_to_question(dispatcher, tracker, domain)
         response = {
             "limited": "utter_verification_limited",
             "unavailable": "utter_verification_unavailable",
@@ -262,6 +303,42 @@ class ActionVerificationResult(Action):
         }.get(str(outcome), "utter_verification_cancelled")
         dispatcher.utter_message(response=response)
         return events
+
+
+async def switch_to_question(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+) -> List[EventType]:
+    """The check stops for the question the customer asked instead, and the question is answered
+    here, in this action: a FollowupAction to the answer left the dialogue policy in a state no
+    rule covers, and it added a clarification after the answer."""
+    dispatcher.utter_message(text=text("verification_switched", reply_language(tracker)))
+    events: List[EventType] = [SlotSet(TOPIC_SLOT, None)]
+    answer = other_question(tracker)
+    if answer and answer.startswith("utter_"):
+        dispatcher.utter_message(response=answer)
+    elif answer:
+        action = registered_action(answer)
+        if action is not None:
+            events += await action.run(dispatcher, tracker, domain)
+    return events
+
+
+def registered_action(name: str) -> Action | None:
+    """The custom action called ``name``, among those imported (the action server imports the
+    whole package)."""
+    classes = list(Action.__subclasses__())
+    while classes:
+        cls = classes.pop()
+        classes.extend(cls.__subclasses__())
+        if inspect.isabstract(cls) or cls.__module__.startswith("rasa_sdk"):
+            continue
+        try:
+            action = cls()
+        except TypeError:  # needs arguments: not one of ours
+            continue
+        if action.name() == name:
+            return action
+    return None
 
 
 async def answer_after_check(

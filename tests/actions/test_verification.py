@@ -20,12 +20,14 @@ from actions.verification import (
     ActionVerificationResult,
     ActionVerificationStart,
     ValidateVerificationForm,
+    registered_action,
 )
 from bot.connectors.sms import SmsOutbox
 from bot.core import identity as identity_module
 from bot.core.identity import CODE_PAYLOAD, MAX_ATTEMPTS, SENDS_PER_HOUR, Identity, capture_code
 from bot.core.language import LanguageChoice
 from bot.core.store import ConversationStore
+from bot.core.texts import text
 from testkit.fakes.accounts import FailingAccountProvider
 from testkit.fakes.sms import FailingSmsSender, InlineOutbox, RecordingSmsSender, SlowSmsSender
 from tests.helpers.accounts import make_deps, new_conversation, responses, run, said, tracker
@@ -355,6 +357,75 @@ def test_after_the_form_the_figures_for_the_question_that_led_to_it(engine: Engi
     assert said(messages)[0] == ("utter_verification_done", {"name": ", Jan"})
     assert responses(messages)[1:] == ["utter_account_usage"]
     assert SlotSet("account_topic", None) in events and SlotSet("verification_outcome", None) in events
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("hoeveel kost bellen naar Marokko?", "knowledge"),
+        ("tegen wanneer moet ik betalen", "billing_due_date"),
+        ("wat kan je allemaal", "capabilities"),
+    ],
+)
+def test_a_question_instead_of_the_number_or_the_code_ends_the_check(
+    engine: Engine, form: ValidateVerificationForm, sms: RecordingSmsSender, text: str, intent: str
+) -> None:
+    """A clear question where the number or code was asked ("that doesn't look like a number"
+    answered it): the check stops, and action_verification_result answers the question."""
+    cid = new_conversation(engine)
+    for slot in ("verification_number", "verification_code"):
+        result, messages = validate(form, slot, text, form_tracker(cid, text, intent))
+        assert result == {slot: None, "verification_outcome": "switched"} and messages == []
+    assert sms.sent == []
+
+
+@pytest.mark.parametrize("intent", ["greet", "affirm", "nlu_fallback", "verify_identity"])
+def test_anything_else_that_is_not_a_number_still_gets_the_hint(
+    engine: Engine, form: ValidateVerificationForm, intent: str
+) -> None:
+    cid = new_conversation(engine)
+    result, messages = validate(form, "verification_number", "euh", form_tracker(cid, "euh", intent))
+    assert result == {"verification_number": None, "verification_misses": 1}
+    assert responses(messages) == ["utter_verification_not_a_number"]
+
+
+@pytest.mark.parametrize(
+    ("intent", "answer"),
+    [("capabilities", "utter_capabilities"), ("sim_pin_puk", "utter_sim_pin_puk")],
+)
+def test_after_the_form_the_question_asked_instead_is_answered(
+    engine: Engine, intent: str, answer: str
+) -> None:
+    cid = new_conversation(engine)
+    slots = {"verification_outcome": "switched", "account_topic": "x"}
+    events, messages = run(
+        ActionVerificationResult(make_deps(engine)), tracker(cid, "...", intent, slots=slots)
+    )
+    assert messages[0]["text"] == text("verification_switched", "nl")
+    assert responses(messages[1:]) == [answer]
+    assert SlotSet("account_topic", None) in events
+    assert not [e for e in events if e.get("event") == "followup"]  # the answer is in this turn
+
+
+def test_after_the_form_an_article_asked_instead_is_answered_by_the_article_action(engine: Engine) -> None:
+    import actions.knowledge  # noqa: F401 - registers action_answer_article, as the action server does
+    from bot.core.knowledge import load_help_centre
+
+    cid = new_conversation(engine)
+    t = tracker(cid, "kan ik mijn oproepen doorschakelen", "knowledge", article="call_forwarding")
+    t.slots["verification_outcome"] = "switched"
+    _events, messages = run(ActionVerificationResult(make_deps(engine)), t)
+    article = load_help_centre().get("call_forwarding", "nl")
+    assert messages[0]["text"] == text("verification_switched", "nl")
+    assert responses(messages[1:]) == ["utter_article", "utter_did_this_help"]
+    assert (messages[1]["body"], messages[1]["link"]) == (article.body, article.link)
+
+
+def test_a_registered_action_is_found_by_its_name() -> None:
+    from actions.actions import ActionNoWithoutQuestion
+
+    assert isinstance(registered_action("action_no_without_question"), ActionNoWithoutQuestion)
+    assert registered_action("action_that_does_not_exist") is None
 
 
 def test_after_the_form_without_a_waiting_question(engine: Engine) -> None:

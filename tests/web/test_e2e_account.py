@@ -171,3 +171,57 @@ def test_a_wrong_code_asks_for_it_again_and_stop_ends_the_check(
     stopped = chat("stop")
     assert stopped["owner"] == "bot"
     assert texts(stopped) == [response_text("utter_verification_cancelled", "en")]
+
+
+SWITCHED = {
+    "nl": (
+        "hoeveel data heb ik nog",
+        "hoeveel kost het om naar Marokko te bellen?",
+        "international_calls_from_home",
+    ),
+    "fr": (
+        "combien de data il me reste",
+        "combien coûte un appel vers le Maroc ?",
+        "international_calls_from_home",
+    ),
+    "en": (
+        "how much data do I have left",
+        "how much does it cost to call Morocco?",
+        "international_calls_from_home",
+    ),
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_a_question_where_the_number_was_asked_is_answered(
+    chat: Callable[[str], dict[str, Any]], language: str
+) -> None:
+    """The customer pressed "check my account", then asked something else: the check stops and
+    the question is answered (it got "that doesn't look like a phone number")."""
+    from bot.core.knowledge import load_help_centre
+    from bot.core.texts import text
+
+    personal, other, article_id = SWITCHED[language]
+    chat(personal)
+    asked = chat("/verify_identity")
+    assert texts(asked) == [response_text("utter_ask_verification_number", language)]
+    answered = chat(other)
+    assert answered["owner"] == "bot"
+    said = texts(answered)
+    assert said[0] == text("verification_switched", language)
+    assert said[1].startswith(load_help_centre().get(article_id, language).body)
+    assert said[2:] == [response_text("utter_did_this_help", language)]  # and nothing after it
+
+
+def test_a_pin_question_where_the_code_was_asked_gets_the_pin_answer_alone(
+    chat: Callable[[str], dict[str, Any]],
+) -> None:
+    """An answer of the domain (not an article) in place of the code: that answer, and no
+    clarification after it."""
+    from bot.core.texts import text
+
+    chat("combien de data il me reste")
+    chat("/verify_identity")
+    chat("0485 11 22 33")  # Sophie Dubois, fr
+    answered = chat("c'est quoi le code pin de ma nouvelle sim ?")
+    assert texts(answered) == [text("verification_switched", "fr"), response_text("utter_sim_pin_puk", "fr")]
