@@ -19,7 +19,8 @@ from __future__ import annotations
 import inspect
 import re
 from functools import lru_cache
-from typing import Any, Dict, List, Optional
+from itertools import takewhile
+from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -110,29 +111,39 @@ def _number_on_file(deps: AccountDeps, customer_id: str) -> Any:
 
 
 @lru_cache(maxsize=1)
-def answer_actions() -> Dict[str, str]:
-    """Intent -> the first action of its unconditional rule in data/rules.yml (the action that
-    answers it: ``knowledge`` -> ``action_answer_article``), read once."""
+def answer_actions() -> Dict[str, Tuple[str, ...]]:
+    """Intent -> the actions of its unconditional rule in data/rules.yml that answer it, in order
+    (``knowledge`` -> ``action_answer_article``; ``billing_refund`` -> the answer, then "did this
+    help?"), read once."""
     rules = (yaml.safe_load(RULES.read_text(encoding="utf-8")) or {}).get("rules") or []
-    found: Dict[str, str] = {}
+    found: Dict[str, Tuple[str, ...]] = {}
     for rule in rules:
         steps = rule.get("steps") or []
-        if rule.get("condition") or len(steps) < 2 or "intent" not in steps[0] or "action" not in steps[1]:
+        if rule.get("condition") or len(steps) < 2 or "intent" not in steps[0]:
             continue
-        found.setdefault(str(steps[0]["intent"]), str(steps[1]["action"]))
+        answer = tuple(str(step["action"]) for step in takewhile(_is_answer_step, steps[1:]))
+        if answer:
+            found.setdefault(str(steps[0]["intent"]), answer)
     return found
 
 
-def other_question(tracker: Tracker) -> str | None:
-    """The action answering the customer's latest message when it is a clear question of its own
-    (an answer topic, a help-centre article, "what can you do?"), else None."""
+def _is_answer_step(step: Dict[str, Any]) -> bool:
+    """An action step that says something (a form, its loop and action_listen do not answer)."""
+    action = str(step.get("action") or "")
+    silent = action in ("", "action_listen") or action.endswith("_form")
+    return set(step) == {"action"} and not silent
+
+
+def other_question(tracker: Tracker) -> Tuple[str, ...]:
+    """The actions answering the customer's latest message when it is a clear question of its own
+    (an answer topic, a help-centre article, "what can you do?"), else nothing."""
     intent = tracker.latest_message.get("intent") or {}
     name = str(intent.get("name") or "")
     if float(intent.get("confidence") or 0) < SWITCH_CONFIDENCE:
-        return None
+        return ()
     if not (is_answer_topic(name) or name in OTHER_QUESTIONS):
-        return None
-    return answer_actions().get(name)
+        return ()
+    return answer_actions().get(name, ())
 
 
 def escape_outcome(tracker: Tracker) -> str | None:
@@ -313,10 +324,10 @@ async def switch_to_question(
     rule covers, and it added a clarification after the answer."""
     dispatcher.utter_message(text=text("verification_switched", reply_language(tracker)))
     events: List[EventType] = [SlotSet(TOPIC_SLOT, None)]
-    answer = other_question(tracker)
-    if answer and answer.startswith("utter_"):
-        dispatcher.utter_message(response=answer)
-    elif answer:
+    for answer in other_question(tracker):
+        if answer.startswith("utter_"):
+            dispatcher.utter_message(response=answer)
+            continue
         action = registered_action(answer)
         if action is not None:
             events += await action.run(dispatcher, tracker, domain)

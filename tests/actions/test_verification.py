@@ -20,6 +20,7 @@ from actions.verification import (
     ActionVerificationResult,
     ActionVerificationStart,
     ValidateVerificationForm,
+    answer_actions,
     registered_action,
 )
 from bot.connectors.sms import SmsOutbox
@@ -391,10 +392,16 @@ def test_anything_else_that_is_not_a_number_still_gets_the_hint(
 
 @pytest.mark.parametrize(
     ("intent", "answer"),
-    [("capabilities", "utter_capabilities"), ("sim_pin_puk", "utter_sim_pin_puk")],
+    [
+        ("capabilities", ["utter_capabilities"]),
+        ("sim_pin_puk", ["utter_sim_pin_puk"]),
+        # a rule of two answer steps: the answer, then "did this help?", as without the check
+        ("billing_refund", ["utter_billing_refund", "utter_did_this_help"]),
+        ("sim_not_detected", ["utter_sim_not_detected", "utter_did_this_help"]),
+    ],
 )
 def test_after_the_form_the_question_asked_instead_is_answered(
-    engine: Engine, intent: str, answer: str
+    engine: Engine, intent: str, answer: list[str]
 ) -> None:
     cid = new_conversation(engine)
     slots = {"verification_outcome": "switched", "account_topic": "x"}
@@ -402,7 +409,7 @@ def test_after_the_form_the_question_asked_instead_is_answered(
         ActionVerificationResult(make_deps(engine)), tracker(cid, "...", intent, slots=slots)
     )
     assert messages[0]["text"] == text("verification_switched", "nl")
-    assert responses(messages[1:]) == [answer]
+    assert responses(messages[1:]) == answer
     assert SlotSet("account_topic", None) in events
     assert not [e for e in events if e.get("event") == "followup"]  # the answer is in this turn
 
@@ -419,6 +426,13 @@ def test_after_the_form_an_article_asked_instead_is_answered_by_the_article_acti
     assert messages[0]["text"] == text("verification_switched", "nl")
     assert responses(messages[1:]) == ["utter_article", "utter_did_this_help"]
     assert (messages[1]["body"], messages[1]["link"]) == (article.body, article.link)
+
+
+def test_the_answer_of_a_question_is_the_action_steps_of_its_rule() -> None:
+    answers = answer_actions()
+    assert answers["knowledge"] == ("action_answer_article",)
+    assert answers["billing_refund"] == ("utter_billing_refund", "utter_did_this_help")
+    assert answers["verify_identity"] == ("action_verification_start",)  # not the form after it
 
 
 def test_a_registered_action_is_found_by_its_name() -> None:

@@ -17,6 +17,7 @@ COPIED = (
     "tests/conversations",
     "bench/heldout",
 )
+EMBEDDING_CACHE = ".rasa/embeddings"
 LANGUAGE_NAMES = {"nl": "Dutch", "fr": "French", "en": "English"}
 LATE_FEE = {
     "nl": [
@@ -88,6 +89,11 @@ def copy_project(root: Path) -> Path:
             shutil.copytree(source, target)
         else:
             shutil.copy2(source, target)
+    # what training encoded before (bot/rasa/nlu/embedding_cache.py), as on an editor's machine:
+    # a copy, so the project's own cache is never written by a test
+    cache = PROJECT_ROOT / EMBEDDING_CACHE
+    if cache.is_dir():
+        shutil.copytree(cache, root / EMBEDDING_CACHE)
     return root
 
 

@@ -61,7 +61,7 @@ class CueFeaturizer(SentenceFeaturizer):
         super().__init__(config, name)
         self.weight = float(self._config["weight"])
 
-    def _featurize(self, messages: List[Message]) -> None:
+    def _featurize(self, messages: List[Message], training: bool = False) -> None:
         for message in messages:
             text = message.get(TEXT)
             if not text:

@@ -10,6 +10,7 @@ example written in one language helps the others. The model loads on first use, 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any, Callable, Dict, List
 
 import numpy as np
@@ -23,6 +24,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.rasa.nlu.embedding_cache import EmbeddingCache, encode_with_cache
 from bot.rasa.nlu.shorthand import text_for_features
 
 log = logging.getLogger(__name__)
@@ -74,7 +76,7 @@ class SentenceFeaturizer(DenseFeaturizer, GraphComponent):
     def validate_config(cls, config: Dict[str, Any]) -> None:
         pass
 
-    def _featurize(self, messages: List[Message]) -> None:
+    def _featurize(self, messages: List[Message], training: bool = False) -> None:
         raise NotImplementedError
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -82,7 +84,7 @@ class SentenceFeaturizer(DenseFeaturizer, GraphComponent):
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self._featurize(training_data.training_examples)
+        self._featurize(training_data.training_examples, training=True)
         return training_data
 
 
@@ -92,23 +94,30 @@ class MultilingualSentenceFeaturizer(SentenceFeaturizer):
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {**DenseFeaturizer.get_default_config(), "model": "use"}
+        # cache: where training keeps the vectors of texts it has encoded before, relative to the
+        # directory training runs in (bot/rasa/nlu/embedding_cache.py); empty: no cache
+        return {**DenseFeaturizer.get_default_config(), "model": "use", "cache": ".rasa/embeddings"}
 
     def __init__(self, config: Dict[str, Any], name: str) -> None:
         super().__init__(config, name)
         self.model_name = str(self._config["model"])
+        self.cache_dir = str(self._config.get("cache") or "")
 
     @classmethod
     def validate_config(cls, config: Dict[str, Any]) -> None:
         if config.get("model", "use") not in ("use", "e5"):
             raise InvalidConfigException("MultilingualSentenceFeaturizer.model must be use or e5")
 
-    def _featurize(self, messages: List[Message]) -> None:
+    def _featurize(self, messages: List[Message], training: bool = False) -> None:
         todo = [m for m in messages if m.get(TEXT)]
         encode = _load_encoder(self.model_name)
-        for start in range(0, len(todo), BATCH):
-            chunk = todo[start : start + BATCH]
-            vectors = encode([text_for_features(m) for m in chunk])
-            for message, vector in zip(chunk, vectors, strict=False):
-                sentence = np.asarray(vector, dtype=np.float32).reshape(1, -1)
-                self.add_features_to_message(None, sentence, TEXT, message)
+        texts = [text_for_features(m) for m in todo]
+        if training and self.cache_dir:
+            cache = EmbeddingCache(Path(self.cache_dir), self.model_name)
+            vectors = encode_with_cache(texts, encode, cache, BATCH)
+        else:
+            batches = (encode(texts[start : start + BATCH]) for start in range(0, len(texts), BATCH))
+            vectors = [vector for batch in batches for vector in batch]
+        for message, vector in zip(todo, vectors, strict=True):
+            sentence = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+            self.add_features_to_message(None, sentence, TEXT, message)
