@@ -138,7 +138,11 @@ def answered_just_before(tracker: Tracker) -> bool:
     return bool(before) and (before[0] == "utter_did_this_help" or is_answer(before[0]))
 
 
-CLARIFICATIONS = {"utter_clarify", "utter_clarify_topics"}
+# The bot's "I did not understand you" messages, and its reply to the customer's "huh?": a second
+# misunderstanding right after one of them goes to a person.
+CLARIFICATIONS = {"utter_clarify", "utter_clarify_topics", "utter_confused"}
+# Nothing yet, or only a greeting: a "huh?" is not about an answer.
+OPENERS = frozenset({None, "utter_greet"})
 
 # The bot's answers to a question (billing, coverage, outages, SIM, the customer's account): a
 # "no" right after one of them means it did not help. Except the answers that end on a question
@@ -203,6 +207,31 @@ class ActionClarify(Action):
         from actions.knowledge import article_topic
 
         return coverage_guess(tracker, _coverage(), article_topic(tracker))
+
+
+class ActionConfused(Action):
+    """ "??", "huh?", "wat bedoel je?", "je comprends pas": the customer did not follow.
+
+    At the start or after a greeting they get what the assistant helps with; after anything
+    else an apology, an invitation to put the question in their own words, and a person button.
+    Right after a clarification or that apology, the misunderstanding is repeated: a person
+    takes over (reason ``misunderstood``), as for a second clarification."""
+
+    def __init__(self, escalate: ActionEscalate | None = None) -> None:
+        self._escalate = escalate
+
+    def name(self) -> str:
+        return "action_confused"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        last = last_bot_response(tracker)
+        if last in CLARIFICATIONS:
+            escalate = self._escalate or ActionEscalate()
+            return await escalate.run(dispatcher, tracker, domain, reason="misunderstood")
+        dispatcher.utter_message(response="utter_capabilities" if last in OPENERS else "utter_confused")
+        return []
 
 
 def none_of_these_button(language: str) -> Dict[str, str]:

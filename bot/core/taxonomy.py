@@ -15,7 +15,16 @@ TOPICS = (*ANSWER_TOPICS, SENSITIVE)  # topics an editor can scaffold an intent 
 REQUEST_HUMAN = "request_human"
 FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE_INTENT = "out_of_scope"
-SMALLTALK_INTENTS = ("greet", "goodbye", "thanks", "bot_challenge", "capabilities", "affirm", "deny")
+SMALLTALK_INTENTS = (
+    "greet",
+    "goodbye",
+    "thanks",
+    "bot_challenge",
+    "capabilities",
+    "confused",
+    "affirm",
+    "deny",
+)
 SENSITIVE_PREFIX = f"{SENSITIVE}_"
 
 

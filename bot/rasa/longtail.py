@@ -27,7 +27,7 @@ UNANSWERABLE = "_unanswerable"
 # What the assistant does with a message, from the NLU result: an answer (article id or intent),
 # or one of these honest outcomes.
 HONEST = {FALLBACK_INTENT, OUT_OF_SCOPE_INTENT}
-SMALLTALK = {"greet", "goodbye", "thanks", "bot_challenge", "capabilities", "affirm", "deny"}
+SMALLTALK = {"greet", "goodbye", "thanks", "bot_challenge", "capabilities", "confused", "affirm", "deny"}
 # The questions about the customer's own account (account.yml) ask for their own status, so
 # an outcome whose personal answer contains the asked one answers them too: "has my payment
 # arrived?" is answered by the bill's answer, which ends with the payment status

@@ -329,6 +329,29 @@ def test_asking_what_the_assistant_does_lists_its_topics_and_a_person(chat, lang
     assert body["owner"] == "bot"
 
 
+NOT_FOLLOWING = {
+    # language: (a question, "huh?" after its answer, "??" after the apology)
+    "nl": ("hoe kan ik mijn factuur betalen?", "huh? wat bedoel je daar nu mee", "??"),
+    "fr": ("comment je peux payer ma facture ?", "hein ? je comprends pas", "??"),
+    "en": ("how can I pay my bill?", "what? i don't get it", "??"),
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_a_customer_who_does_not_follow_gets_an_apology_then_a_person(chat, language: str) -> None:
+    """ "huh?" after an answer got the greeting again, the topics, or "I can't answer that yet";
+    now an apology and an invitation to rephrase, and the second time a person."""
+    question, huh, again = NOT_FOLLOWING[language]
+    chat(question)
+    body = chat(huh)
+    assert (body["language"], body["owner"]) == (language, "bot")
+    assert texts(body) == [response_text("utter_confused", language)]
+    assert [b["payload"] for b in body["replies"][-1]["buttons"]] == ["/request_human"]
+    handed = chat(again)
+    assert handed["owner"] == "queued"
+    assert texts(handed)[0] == response_text("utter_escalate_misunderstood", language)
+
+
 HELP_CENTRE_QUESTIONS = {
     "nl": (
         "kan ik mijn gesprekken laten doorschakelen naar mijn vaste lijn",
