@@ -56,8 +56,8 @@ CONNECTIVES = (
 # Anywhere: a word that points back to what was asked before.
 POINTING_BACK = frozenset(
     """
-    it them those one ones there then too instead either
-    ervan daarvan ermee daarmee ervoor daarvoor erop daarop eraf daaraf eruit erin daar dan ook
+    it them those one ones there then too instead either that this
+    ervan daarvan ermee daarmee ervoor daarvoor erop daarop eraf daaraf eruit erin daar dan ook dat dit
     ca cela ceci celui celle ceux aussi alors pareil
     """.split()
 )

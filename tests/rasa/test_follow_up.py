@@ -99,6 +99,11 @@ def test_an_intent_read_together_replaces_an_unclear_one() -> None:
         "ça marche aussi sur une montre ?",
         "je peux en racheter ?",
         "comment je peux la désactiver maintenant",
+        # "that" / "dat": after the replacement SIM, "how long does that take" got the due date
+        "how long does that take exactly",
+        "hoe lang moet ik daar gemiddeld op wachten",
+        "and is this also possible in the app?",
+        "kan ik dat ook online regelen misschien",
     ],
 )
 def test_short_or_leaning_messages_are_follow_ups(text: str) -> None:
