@@ -156,3 +156,53 @@ def test_the_context_keeps_the_intent_and_the_articles_scores_only() -> None:
         "confidence": 0.99,
     }
     assert follow_up_context({"text": "x"}) is None
+
+
+SIM_REPLACEMENT = {"intent": "sim_replace", "confidence": 0.56}
+
+
+def ranked(msg: Message, *names: str) -> Message:
+    msg.set("intent_ranking", [{"name": n, "confidence": 0.3 - i / 20} for i, n in enumerate(names)])
+    return msg
+
+
+def test_a_weak_answer_that_the_conversation_contradicts_is_a_clarification() -> None:
+    """ "hoe lang duurt dat" after the replacement SIM: alone the due date (0.31), together the SIM
+    (0.56, not sure enough to adopt): the customer is asked, the SIM first among the topics."""
+    msg = ranked(
+        message("hoe lang duurt dat", "billing_due_date", 0.31, SIM_REPLACEMENT), "billing_due_date", "x"
+    )
+    decide(msg)
+    assert msg.get(INTENT) == {"name": "nlu_fallback", "confidence": 0.31}
+    assert [r["name"] for r in msg.get("intent_ranking")] == ["sim_replace", "billing_due_date", "x"]
+    assert msg.get(ARTICLE) is None
+
+
+@pytest.mark.parametrize(
+    ("intent", "confidence", "context"),
+    [
+        ("billing_due_date", 0.5, SIM_REPLACEMENT),  # not weak alone: kept
+        ("billing_due_date", 0.31, {"intent": "sim_replace", "confidence": 0.4}),  # together not plausible
+        ("sim_replace", 0.31, SIM_REPLACEMENT),  # the same answer both ways
+        ("greet", 0.31, SIM_REPLACEMENT),  # small talk is not an answer in doubt
+        ("billing_due_date", 0.31, {"intent": "out_of_scope", "confidence": 0.7}),
+        ("billing_due_date", 0.31, {"intent": "sensitive_fraud", "confidence": 0.7}),
+    ],
+)
+def test_other_weak_or_agreeing_readings_are_left_alone(
+    intent: str, confidence: float, context: dict[str, Any]
+) -> None:
+    msg = decide(message("hoe lang duurt dat", intent, confidence, context))
+    assert msg.get(INTENT) == {"name": intent, "confidence": confidence}
+
+
+def test_a_follow_up_that_fell_back_offers_the_reading_together_first() -> None:
+    msg = ranked(message("hoe lang duurt dat", "nlu_fallback", 0.3, SIM_REPLACEMENT), "billing_due_date")
+    decide(msg)
+    assert msg.get(INTENT) == {"name": "nlu_fallback", "confidence": 0.3}
+    assert [r["name"] for r in msg.get("intent_ranking")] == ["sim_replace", "billing_due_date"]
+
+
+def test_a_clear_new_question_is_never_doubted() -> None:
+    msg = decide(message("can I pay my bill by direct debit?", "billing_due_date", 0.31, SIM_REPLACEMENT))
+    assert msg.get(INTENT)["name"] == "billing_due_date"  # not a follow-up: its own reading stays

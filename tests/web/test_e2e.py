@@ -420,6 +420,19 @@ def test_a_short_follow_up_is_read_with_the_question_before_it(chat, language: s
     assert did_it_help == response_text("utter_did_this_help", language)
 
 
+def test_a_follow_up_the_conversation_contradicts_is_asked_about_not_answered(chat) -> None:
+    """ "hoe lang duurt dat" after the replacement SIM got the bill's due date (0.31 alone); read
+    with the question the SIM is plausible but not sure: the customer is asked, SIM offered."""
+    chat("mijn simkaart is kapot, hoe krijg ik een nieuwe")
+    body = chat("hoe lang duurt dat")
+    assert (body["language"], body["owner"]) == ("nl", "bot")
+    assert response_text("utter_billing_due_date", "nl") not in texts(body)
+    if texts(body) != [response_text("utter_sim_replace", "nl")]:  # or read together, surely
+        assert texts(body) == [response_text("utter_clarify", "nl")]
+        payloads = [b["payload"] for b in body["replies"][-1]["buttons"]]
+        assert "/sim_replace" in payloads and payloads[-1] == "/request_human"
+
+
 def test_a_clarification_suggests_the_likely_article_and_pressing_it_answers_it(chat) -> None:
     """'Did you mean ...?': a question the model could not settle, with an article the help
     centre prefers, offers that article first; the button passes the router's payload gate

@@ -10,6 +10,11 @@ message metadata, how the pipeline reads the previous question and this message 
   escalation intents only weakly back (below ``weak_escalation`` together); and
 * the reading together is sure (``context_sure``) of an answer: an intent or an article, not the
   fallback, "out of scope" or a handover (the previous question was answered, not handed over).
+When the message alone is a weak answer (below ``doubtful``) and the reading together points at
+another answer without being sure of it (at least ``context_plausible``), neither is good enough:
+"hoe lang duurt dat" after the replacement SIM got the due date of the bill (0.31) while the
+reading together said the SIM (0.56). The message becomes the fallback, and the clarification
+offers both, the reading together first (as it does for a message that fell back on its own).
 
 A full new question ("and my bill is too high") is clear alone and keeps its own answer. The
 entities stay the message's own ("what about Leuven?" asks about Leuven, not the earlier town).
@@ -21,12 +26,12 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.core.follow_up import FOLLOW_UP_KEY, looks_like_follow_up
 from bot.core.knowledge import KNOWLEDGE_INTENT
-from bot.core.taxonomy import FALLBACK_INTENT, OUT_OF_SCOPE_INTENT, is_escalation
+from bot.core.taxonomy import FALLBACK_INTENT, OUT_OF_SCOPE_INTENT, is_answer_topic, is_escalation
 from bot.rasa.nlu.component import ConfiguredComponent
 from bot.rasa.nlu.knowledge import ARTICLE
 
@@ -39,12 +44,20 @@ class FollowUpContext(ConfiguredComponent):
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {"uncertain": 0.6, "weak_escalation": 0.5, "context_sure": 0.8}
+        return {
+            "uncertain": 0.6,
+            "weak_escalation": 0.5,
+            "context_sure": 0.8,
+            "doubtful": 0.45,
+            "context_plausible": 0.5,
+        }
 
     def __init__(self, config: Dict[str, Any]) -> None:
         self.uncertain = float(config["uncertain"])
         self.weak_escalation = float(config["weak_escalation"])
         self.context_sure = float(config["context_sure"])
+        self.doubtful = float(config.get("doubtful", 0.45))
+        self.context_plausible = float(config.get("context_plausible", 0.5))
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -56,7 +69,28 @@ class FollowUpContext(ConfiguredComponent):
                 message.set(INTENT, chosen, add_to_output=True)
                 message.set(ARTICLE, context.get("article"), add_to_output=True)
                 message.set(FOLLOW_UP_KEY, True, add_to_output=True)
+            elif self.doubts(message.get(INTENT) or {}, context):
+                self.ask_which(message, str(context["intent"]))
         return messages
+
+    def doubts(self, intent: Dict[str, Any], context: Dict[str, Any]) -> bool:
+        """A weak answer alone, another plausible answer read together (module docstring)."""
+        name, confidence = str(intent.get("name") or ""), float(intent.get("confidence") or 0)
+        wanted, plausible = str(context.get("intent") or ""), float(context.get("confidence") or 0)
+        answers = (wanted,) if name == FALLBACK_INTENT else (name, wanted)
+        if not all(is_answer_topic(a) or a == KNOWLEDGE_INTENT for a in answers) or name == wanted:
+            return False
+        return confidence < self.doubtful and plausible >= self.context_plausible
+
+    @staticmethod
+    def ask_which(message: Message, wanted: str) -> None:
+        """The fallback, with the reading together first among the topics the clarification offers."""
+        own = message.get(INTENT) or {}
+        ranking = [dict(r) for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != wanted]
+        ranking.insert(0, {"name": wanted, "confidence": float(own.get("confidence") or 0)})
+        fallback = {"name": FALLBACK_INTENT, "confidence": own.get("confidence")}
+        message.set(INTENT, fallback, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
 
     def adopts(self, intent: Dict[str, Any], article: Dict[str, Any], context: Dict[str, Any]) -> bool:
         """Whether the reading together replaces the message's own (module docstring)."""
