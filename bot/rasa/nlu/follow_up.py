@@ -56,8 +56,8 @@ class FollowUpContext(ConfiguredComponent):
         self.uncertain = float(config["uncertain"])
         self.weak_escalation = float(config["weak_escalation"])
         self.context_sure = float(config["context_sure"])
-        self.doubtful = float(config.get("doubtful", 0.45))
-        self.context_plausible = float(config.get("context_plausible", 0.5))
+        self.doubtful = float(config["doubtful"])
+        self.context_plausible = float(config["context_plausible"])
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
