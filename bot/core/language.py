@@ -20,6 +20,18 @@ if TYPE_CHECKING:  # lingua is imported lazily: building a detector loads its mo
     from lingua import LanguageDetector
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+# Text the customer quotes (a line of the bill, an error message on the phone) is in the
+# language of whoever wrote it: "what does 'verbruik buiten bundel' on my bill mean?" is English.
+_QUOTED = re.compile(r"[\"“”«»„]([^\"“”«»„]{2,80})[\"“”«»„]|(?<!\w)['‘’]([^'‘’]{2,80})['‘’](?!\w)")
+# English contractions ("we're", "isn't", "I'm") split into words ("we", "re") that read as
+# Dutch to a detector; spelled out they are plainly English. "'s" and "'t" are Dutch too.
+_CONTRACTIONS = (
+    (re.compile(r"(?i)\b(\w+)n[’']t\b"), r"\1 not"),
+    (re.compile(r"(?i)\b(we|you|they|who|what)[’']re\b"), r"\1 are"),
+    (re.compile(r"(?i)\b(i|you|we|they|he|she|it|that)[’']ll\b"), r"\1 will"),
+    (re.compile(r"(?i)\b(i|you|we|they|could|would|should)[’']ve\b"), r"\1 have"),
+    (re.compile(r"(?i)\bi[’']m\b"), "I am"),
+)
 
 # Single words that say the language on their own (greetings and thanks).
 MARKERS: dict[str, str] = {
@@ -47,6 +59,10 @@ MARKERS: dict[str, str] = {
     "thanks": "en",
     "thx": "en",
     "bye": "en",
+    # "hè, wat?", "quoi ?", "what?": a customer who did not follow says it in their own language
+    "wat": "nl",
+    "quoi": "fr",
+    "what": "en",
 }
 # Chat and SMS abbreviations that belong to one language only. In the first message of a
 # conversation they decide the language when detection is unsure ("bjr ma carte sim marche pas",
@@ -214,13 +230,24 @@ def content_words(text: str) -> list[str]:
 
     Button payloads ("/intent") say nothing. Capitalised words after the first are mostly
     place and brand names ("Kortrijk", "Liège") that pull detection towards their own
-    language, so they are left out when at least two other words remain.
+    language, so they are left out when at least two other words remain. Quoted text is left
+    out too (when two words remain), and English contractions are spelled out.
     """
     if text.lstrip().startswith("/"):
         return []
-    words = _WORD.findall(text)
+    text = _spelled_out(text)
+    unquoted = _QUOTED.sub(" ", text)
+    words = _WORD.findall(unquoted)
+    if len(words) < 2:  # the quote is the whole message: it is all we have
+        words = _WORD.findall(text)
     kept = [w for i, w in enumerate(words) if i == 0 or not w[:1].isupper()]
     return [w.lower() for w in (kept if len(kept) >= 2 else words)]
+
+
+def _spelled_out(text: str) -> str:
+    for pattern, replacement in _CONTRACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 _VOWEL = re.compile(r"[aeiouyàâäéèêëïîôöùûüÿœæ]")

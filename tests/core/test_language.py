@@ -127,3 +127,37 @@ def test_an_abbreviation_never_switches_an_ongoing_conversation() -> None:
         "ok thx", current="nl", locale=None, default="nl", detector=default_detector(), threshold=0.55
     )
     assert chosen.language == "nl"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("what does the line 'verbruik buiten bundel' on my bill mean?", "en"),
+        ('my phone says "Aucun service", what now', "en"),
+        ("mijn gsm zegt 'pas de carte sim', wat moet ik doen?", "nl"),
+        ("le message « geen simkaart » s'affiche sur mon téléphone", "fr"),
+    ],
+)
+def test_quoted_text_is_the_writer_of_the_quote_not_the_customer(text: str, expected: str) -> None:
+    assert choose(text, current=None).language == expected
+
+
+def test_a_quote_that_is_the_whole_message_still_counts() -> None:
+    from bot.core.language import content_words
+
+    assert content_words("'geen simkaart'") == ["geen", "simkaart"]
+    assert content_words("l'aide svp") == ["l", "aide", "svp"]  # an elision is not a quote
+
+
+@pytest.mark.parametrize("text", ["we're in Kortrijk", "I'm in Gent", "isn't it", "they've cut me off"])
+def test_english_contractions_read_as_english(text: str) -> None:
+    assert choose(text, current=None).language == "en"
+
+
+def test_dutch_elisions_are_not_taken_for_contractions() -> None:
+    assert choose("da's 't zelfde probleem als gisteren", current=None).language == "nl"
+
+
+@pytest.mark.parametrize("text, expected", [("hè, wat?", "nl"), ("quoi ?", "fr"), ("what?", "en")])
+def test_a_customer_who_did_not_follow_is_answered_in_their_language(text: str, expected: str) -> None:
+    assert choose(text, current=None, default="fr" if expected != "fr" else "nl").language == expected

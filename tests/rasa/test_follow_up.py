@@ -206,3 +206,23 @@ def test_a_follow_up_that_fell_back_offers_the_reading_together_first() -> None:
 def test_a_clear_new_question_is_never_doubted() -> None:
     msg = decide(message("can I pay my bill by direct debit?", "billing_due_date", 0.31, SIM_REPLACEMENT))
     assert msg.get(INTENT)["name"] == "billing_due_date"  # not a follow-up: its own reading stays
+
+
+def test_the_message_own_article_does_not_come_before_the_reading_together() -> None:
+    """The clarification's article button comes first: a weak article of the message alone would
+    push the reading together down, so it gives way."""
+    msg = ranked(message("hoe lang duurt dat", "billing_due_date", 0.31, SIM_REPLACEMENT), "billing_due_date")
+    msg.set(ARTICLE, {"id": "invoice_paper_or_email", "confidence": 0.2, "conditional": 0.6, "lexical": 0.1})
+    decide(msg)
+    assert msg.get(ARTICLE) is None
+    assert msg.get("intent_ranking")[0]["name"] == "sim_replace"
+
+
+def test_an_article_read_together_is_the_clarification_article() -> None:
+    volte = {"id": "volte", "confidence": 0.6, "conditional": 0.9, "lexical": 0.7}
+    context = {"intent": "knowledge", "confidence": 0.6, "article": volte}
+    msg = ranked(message("en hoe zet ik dat aan", "billing_due_date", 0.3, context), "billing_due_date")
+    msg.set(ARTICLE, {"id": "invoice_paper_or_email", "confidence": 0.2, "conditional": 0.6, "lexical": 0.1})
+    decide(msg)
+    assert msg.get(ARTICLE) == volte
+    assert msg.get(INTENT)["name"] == "nlu_fallback"

@@ -70,7 +70,7 @@ class FollowUpContext(ConfiguredComponent):
                 message.set(ARTICLE, context.get("article"), add_to_output=True)
                 message.set(FOLLOW_UP_KEY, True, add_to_output=True)
             elif self.doubts(message.get(INTENT) or {}, context):
-                self.ask_which(message, str(context["intent"]))
+                self.ask_which(message, str(context["intent"]), context.get("article"))
         return messages
 
     def doubts(self, intent: Dict[str, Any], context: Dict[str, Any]) -> bool:
@@ -83,9 +83,14 @@ class FollowUpContext(ConfiguredComponent):
         return confidence < self.doubtful and plausible >= self.context_plausible
 
     @staticmethod
-    def ask_which(message: Message, wanted: str) -> None:
-        """The fallback, with the reading together first among the topics the clarification offers."""
+    def ask_which(message: Message, wanted: str, wanted_article: Any = None) -> None:
+        """The fallback, with the reading together first among the topics the clarification offers.
+
+        The clarification's article button comes first, so it becomes the reading together's
+        article, or none when that reading is an intent: the message's own article is the weak
+        reading the customer's follow-up did not mean."""
         own = message.get(INTENT) or {}
+        message.set(ARTICLE, wanted_article if isinstance(wanted_article, dict) else None, add_to_output=True)
         ranking = [dict(r) for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != wanted]
         ranking.insert(0, {"name": wanted, "confidence": float(own.get("confidence") or 0)})
         fallback = {"name": FALLBACK_INTENT, "confidence": own.get("confidence")}
