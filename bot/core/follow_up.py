@@ -66,6 +66,17 @@ _FRENCH_CLITIC = re.compile(
     r"\b(?:le|la|les|l'|en|y|lui) (?:\w+(?:er|ir|re)|peux|peut|dois|faut|fais|fait|mets|trouve)\b"
 )
 VERY_SHORT = 4  # words: "can I buy extra?", "et les sms ?"
+# A question about price or time ("c'est combien ?", "hoeveel kost dat?", "how long does it take")
+# asks about the answer just given; it is not "I don't follow" even when it is as short.
+_ASKS_PRICE_OR_TIME = re.compile(
+    r"\b(?:combien|coute|couter|prix|tarif|tarifs|kost|kosten|prijs|hoeveel|how much|cost|costs|price|"
+    r"how long|hoe lang|quand|wanneer|when)\b"
+)
+
+
+def asks_price_or_time(text: str) -> bool:
+    """Whether a short message asks what something costs or how long/when (module docstring)."""
+    return bool(_ASKS_PRICE_OR_TIME.search(" ".join(words(text))))
 
 
 def looks_like_follow_up(text: str) -> bool:

@@ -15,13 +15,14 @@ TOPICS = (*ANSWER_TOPICS, SENSITIVE)  # topics an editor can scaffold an intent 
 REQUEST_HUMAN = "request_human"
 FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE_INTENT = "out_of_scope"
+CONFUSED_INTENT = "confused"  # "??", "wat bedoel je?": the customer did not follow the answer
 SMALLTALK_INTENTS = (
     "greet",
     "goodbye",
     "thanks",
     "bot_challenge",
     "capabilities",
-    "confused",
+    CONFUSED_INTENT,
     "affirm",
     "deny",
 )

@@ -226,3 +226,30 @@ def test_an_article_read_together_is_the_clarification_article() -> None:
     decide(msg)
     assert msg.get(ARTICLE) == volte
     assert msg.get(INTENT)["name"] == "nlu_fallback"
+
+
+EXTRA_DATA = {
+    "intent": "knowledge",
+    "confidence": 0.93,
+    "article": {"id": "extra_data_option", "confidence": 0.73, "conditional": 0.93, "lexical": 0.53},
+}
+
+
+@pytest.mark.parametrize("text", ["c'est combien ?", "hoeveel kost dat?", "how much is it?", "en wanneer?"])
+def test_a_price_or_time_question_read_as_confused_takes_the_reading_together(text: str) -> None:
+    """ "c'est combien ?" after the extra-data answer read as "I don't follow" (0.73)."""
+    msg = decide(message(text, "confused", 0.73, EXTRA_DATA))
+    assert msg.get(INTENT) == {"name": "knowledge", "confidence": 0.93}
+    assert msg.get(ARTICLE)["id"] == "extra_data_option"
+
+
+@pytest.mark.parametrize("text", ["wat bedoel je?", "??", "je comprends pas", "huh?"])
+def test_real_confusion_stays_confusion(text: str) -> None:
+    msg = decide(message(text, "confused", 0.73, EXTRA_DATA))
+    assert msg.get(INTENT) == {"name": "confused", "confidence": 0.73}
+
+
+def test_a_price_question_without_a_sure_reading_together_stays_as_read() -> None:
+    unsure = {**EXTRA_DATA, "confidence": 0.5}
+    msg = decide(message("c'est combien ?", "confused", 0.73, unsure))
+    assert msg.get(INTENT) == {"name": "confused", "confidence": 0.73}
