@@ -36,3 +36,26 @@ def test_no_held_out_message_is_a_training_example() -> None:
 def test_every_language_has_enough_held_out_messages() -> None:
     per_language = Counter(lang for lang, _intent, _text in load_heldout())
     assert all(per_language[lang] >= 20 for lang in SUPPORTED_LANGUAGES), per_language
+
+
+def test_the_overlap_report_finds_a_near_copy_in_other_words(monkeypatch) -> None:
+    """bench/heldout_overlap.py: a held-out question an example repeats in other words is listed,
+    a different question in the same language or the same words in another language are not."""
+    import bench.heldout_overlap as overlap
+
+    monkeypatch.setattr(
+        overlap, "load_heldout", lambda: [("en", "out_of_scope", "can i open a bank account with u")]
+    )
+    monkeypatch.setattr(overlap, "load_longtail", lambda: [])
+    monkeypatch.setattr(
+        overlap,
+        "training_texts",
+        lambda: [
+            ("en", "x", "Can I open a bank account with you guys?"),
+            ("en", "y", "how do I activate my sim"),
+            ("fr", "z", "can i open a bank account with u"),
+        ],
+    )
+    found = overlap.overlaps(0.6)
+    assert [(f[1], f[3]) for f in found] == [("en", "Can I open a bank account with you guys?")]
+    assert overlap.jaccard(overlap.word_set("Liège, ok?"), overlap.word_set("liege ok")) == 1.0
