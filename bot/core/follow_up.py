@@ -66,17 +66,19 @@ _FRENCH_CLITIC = re.compile(
     r"\b(?:le|la|les|l'|en|y|lui) (?:\w+(?:er|ir|re)|peux|peut|dois|faut|fais|fait|mets|trouve)\b"
 )
 VERY_SHORT = 4  # words: "can I buy extra?", "et les sms ?"
-# A question about price or time ("c'est combien ?", "hoeveel kost dat?", "how long does it take")
-# asks about the answer just given; it is not "I don't follow" even when it is as short.
-_ASKS_PRICE_OR_TIME = re.compile(
+# A question of its own about the answer just given: what it costs, how long or when ("c'est
+# combien ?", "hoeveel kost dat?"), whether or where the customer can do something ("kan ik dat
+# afzetten?", "where do I find it?"). It is not "I don't follow", even as short as one.
+_ASKS_ABOUT_THE_ANSWER = re.compile(
     r"\b(?:combien|coute|couter|prix|tarif|tarifs|kost|kosten|prijs|hoeveel|how much|cost|costs|price|"
-    r"how long|hoe lang|quand|wanneer|when)\b"
+    r"how long|hoe lang|quand|wanneer|when|"
+    r"kan ik|kun ik|mag ik|can i|could i|je peux|puis je|on peut|where|waar vind|ou je|ou est)\b"
 )
 
 
-def asks_price_or_time(text: str) -> bool:
-    """Whether a short message asks what something costs or how long/when (module docstring)."""
-    return bool(_ASKS_PRICE_OR_TIME.search(" ".join(words(text))))
+def asks_about_the_answer(text: str) -> bool:
+    """Whether a short message asks its own question about the answer (see above)."""
+    return bool(_ASKS_ABOUT_THE_ANSWER.search(" ".join(words(text))))
 
 
 def looks_like_follow_up(text: str) -> bool:

@@ -235,15 +235,28 @@ EXTRA_DATA = {
 }
 
 
-@pytest.mark.parametrize("text", ["c'est combien ?", "hoeveel kost dat?", "how much is it?", "en wanneer?"])
-def test_a_price_or_time_question_read_as_confused_takes_the_reading_together(text: str) -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        "c'est combien ?",
+        "hoeveel kost dat?",
+        "how much is it?",
+        "en wanneer?",
+        "kan ik dat afzetten?",
+        "where do I find it?",
+        "je peux le désactiver ?",
+    ],
+)
+def test_a_question_about_the_answer_read_as_confused_takes_the_reading_together(text: str) -> None:
     """ "c'est combien ?" after the extra-data answer read as "I don't follow" (0.73)."""
     msg = decide(message(text, "confused", 0.73, EXTRA_DATA))
     assert msg.get(INTENT) == {"name": "knowledge", "confidence": 0.93}
     assert msg.get(ARTICLE)["id"] == "extra_data_option"
 
 
-@pytest.mark.parametrize("text", ["wat bedoel je?", "??", "je comprends pas", "huh?"])
+@pytest.mark.parametrize(
+    "text", ["wat bedoel je?", "??", "je comprends pas", "huh?", "comment ça ?", "what do you mean?", "hè?"]
+)
 def test_real_confusion_stays_confusion(text: str) -> None:
     msg = decide(message(text, "confused", 0.73, EXTRA_DATA))
     assert msg.get(INTENT) == {"name": "confused", "confidence": 0.73}

@@ -29,7 +29,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.core.follow_up import FOLLOW_UP_KEY, asks_price_or_time, looks_like_follow_up
+from bot.core.follow_up import FOLLOW_UP_KEY, asks_about_the_answer, looks_like_follow_up
 from bot.core.knowledge import KNOWLEDGE_INTENT
 from bot.core.taxonomy import (
     CONFUSED_INTENT,
@@ -71,9 +71,10 @@ class FollowUpContext(ConfiguredComponent):
             if not isinstance(context, dict) or not looks_like_follow_up(message.get(TEXT) or ""):
                 continue
             own = message.get(INTENT) or {}
-            if own.get("name") == CONFUSED_INTENT and asks_price_or_time(message.get(TEXT) or ""):
-                # "c'est combien ?" after the extra-data answer asks about that answer; it read as
-                # "I don't follow" (0.73): for the reading together it is as unclear as a fallback
+            if own.get("name") == CONFUSED_INTENT and asks_about_the_answer(message.get(TEXT) or ""):
+                # "c'est combien ?" after the extra-data answer, "kan ik dat afzetten?" after the paper
+                # invoice: a question about that answer read as "I don't follow" (0.65-0.73); for
+                # the reading together it is as unclear as a fallback
                 own = {"name": FALLBACK_INTENT, "confidence": own.get("confidence")}
             if self.adopts(own, message.get(ARTICLE) or {}, context):
                 chosen = {"name": context["intent"], "confidence": context["confidence"]}
