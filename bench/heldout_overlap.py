@@ -15,22 +15,21 @@ from different customers are normal, a near-copy is not.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.core.unicode import fold  # noqa: E402
+from bot.core.knowledge import load_help_centre  # noqa: E402
+from bot.core.project import Project  # noqa: E402
+from bot.core.unicode import plain_words  # noqa: E402
 from bot.rasa.evaluation import load_heldout  # noqa: E402
 from bot.rasa.longtail import load_longtail  # noqa: E402
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-
 
 def word_set(text: str) -> frozenset[str]:
-    return frozenset(_WORD.findall(fold(text)))
+    return frozenset(plain_words(text).split())
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -38,20 +37,11 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 
 
 def training_texts(root: Path = ROOT) -> list[tuple[str, str, str]]:
-    """(language, where, text) for every intent example and article question."""
-    import yaml
-
-    from bot.core.knowledge import load_help_centre
-
-    out: list[tuple[str, str, str]] = []
-    for path in sorted((root / "data" / "nlu").glob("*/*.yml")):
-        language = path.parent.name
-        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
-            for line in str(block.get("examples") or "").splitlines():
-                text = line.strip().removeprefix("- ").strip()
-                if text:
-                    out.append((language, f"{path.relative_to(root)} {block.get('intent')}", text))
-    for by_id in load_help_centre(root / "data" / "knowledge").articles.values():
+    """(language, where, text) for every intent example (file:line, as `make check` reads them)
+    and article question."""
+    project = Project(root)
+    out = [(e.language, f"{e.path}:{e.line} {e.intent}", e.value) for e in project.examples()]
+    for by_id in load_help_centre(project.knowledge_dir).articles.values():
         for article in by_id.values():
             out += [(article.language, f"article {article.id}", q) for q in article.questions]
     return out
