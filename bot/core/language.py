@@ -26,6 +26,8 @@ _QUOTED = re.compile(r"[\"“”«»„]([^\"“”«»„]{2,80})[\"“”«»�
 # English contractions ("we're", "isn't", "I'm") split into words ("we", "re") that read as
 # Dutch to a detector; spelled out they are plainly English. "'s" and "'t" are Dutch too.
 _CONTRACTIONS = (
+    (re.compile(r"(?i)\bcan[’']t\b"), "can not"),  # irregular: not "ca not" ("ca" is a folded "ça")
+    (re.compile(r"(?i)\bwon[’']t\b"), "will not"),
     (re.compile(r"(?i)\b(\w+)n[’']t\b"), r"\1 not"),
     (re.compile(r"(?i)\b(we|you|they|who|what)[’']re\b"), r"\1 are"),
     (re.compile(r"(?i)\b(i|you|we|they|he|she|it|that)[’']ll\b"), r"\1 will"),

@@ -154,6 +154,14 @@ def test_english_contractions_read_as_english(text: str) -> None:
     assert choose(text, current=None).language == "en"
 
 
+def test_irregular_contractions_are_spelled_out_as_words() -> None:
+    from bot.core.language import content_words
+
+    assert content_words("I can't log in") == ["i", "can", "not", "log", "in"]
+    assert content_words("sim won’t connect") == ["sim", "will", "not", "connect"]
+    assert content_words("it doesn't work") == ["it", "does", "not", "work"]
+
+
 def test_dutch_elisions_are_not_taken_for_contractions() -> None:
     assert choose("da's 't zelfde probleem als gisteren", current=None).language == "nl"
 
