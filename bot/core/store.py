@@ -319,6 +319,21 @@ class ConversationStore:
             rows = conn.execute(query).scalars()
             return [b for p in rows for b in ((p or {}).get("buttons") or []) if isinstance(b, dict)]
 
+    def recent_bot_texts(self, conversation_id: str, before_message_id: int, limit: int = 6) -> list[str]:
+        """The texts of the last ``limit`` messages said to the customer before a message of theirs."""
+        query = (
+            select(messages.c.text)
+            .where(
+                messages.c.conversation_id == conversation_id,
+                messages.c.id < before_message_id,
+                messages.c.direction == "out",
+            )
+            .order_by(messages.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [t for t in conn.execute(query).scalars() if t]
+
     def get_conversation(self, conversation_id: str) -> Conversation | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(conversations).where(conversations.c.id == conversation_id)).first()

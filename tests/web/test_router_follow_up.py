@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from bot.core.db import OWNER_BOT, conversations, messages, utcnow
@@ -102,3 +102,34 @@ def test_without_the_nlu_the_follow_up_is_still_answered(router: Router, rasa: F
     result = router.handle(IncomingMessage("web", "f6", FOLLOW_UP))
     assert result.replies == [{"text": f"[en] you said: {FOLLOW_UP}"}]
     assert FOLLOW_UP_KEY not in sent_metadata(rasa)[1]
+
+
+def test_the_same_long_answer_twice_is_a_pointer_to_the_first(
+    router: Router, rasa: FakeServer, engine: Engine
+) -> None:
+    """Rasa's best answer to a detail added after an answer is that answer again: the customer
+    gets the lines it shares with the detail, and the transcript keeps what they saw."""
+    steps = "Slow mobile internet? Try this:\n- Restart your phone."
+    steps += "\n- Check that you have data left in your bundle."
+    steps += "\n- Check the APN settings under Settings > Mobile network > Access point names."
+    rasa.state["reply"] = lambda body: [{"recipient_id": body["sender"], "text": steps}]  # type: ignore[attr-defined]
+    first = router.handle(IncomingMessage("web", "r1", "my mobile data is slow"))
+    assert first.replies == [{"text": steps}]
+    second = router.handle(IncomingMessage("web", "r1", "calls work, only data doesn't"))
+    (pointer,) = second.replies
+    assert pointer["text"].splitlines()[1] == "- Check that you have data left in your bundle."
+    assert pointer["buttons"][0]["payload"] == "/request_human"
+    with engine.connect() as conn:
+        stored = (
+            conn.execute(
+                select(messages.c.text)
+                .where(messages.c.conversation_id == second.conversation_id, messages.c.direction == "out")
+                .order_by(messages.c.id)
+            )
+            .scalars()
+            .all()
+        )
+    assert stored == [steps, pointer["text"]]
+    third = router.handle(IncomingMessage("web", "r1", "/request_human"))  # the offered button passes
+    assert rasa.received("POST", "/webhooks/rest/webhook")[-1].json()["message"] == "/request_human"
+    assert third.owner == OWNER_BOT

@@ -1,0 +1,134 @@
+"""An answer the customer has just had is not sent again in full.
+
+"mon internet est lent" gets the troubleshooting steps; "et les appels ça marche mais pas la
+data" adds a detail, the assistant's best answer is the same, and the customer got the same
+dozen lines a second time. "hoe verberg ik mijn nummer" ... "en voor één oproep?": the answer is
+one line of the article just sent. A person would point at what they said, not say it again:
+:func:`without_repeats` replaces a long reply identical to one the customer has just read with
+the lines of it that share words with the new message ("Dat staat in mijn antwoord hierboven:
+…"), or, when none do, with the honest "I have no better answer than the one above" and the
+way to a person. Other replies of the turn ("did this help?", its buttons) stay as they are.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any, Iterable
+
+from bot.core.texts import text
+from bot.core.unicode import fold
+
+# Shorter replies ("You're welcome!", "Did this help?") may well be said twice.
+MIN_ANSWER_CHARS = 120
+MAX_LINES = 2
+STEMMERS = {"nl": "dutch", "fr": "french", "en": "english"}
+_WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
+# Words that say what kind of question it is, not what it is about.
+_QUESTION_WORDS = frozenset(
+    """
+    how what when where which who why about also still just again then that this there
+    hoe wat wanneer waar welke wie waarom voor over ook nog maar toch dan dat dit daar
+    comment quoi quand quel quelle quels qui pourquoi pour aussi encore alors mais cela ceci
+    """.split()
+)
+
+
+def without_repeats(
+    replies: list[dict[str, Any]], earlier: Iterable[str], message: str, language: str
+) -> list[dict[str, Any]]:
+    """``replies`` with the answer replaced by a pointer to it when the customer has just read
+    it (``earlier``: the texts said to them last), see the module docstring.
+
+    Only when every long reply of the turn was said before: a new answer followed by the same
+    offer as last time ("I can also look up your own figures…") is sent as it is. Not for a
+    pressed button or a number or code: the verification's "if this number is known, a code is
+    on its way" is news each time, even in the same words."""
+    if _procedural(message):
+        return replies
+    seen = {t.strip() for t in earlier if t}
+    long_ones = [
+        i for i, r in enumerate(replies) if len(str(r.get("text") or "").strip()) >= MIN_ANSWER_CHARS
+    ]
+    if not long_ones or any(str(replies[i].get("text")).strip() not in seen for i in long_ones):
+        return replies
+    first = long_ones[0]
+    pointer = {**replies[first], "text": point_back(str(replies[first]["text"]).strip(), message, language)}
+    if not any(reply.get("buttons") for reply in replies):
+        # the pointer names a colleague: the way there is a tap away
+        pointer["buttons"] = [person_button(language)]
+    return [*replies[:first], pointer, *replies[first + 1 :]]
+
+
+def _procedural(message: str) -> bool:
+    stripped = message.strip()
+    return stripped.startswith("/") or len(re.findall(r"\d", stripped)) >= 6
+
+
+def person_button(language: str) -> dict[str, str]:
+    return {"title": text("welcome_button_human", language), "payload": "/request_human"}
+
+
+def point_back(answer: str, message: str, language: str) -> str:
+    """The lines of ``answer`` that share words with ``message``, introduced as said above; the
+    honest "nothing better than above" when none does."""
+    lines = relevant_lines(answer, message, language)
+    if lines:
+        return text("answer_above_lines", language).format(lines="\n".join(lines))
+    return text("answer_above", language)
+
+
+def relevant_lines(answer: str, message: str, language: str) -> list[str]:
+    """The (at most ``MAX_LINES``) lines of the answer sharing the most words with the message."""
+    wanted = _stems(message, language)
+    if not wanted:
+        return []
+    scored = []
+    for index, line in enumerate(answer.splitlines()):
+        shared = len(wanted & _stems(line, language))
+        if shared and not line.strip().startswith("http"):
+            scored.append((shared, index, line.strip()))
+    if not scored:
+        return []
+    best = max(s for s, _, _ in scored)
+    chosen = sorted(i for s, i, _ in scored if s == best)[:MAX_LINES]
+    return [line for _, i, line in scored if i in chosen]
+
+
+# What follow-ups ask about most, in other words than the answer's: "et pour l'annuler ?" is
+# answered by "Pour arrêter le renvoi, composez ##21#", "is that free?" by "costs the same as".
+_CONCEPTS = {
+    "stop": """cancel stop undo disable deactivate off remove unsubscribe annuler arreter desactiver
+        supprimer enlever couper stopper resilier afzetten uitzetten stoppen annuleren deactiveren
+        uitschakelen verwijderen opzeggen""",
+    "cost": """cost costs price prices charge charged charges free paid pay fee fees kost kosten
+        prijs prijzen gratis betalen betaal coute couter coutent prix tarif tarifs gratuit payer
+        payant frais""",
+    "time": """long time days hours when duration lang duurt duren dagen uren wanneer temps jours
+        heures quand delai combien""",
+}
+CONCEPT_OF = {w: f"#{c}" for c, words in _CONCEPTS.items() for w in words.split()}
+
+
+def _stems(text_: str, language: str) -> set[str]:
+    words = _WORD.findall(fold(text_))
+    concepts = {CONCEPT_OF[w] for w in words if w in CONCEPT_OF}
+    content = [w for w in words if w not in _stopwords(language)]
+    return set(_stemmer(language).stemWords(content)) | concepts
+
+
+@cache
+def _stemmer(language: str) -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer(STEMMERS.get(language, "english"))
+
+
+@cache
+def _stopwords(language: str) -> frozenset[str]:
+    from bm25s import stopwords
+
+    lists = {"nl": stopwords.STOPWORDS_DUTCH, "fr": stopwords.STOPWORDS_FRENCH, "en": stopwords.STOPWORDS_EN}
+    # customers mix languages: a French "pour" in a Dutch message is no content word either
+    every = {fold(w) for words in lists.values() for w in words}
+    return frozenset(every | _QUESTION_WORDS)

@@ -1,0 +1,99 @@
+"""The same long answer is not sent twice: the lines the new message asks about, or the honest
+"nothing better than above" (bot/core/repeats.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.knowledge import load_help_centre
+from bot.core.repeats import MIN_ANSWER_CHARS, relevant_lines, without_repeats
+from bot.core.texts import text
+
+TROUBLESHOOTING = {
+    "nl": "Traag of geen mobiel internet? Probeer dit:\n- Zet je gsm 10 seconden in vliegtuigmodus.\n"
+    "- Kijk in de app Mijn Account of je nog data over hebt in je bundel.\n- Controleer de APN-instellingen.",
+    "fr": "Internet mobile lent ou inexistant ? Essayez ceci :\n"
+    "- Passez votre GSM en mode avion 10 secondes.\n"
+    "- Vérifiez dans l'app Mon Compte qu'il vous reste du volume data.\n- Contrôlez l'APN.",
+    "en": "Slow or no mobile internet? Try this:\n- Put your phone in airplane mode for 10 seconds.\n"
+    "- Check in the My Account app that you still have data left in your bundle.\n- Check the APN settings.",
+}
+DETAIL = {
+    "nl": "bellen lukt wel maar de data niet",
+    "fr": "et les appels ça marche mais pas la data",
+    "en": "calls work but the data doesn't",
+}
+DID_IT_HELP = {"text": "?", "buttons": [{"title": "Yes", "payload": "/affirm"}]}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_a_repeated_answer_becomes_the_lines_the_message_asks_about(language: str) -> None:
+    answer = TROUBLESHOOTING[language]
+    assert len(answer) >= MIN_ANSWER_CHARS
+    replies = without_repeats([{"text": answer}, DID_IT_HELP], ["Hi", answer], DETAIL[language], language)
+    pointer, did_it_help = replies
+    assert did_it_help == DID_IT_HELP  # the rest of the turn is kept
+    intro, line, offer = pointer["text"].split("\n")
+    expected = text("answer_above_lines", language).split("\n")
+    assert (intro, offer) == (expected[0], expected[-1])
+    assert "data" in line and line in answer
+    assert "buttons" not in pointer  # "did this help?" already offers the way on
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_nothing_in_common_gets_the_honest_pointer_and_a_way_to_a_person(language: str) -> None:
+    answer = TROUBLESHOOTING[language]
+    (pointer,) = without_repeats([{"text": answer}], [answer], "Marokko?", language)
+    assert pointer["text"] == text("answer_above", language)
+    assert pointer["buttons"] == [
+        {"title": text("welcome_button_human", language), "payload": "/request_human"}
+    ]
+
+
+def test_a_new_or_short_answer_is_sent_as_it_is() -> None:
+    answer = TROUBLESHOOTING["en"]
+    short = {"text": "You're welcome! Anything else?"}
+    other = {"text": answer.replace("10", "30")}
+    earlier = [answer, short["text"]]
+    assert without_repeats([short, other], earlier, "thanks", "en") == [short, other]
+    assert without_repeats([{"text": answer}], [], "data", "en") == [{"text": answer}]
+
+
+def test_the_line_of_an_article_a_follow_up_asks_about() -> None:
+    """ "en voor één oproep?" after the hide-your-number article: the one-call line, not the article."""
+    article = load_help_centre().get("hide_caller_id", "nl")
+    lines = relevant_lines(article.body, "en voor één oproep?", "nl")
+    assert lines and any("#31#" in line for line in lines)
+    assert len(lines) <= 2
+
+
+def test_links_and_stop_words_are_never_what_a_message_asks_about() -> None:
+    answer = "Read this first.\nhttps://help.example/en/data\nAnd then this."
+    assert relevant_lines(answer, "what about the data?", "en") == []
+    assert relevant_lines(answer, "and what about this then?", "en") == []
+
+
+def test_a_new_answer_keeps_the_offer_it_shares_with_the_last_one() -> None:
+    """Two account questions in a row: the second article is new, so the same offer to verify
+    after it is sent as it is, not turned into a pointer."""
+    offer = {
+        "text": "I can also look up your own figures once I've checked it's you with a text code.",
+        "x": 1,
+    }
+    offer["text"] += " Tap 'View my account' below to start the check."
+    assert len(offer["text"]) >= MIN_ANSWER_CHARS
+    new_answer = {"text": TROUBLESHOOTING["en"].replace("Slow", "Patchy")}
+    replies = [new_answer, offer]
+    assert (
+        without_repeats(replies, [TROUBLESHOOTING["en"], offer["text"]], "and my contract?", "en") == replies
+    )
+
+
+@pytest.mark.parametrize("message", ["0470 12 34 56", "my number is +32485112233", "/verify_identity"])
+def test_a_number_a_code_or_a_button_is_news_each_time(message: str) -> None:
+    """ "If this number is known, a code is on its way" after a second number is a new text sent."""
+    prompt = {
+        "text": "If this number is one of ours, you'll get a text with a 6-digit code in a moment. "
+        "Type it here; it's valid for 5 minutes."
+    }
+    assert without_repeats([prompt], [prompt["text"]], message, "en") == [prompt]
