@@ -97,6 +97,20 @@ def looks_like_follow_up(text: str) -> bool:
     return any(w in POINTING_BACK for w in found) or bool(_FRENCH_CLITIC.search(joined))
 
 
+def leans_back(text: str, max_words: int = 12) -> bool:
+    """A message that continues the previous one ("et les appels ça marche mais pas la data", "and
+    what about Morocco?"): a connective first, a word pointing back or a French pronoun before
+    its verb, within ``max_words``. Unlike :func:`looks_like_follow_up`, being short is no sign:
+    "ik heb geen bereik in Hasselt" is a question of its own."""
+    found = words(text)
+    if not found or len(found) > max_words or (text or "").strip().startswith("/"):
+        return False
+    joined = " ".join(found)
+    if any(joined == c or joined.startswith(f"{c} ") for c in CONNECTIVES):
+        return True
+    return any(w in POINTING_BACK for w in found) or bool(_FRENCH_CLITIC.search(joined))
+
+
 def follow_up_context(parsed: dict[str, Any]) -> dict[str, Any] | None:
     """What the pipeline needs of the parse of "previous question + this message": the intent it
     chose with its confidence and, for a help-centre answer, the article (id and scores)."""

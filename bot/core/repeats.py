@@ -16,6 +16,7 @@ import re
 from functools import cache
 from typing import Any, Iterable
 
+from bot.core.follow_up import leans_back
 from bot.core.texts import text
 from bot.core.unicode import fold
 
@@ -38,13 +39,16 @@ def without_repeats(
     replies: list[dict[str, Any]], earlier: Iterable[str], message: str, language: str
 ) -> list[dict[str, Any]]:
     """``replies`` with the answer replaced by a pointer to it when the customer has just read
-    it (``earlier``: the texts said to them last), see the module docstring.
+    it (``earlier``: the texts said to them last) and the message continues the previous one
+    (``leans_back``: "and ...", "et pour ça ?"), see the module docstring. A question of its own
+    with the same answer ("is er 5G in Hasselt?", then "ik heb geen bereik in Hasselt": the same
+    outage notice) gets that answer again, as a person would repeat it.
 
     Only when every long reply of the turn was said before: a new answer followed by the same
     offer as last time ("I can also look up your own figures…") is sent as it is. Not for a
     pressed button or a number or code: the verification's "if this number is known, a code is
     on its way" is news each time, even in the same words."""
-    if _procedural(message):
+    if _procedural(message) or not leans_back(message):
         return replies
     seen = {t.strip() for t in earlier if t}
     long_ones = [

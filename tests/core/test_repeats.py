@@ -19,9 +19,9 @@ TROUBLESHOOTING = {
     "- Check in the My Account app that you still have data left in your bundle.\n- Check the APN settings.",
 }
 DETAIL = {
-    "nl": "bellen lukt wel maar de data niet",
+    "nl": "en bellen lukt wel, maar de data niet",
     "fr": "et les appels ça marche mais pas la data",
-    "en": "calls work but the data doesn't",
+    "en": "and calls work but the data doesn't",
 }
 DID_IT_HELP = {"text": "?", "buttons": [{"title": "Yes", "payload": "/affirm"}]}
 
@@ -43,7 +43,7 @@ def test_a_repeated_answer_becomes_the_lines_the_message_asks_about(language: st
 @pytest.mark.parametrize("language", ["nl", "fr", "en"])
 def test_nothing_in_common_gets_the_honest_pointer_and_a_way_to_a_person(language: str) -> None:
     answer = TROUBLESHOOTING[language]
-    (pointer,) = without_repeats([{"text": answer}], [answer], "Marokko?", language)
+    (pointer,) = without_repeats([{"text": answer}], [answer], "en Marokko?", language)
     assert pointer["text"] == text("answer_above", language)
     assert pointer["buttons"] == [
         {"title": text("welcome_button_human", language), "payload": "/request_human"}
@@ -56,7 +56,7 @@ def test_a_new_or_short_answer_is_sent_as_it_is() -> None:
     other = {"text": answer.replace("10", "30")}
     earlier = [answer, short["text"]]
     assert without_repeats([short, other], earlier, "thanks", "en") == [short, other]
-    assert without_repeats([{"text": answer}], [], "data", "en") == [{"text": answer}]
+    assert without_repeats([{"text": answer}], [], "and the data?", "en") == [{"text": answer}]
 
 
 def test_the_line_of_an_article_a_follow_up_asks_about() -> None:
@@ -97,3 +97,31 @@ def test_a_number_a_code_or_a_button_is_news_each_time(message: str) -> None:
         "Type it here; it's valid for 5 minutes."
     }
     assert without_repeats([prompt], [prompt["text"]], message, "en") == [prompt]
+
+
+@pytest.mark.parametrize(
+    "message", ["ik heb geen bereik in Hasselt", "je n'ai pas de réseau à Hasselt", "no signal in Hasselt"]
+)
+def test_a_question_of_its_own_gets_the_same_answer_again(message: str) -> None:
+    """5G in Hasselt, then no signal in Hasselt: the outage notice again, not "see above"."""
+    notice = {"text": TROUBLESHOOTING["en"]}
+    assert without_repeats([notice], [notice["text"]], message, "en") == [notice]
+
+
+@pytest.mark.parametrize(
+    ("message", "leans"),
+    [
+        ("et les appels ça marche mais pas la data", True),
+        ("en voor één oproep?", True),
+        ("and what about Morocco?", True),
+        ("kan ik dat ook afzetten", True),
+        ("ik heb geen bereik in Hasselt", False),
+        ("I've got no signal in Hasselt", False),
+        ("/request_human", False),
+        ("and " + "very " * 12 + "long", False),
+    ],
+)
+def test_what_continues_the_previous_message(message: str, leans: bool) -> None:
+    from bot.core.follow_up import leans_back
+
+    assert leans_back(message) is leans

@@ -115,7 +115,7 @@ def test_the_same_long_answer_twice_is_a_pointer_to_the_first(
     rasa.state["reply"] = lambda body: [{"recipient_id": body["sender"], "text": steps}]  # type: ignore[attr-defined]
     first = router.handle(IncomingMessage("web", "r1", "my mobile data is slow"))
     assert first.replies == [{"text": steps}]
-    second = router.handle(IncomingMessage("web", "r1", "calls work, only data doesn't"))
+    second = router.handle(IncomingMessage("web", "r1", "and calls work, only data doesn't"))
     (pointer,) = second.replies
     assert pointer["text"].splitlines()[1] == "- Check that you have data left in your bundle."
     assert pointer["buttons"][0]["payload"] == "/request_human"
