@@ -26,6 +26,7 @@ from typing import Any, Callable
 from bot.core.db import OWNER_BOT, OWNER_CLOSED, OWNER_QUEUED, conversations, utcnow
 from bot.core.follow_up import FOLLOW_UP_KEY, WINDOW, follow_up_context, looks_like_follow_up
 from bot.core.language import ASKED, Detector, LanguageChoice, choose_language
+from bot.core.repeats import applies_to as repeats_may_apply
 from bot.core.repeats import without_repeats
 from bot.core.settings import Settings
 from bot.core.store import ConversationStore, Inbound
@@ -183,7 +184,7 @@ class Router:
         replies, status = self._ask_rasa(conv.id, message, conv.language, inbound)
         answered = time.perf_counter()
         author = "bot" if status == "answered" else "system"
-        if status == "answered":  # not the same long answer twice (bot/core/repeats.py)
+        if status == "answered" and repeats_may_apply(message.text):  # bot/core/repeats.py
             earlier = self.store.recent_bot_texts(conv.id, inbound.message_id)
             replies = without_repeats(replies, earlier, message.text, conv.language)
         owner = self.store.record_outbound(

@@ -92,9 +92,7 @@ def looks_like_follow_up(text: str) -> bool:
     joined = " ".join(found)
     if joined in ACKNOWLEDGEMENTS or all(w in ACKNOWLEDGEMENTS for w in found):
         return False
-    if len(found) <= VERY_SHORT or any(joined.startswith(f"{c} ") for c in CONNECTIVES):
-        return True
-    return any(w in POINTING_BACK for w in found) or bool(_FRENCH_CLITIC.search(joined))
+    return len(found) <= VERY_SHORT or _continues(found)
 
 
 def leans_back(text: str, max_words: int = 12) -> bool:
@@ -105,6 +103,11 @@ def leans_back(text: str, max_words: int = 12) -> bool:
     found = words(text)
     if not found or len(found) > max_words or (text or "").strip().startswith("/"):
         return False
+    return _continues(found)
+
+
+def _continues(found: list[str]) -> bool:
+    """A connective first (or alone), a word pointing back, or a French pronoun before its verb."""
     joined = " ".join(found)
     if any(joined == c or joined.startswith(f"{c} ") for c in CONNECTIVES):
         return True

@@ -17,6 +17,7 @@ from functools import cache
 from typing import Any, Iterable
 
 from bot.core.follow_up import leans_back
+from bot.core.taxonomy import REQUEST_HUMAN
 from bot.core.texts import text
 from bot.core.unicode import fold
 
@@ -48,7 +49,7 @@ def without_repeats(
     offer as last time ("I can also look up your own figures…") is sent as it is. Not for a
     pressed button or a number or code: the verification's "if this number is known, a code is
     on its way" is news each time, even in the same words."""
-    if _procedural(message) or not leans_back(message):
+    if not applies_to(message):
         return replies
     seen = {t.strip() for t in earlier if t}
     long_ones = [
@@ -64,13 +65,14 @@ def without_repeats(
     return [*replies[:first], pointer, *replies[first + 1 :]]
 
 
-def _procedural(message: str) -> bool:
-    stripped = message.strip()
-    return stripped.startswith("/") or len(re.findall(r"\d", stripped)) >= 6
+def applies_to(message: str) -> bool:
+    """Whether an answer to ``message`` may point back: it continues the previous message (a
+    pressed button never does) and carries no number or code (six digits or more)."""
+    return leans_back(message) and len(re.findall(r"\d", message)) < 6
 
 
 def person_button(language: str) -> dict[str, str]:
-    return {"title": text("welcome_button_human", language), "payload": "/request_human"}
+    return {"title": text("welcome_button_human", language), "payload": f"/{REQUEST_HUMAN}"}
 
 
 def point_back(answer: str, message: str, language: str) -> str:
@@ -117,7 +119,7 @@ CONCEPT_OF = {w: f"#{c}" for c, words in _CONCEPTS.items() for w in words.split(
 def _stems(text_: str, language: str) -> set[str]:
     words = _WORD.findall(fold(text_))
     concepts = {CONCEPT_OF[w] for w in words if w in CONCEPT_OF}
-    content = [w for w in words if w not in _stopwords(language)]
+    content = [w for w in words if w not in _stopwords()]
     return set(_stemmer(language).stemWords(content)) | concepts
 
 
@@ -129,10 +131,11 @@ def _stemmer(language: str) -> Any:
 
 
 @cache
-def _stopwords(language: str) -> frozenset[str]:
+def _stopwords() -> frozenset[str]:
+    """Every supported language's stop words: customers mix languages, and a French "pour" in a
+    Dutch message is no content word either."""
     from bm25s import stopwords
 
     lists = {"nl": stopwords.STOPWORDS_DUTCH, "fr": stopwords.STOPWORDS_FRENCH, "en": stopwords.STOPWORDS_EN}
-    # customers mix languages: a French "pour" in a Dutch message is no content word either
     every = {fold(w) for words in lists.values() for w in words}
     return frozenset(every | _QUESTION_WORDS)

@@ -125,3 +125,21 @@ def test_what_continues_the_previous_message(message: str, leans: bool) -> None:
     from bot.core.follow_up import leans_back
 
     assert leans_back(message) is leans
+
+
+@pytest.mark.parametrize(
+    ("message", "pointer"),
+    [
+        ("", False),
+        ("   ", False),
+        ("\x00\x07\u200b", False),
+        ("and " + "x" * 100_000, True),
+        ("<script>and it</script>", True),
+    ],
+)
+def test_odd_messages_get_the_answer_or_the_honest_pointer(message: str, pointer: bool) -> None:
+    """Empty, control characters, huge or HTML: the answer as Rasa gave it, or (when the message
+    still continues the previous one) the honest pointer; never an error."""
+    answer = TROUBLESHOOTING["en"]
+    (reply,) = without_repeats([{"text": answer}], [answer], message, "en")
+    assert reply["text"] == (text("answer_above", "en") if pointer else answer)
