@@ -16,6 +16,10 @@ from typing import TYPE_CHECKING, Protocol
 from bot.core.language_request import asked_language
 from bot.core.settings import SUPPORTED_LANGUAGES
 
+# The Snowball stemmer (PyStemmer) of each language: the help centre's BM25 index and the
+# "what does this follow-up ask about" lines (bot/core/repeats.py) stem words alike.
+SNOWBALL = {"nl": "dutch", "fr": "french", "en": "english"}
+
 if TYPE_CHECKING:  # lingua is imported lazily: building a detector loads its models
     from lingua import LanguageDetector
 

@@ -17,6 +17,7 @@ from functools import cache
 from typing import Any, Iterable
 
 from bot.core.follow_up import leans_back
+from bot.core.language import SNOWBALL
 from bot.core.taxonomy import REQUEST_HUMAN
 from bot.core.texts import text
 from bot.core.unicode import fold
@@ -24,7 +25,6 @@ from bot.core.unicode import fold
 # Shorter replies ("You're welcome!", "Did this help?") may well be said twice.
 MIN_ANSWER_CHARS = 120
 MAX_LINES = 2
-STEMMERS = {"nl": "dutch", "fr": "french", "en": "english"}
 _WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 # Words that say what kind of question it is, not what it is about.
 _QUESTION_WORDS = frozenset(
@@ -127,7 +127,7 @@ def _stems(text_: str, language: str) -> set[str]:
 def _stemmer(language: str) -> Any:
     import Stemmer
 
-    return Stemmer.Stemmer(STEMMERS.get(language, "english"))
+    return Stemmer.Stemmer(SNOWBALL.get(language, "english"))
 
 
 @cache

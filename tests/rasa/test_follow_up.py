@@ -178,6 +178,30 @@ def test_a_weak_answer_that_the_conversation_contradicts_is_a_clarification() ->
     assert msg.get(ARTICLE) is None
 
 
+def test_an_intent_rescued_from_the_help_centre_is_judged_by_the_classifier_alone() -> None:
+    """ArticleDecision lifted the due date from 0.22 to 0.47 by setting the help centre's share
+    aside: above the doubt threshold, but the message alone is no clearer for it."""
+    msg = ranked(
+        message("hoe lang duurt dat", "billing_due_date", 0.47, SIM_REPLACEMENT), "billing_due_date", "x"
+    )
+    classified = [{"name": "knowledge", "confidence": 0.53}, {"name": "billing_due_date", "confidence": 0.22}]
+    msg.set(
+        ARTICLE,
+        {"id": "payment_processing_time", "confidence": 0.2, "conditional": 0.4, "classified": classified},
+    )
+    decide(msg)
+    assert msg.get(INTENT) == {"name": "nlu_fallback", "confidence": 0.47}
+    assert msg.get("intent_ranking")[0]["name"] == "sim_replace"
+
+
+def test_an_intent_the_classifier_itself_backs_is_not_doubted() -> None:
+    msg = message("hoe lang duurt dat", "billing_due_date", 0.5, SIM_REPLACEMENT)
+    classified = [{"name": "billing_due_date", "confidence": 0.5}]
+    msg.set(ARTICLE, {"id": "x", "confidence": 0.1, "conditional": 0.3, "classified": classified})
+    decide(msg)
+    assert msg.get(INTENT) == {"name": "billing_due_date", "confidence": 0.5}
+
+
 @pytest.mark.parametrize(
     ("intent", "confidence", "context"),
     [

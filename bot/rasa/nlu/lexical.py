@@ -31,12 +31,13 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.core.knowledge import KNOWLEDGE_DIR, Article, load_help_centre
+from bot.core.language import SNOWBALL
 from bot.core.unicode import fold
 from bot.rasa.nlu.knowledge import ARTICLE
 from bot.rasa.nlu.shorthand import text_for_features
 
-# Snowball stemmers (PyStemmer) and bm25s' stop-word lists, per language of the help centre.
-STEMMERS = {"nl": "dutch", "fr": "french", "en": "english"}
+# Snowball stemmers (PyStemmer, bot.core.language.SNOWBALL) and bm25s' stop-word lists, per
+# language of the help centre.
 TITLE_WEIGHT = 2  # the title counts as often as this many example questions
 
 
@@ -51,9 +52,9 @@ class LexicalIndex:
         self.documents = documents
         self._indexes: Dict[str, tuple[bm25s.BM25, List[str], Any]] = {}
         for language, by_id in documents.items():
-            if language not in STEMMERS or not by_id:
+            if language not in SNOWBALL or not by_id:
                 continue
-            stemmer = Stemmer.Stemmer(STEMMERS[language])
+            stemmer = Stemmer.Stemmer(SNOWBALL[language])
             ids = sorted(by_id)
             tokens = bm25s.tokenize(
                 [by_id[i] for i in ids], stopwords=language, stemmer=stemmer.stemWords, show_progress=False
