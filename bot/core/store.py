@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.db import OWNER_BOT, OWNER_CLOSED, conversations, csat, messages, utcnow
+from bot.core.follow_up import identity_step
 from bot.core.identity import CODE_MASK, CODE_PAYLOAD, capture_code
 from bot.core.language import LanguageChoice
 
@@ -263,8 +264,10 @@ class ConversationStore:
 
     def previous_question(self, conversation_id: str, before_message_id: int, since: datetime) -> str | None:
         """The customer's message just before this one when the bot answered it after ``since``:
-        the context of a short follow-up (bot/core/follow_up.py). None when a person or a notice
-        came in between, for a button's payload, or when it was not answered by the bot."""
+        the context of a short follow-up (bot/core/follow_up.py). A number or code given for the
+        identity check in between is passed over (``identity_step``): the question before it is
+        the one the bot has just answered. None when a person or a notice came in between, for a
+        button's payload, or when it was not answered by the bot."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(messages.c.direction, messages.c.author, messages.c.text, messages.c.status)
@@ -274,7 +277,7 @@ class ConversationStore:
                     messages.c.created_at >= since,
                 )
                 .order_by(messages.c.id.desc())
-                .limit(12)
+                .limit(20)
             ).all()
         for row in rows:
             if row.direction == "out":
@@ -282,6 +285,8 @@ class ConversationStore:
                     return None
                 continue
             answered = row.author == "customer" and row.status == "answered"
+            if answered and identity_step(row.text):
+                continue
             return row.text if answered and not row.text.lstrip().startswith("/") else None
         return None
 

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from bot.core.db import OWNER_BOT, conversations, messages, utcnow
 from bot.core.follow_up import FOLLOW_UP_KEY
+from bot.core.identity import Identity
 from bot.core.settings import Settings
 from bot.router import IncomingMessage, Router
 from testkit.fakes.http_server import FakeServer
@@ -133,3 +134,15 @@ def test_the_same_long_answer_twice_is_a_pointer_to_the_first(
     third = router.handle(IncomingMessage("web", "r1", "/request_human"))  # the offered button passes
     assert rasa.received("POST", "/webhooks/rest/webhook")[-1].json()["message"] == "/request_human"
     assert third.owner == OWNER_BOT
+
+
+def test_the_number_given_for_the_check_is_passed_over(
+    router: Router, rasa: FakeServer, engine: Engine
+) -> None:
+    """ "et la désactiver ?" after the number the bot asked for follows the question before it."""
+    router.handle(IncomingMessage("web", "f7", QUESTION))
+    number = router.handle(IncomingMessage("web", "f7", "0470 12 34 56"))
+    Identity(engine).mask_number_in_transcript(number.conversation_id)  # as the check's action does
+    router.handle(IncomingMessage("web", "f7", FOLLOW_UP))
+    assert parsed_texts(rasa)[-1] == f"{QUESTION} {FOLLOW_UP}"
+    assert sent_metadata(rasa)[2][FOLLOW_UP_KEY]["intent"] == "knowledge"
