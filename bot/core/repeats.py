@@ -112,6 +112,11 @@ _CONCEPTS = {
         payant frais""",
     "time": """long time days hours when duration lang duurt duren dagen uren wanneer temps jours
         heures quand delai combien""",
+    # a personal answer's units: "and minutes?" after "Calls: 67 min of 300 min"
+    "minutes": """min mins minute minutes calls calling minuut minuten belminuten bellen appels
+        appel""",
+    "data": """data giga gigas internet mobiele donnees""",
+    "texts": """sms texts text sms'jes berichtjes""",
 }
 CONCEPT_OF = {w: f"#{c}" for c, words in _CONCEPTS.items() for w in words.split()}
 

@@ -67,6 +67,28 @@ def test_the_line_of_an_article_a_follow_up_asks_about() -> None:
     assert len(lines) <= 2
 
 
+USAGE = {
+    "en": "Emma, here's your usage this period:\n- Data: 0.8 GB of 5.0 GB\n- Calls: 67 min of 300 min\n"
+    "Your bundle renews on 3 January 2027.",
+    "nl": "Pieter, dit is je verbruik in deze periode:\n- Data: 15,8 GB van 20,0 GB\n- Bellen: 37 min "
+    "(onbeperkt)\nJe bundel wordt vernieuwd op 3 januari 2027.",
+}
+
+
+@pytest.mark.parametrize(
+    ("language", "message", "line"),
+    [
+        ("en", "and minutes?", "- Calls: 67 min of 300 min"),
+        ("en", "and how many gigas?", "- Data: 0.8 GB of 5.0 GB"),
+        ("nl", "en mijn belminuten?", "- Bellen: 37 min (onbeperkt)"),
+        ("nl", "en internet?", "- Data: 15,8 GB van 20,0 GB"),
+    ],
+)
+def test_a_personal_answers_units_in_other_words(language: str, message: str, line: str) -> None:
+    """ "and minutes?" after "Calls: 67 min of 300 min" asks about that line, not nothing."""
+    assert relevant_lines(USAGE[language], message, language) == [line]
+
+
 def test_links_and_stop_words_are_never_what_a_message_asks_about() -> None:
     answer = "Read this first.\nhttps://help.example/en/data\nAnd then this."
     assert relevant_lines(answer, "what about the data?", "en") == []
