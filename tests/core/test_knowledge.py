@@ -206,23 +206,6 @@ def test_an_intent_clear_without_the_help_centres_share_is_rescued() -> None:
     assert decided.get("intent")["name"] == "nlu_fallback"
 
 
-def test_the_rescue_raises_ordinary_intents_not_the_escalation_ones() -> None:
-    """ "mon abonnement": 86 % help centre, cancellation 0.05. Raised with the ordinary intents it
-    became 0.36 and the guard handed the customer over; it keeps its own 0.05."""
-    article = {"id": "contract_documents", "confidence": 0.32, "conditional": 0.37, "lexical": 0.2}
-    ranking = [("knowledge", 0.32), ("sensitive_cancellation", 0.05), ("verify_identity", 0.03)]
-    [decided] = ArticleDecision(DECISION).process([decision_input(article, ranking)])
-    assert decided.get("intent")["name"] == "nlu_fallback"  # nothing ordinary is clear either
-    m = guarded(article, ranking)
-    assert m.get("intent")["name"] == "nlu_fallback"
-    # an ordinary intent is rescued, and the escalation intent beside it keeps its own confidence
-    ranking = [("knowledge", 0.6), ("sim_number_porting", 0.2), ("sensitive_fraud", 0.1)]
-    article = {"id": "call_forwarding", "confidence": 0.6, "conditional": 0.9, "lexical": 0.1}
-    [decided] = ArticleDecision(DECISION).process([decision_input(article, ranking)])
-    assert decided.get("intent") == {"name": "sim_number_porting", "confidence": pytest.approx(0.6)}
-    assert decided.get("intent_ranking")[1] == {"name": "sensitive_fraud", "confidence": 0.1}
-
-
 def test_a_sure_intent_keeps_its_answer_and_a_weak_article_gives_way() -> None:
     strong = {"id": "mobile_payments", "confidence": 0.2, "conditional": 0.9, "lexical": 0.95}
     m = decision_input(strong, [("billing_direct_debit", 0.7), ("knowledge", 0.2)])

@@ -280,8 +280,7 @@ class ArticleDecision(ConfiguredComponent):
        question nothing answers, words are not; unless its joint probability for the article
        reaches ``article_sure`` (customers' own words can share few key words with it);
     3. else the best intent when it beats the help centre, or when it is clear once the help
-       centre's share is set aside (``intent_rescue``: P(intent) / (1 - P(knowledge)), ordinary
-       intents only: an escalation intent keeps its own confidence for the guard); the
+       centre's share is set aside (``intent_rescue``: P(intent) / (1 - P(knowledge))); the
        FallbackClassifier then decides whether it is clear enough. Otherwise the fallback:
        clarify or admit it, never an unrelated article.
     Calibrated on bench/heldout/longtail against the intents' held-out set (bench/longtail.py
@@ -340,33 +339,18 @@ class ArticleDecision(ConfiguredComponent):
             return dict(intents[0]), intents
         conditional = float(article.get("conditional") or 0)
         p_knowledge = joint / conditional if conditional else 1.0
-        ordinary = max((float(e["confidence"]) for e in intents if not is_escalation(e["name"])), default=0.0)
         rescued = (
             p_knowledge < 1.0
-            and ordinary >= self.intent_rescue_floor
-            and ordinary / (1.0 - p_knowledge) >= self.intent_rescue
+            and best >= self.intent_rescue_floor
+            and best / (1.0 - p_knowledge) >= self.intent_rescue
         )
-        if rescued:
-            return self.rescue(intents, p_knowledge)
+        if intents and rescued:
+            rest = [
+                {"name": e["name"], "confidence": float(e["confidence"]) / (1.0 - p_knowledge)}
+                for e in intents
+            ]
+            return rest[0], rest
         return {"name": FALLBACK_INTENT, "confidence": joint}, ranking
-
-    @staticmethod
-    def rescue(
-        intents: List[Dict[str, Any]], p_knowledge: float
-    ) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
-        """Ordinary intents share what the help centre leaves; escalation intents keep their
-        own confidence, as in ``article_first``: "mon abonnement" is 86 % help centre, and its
-        cancellation 0.05 raised to 0.36 handed the customer over (the guard's threshold is
-        0.3). No held-out sensitive message was handed over only by the raise (docs/benchmarks.md)."""
-
-        def share(e: Dict[str, Any]) -> float:
-            own = float(e["confidence"])
-            return own if is_escalation(e["name"]) else own / (1.0 - p_knowledge)
-
-        rest = sorted(
-            ({"name": e["name"], "confidence": share(e)} for e in intents), key=lambda e: -e["confidence"]
-        )
-        return rest[0], rest
 
     def answers(self, article: Dict[str, Any]) -> bool:
         if float(article.get("conditional") or 0) < self.article_conditional:
