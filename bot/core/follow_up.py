@@ -114,25 +114,6 @@ def _continues(found: list[str]) -> bool:
     return any(w in POINTING_BACK for w in found) or bool(_FRENCH_CLITIC.search(joined))
 
 
-# How the transcript keeps what a customer gives for the identity check (bot/core/masking,
-# bot/core/identity.py): "[phone •••56]", "[code ••••••]", a customer number "MC1000001".
-_IDENTITY_MASK = re.compile(r"\[(?:phone|code)\b[^\]]*\]")
-_CUSTOMER_NUMBER = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[- ]?\d{7}(?![0-9])")
-IDENTITY_STEP_WORDS = 4  # "mijn nummer is ...", "voilà mon numéro ..."
-
-
-def identity_step(text: str) -> bool:
-    """A number or code given for the identity check, as the transcript keeps it.
-
-    It answers the bot's own question, it asks nothing: "et ma dernière recharge c'était quand"
-    right after the code follows the question that asked for the check ("il me reste combien de
-    crédit"), so the store looks past it for a follow-up's context."""
-    if not (_IDENTITY_MASK.search(text) or _CUSTOMER_NUMBER.search(text)):
-        return False
-    rest = _CUSTOMER_NUMBER.sub(" ", _IDENTITY_MASK.sub(" ", text))
-    return len(words(rest)) <= IDENTITY_STEP_WORDS
-
-
 def follow_up_context(parsed: dict[str, Any]) -> dict[str, Any] | None:
     """What the pipeline needs of the parse of "previous question + this message": the intent it
     chose with its confidence and, for a help-centre answer, the article (id and scores)."""

@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.core.db import conversations, messages, utcnow, verification_codes, verified_identities
+from bot.core.follow_up import words
 from bot.core.masking import mask_text
 
 CODE_DIGITS = 6
@@ -55,6 +56,10 @@ VERIFIED, WRONG, EXPIRED = "verified", "wrong", "expired"  # outcomes of an atte
 _CODE_RUN = re.compile(r"(?<![\d+])\d(?:[ .-]?\d){3,7}(?![\d])")
 _CUSTOMER_NUMBER = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2})[- ]?(\d{7})(?![0-9])")
 _NUMBER_RUN = re.compile(r"\+?\(?\d[\d\s().\-/]{6,}\d")  # a phone number as written, separators and all
+# What the transcript keeps of a number or code given for the check: the phone mask
+# (bot/core/masking: "[phone •••56]") or CODE_MASK.
+_STEP_MASK = re.compile(r"\[phone\b[^\]]*\]|" + re.escape(CODE_MASK))
+IDENTITY_STEP_WORDS = 4  # "mijn nummer is ...", "voilà mon numéro ..."
 MAX_NUMBER_MESSAGE = 200
 MAX_CAPTURE_CHARS = 80  # a longer message is a question, not a code
 
@@ -289,6 +294,19 @@ class Identity:
             ).rowcount
             done = conn.execute(delete(verified_identities).where(ended)).rowcount
         return {verification_codes.name: int(codes or 0), verified_identities.name: int(done or 0)}
+
+
+def identity_step(text: str) -> bool:
+    """A number, customer number or code given for the check, as the transcript keeps it.
+
+    It answers the bot's own question, it asks nothing: "et ma dernière recharge c'était quand"
+    right after the code follows the question that asked for the check ("il me reste combien de
+    crédit"), so the store looks past it for a follow-up's context
+    (:meth:`bot.core.store.ConversationStore.previous_question`)."""
+    if not (_STEP_MASK.search(text) or _CUSTOMER_NUMBER.search(text)):
+        return False
+    rest = _CUSTOMER_NUMBER.sub(" ", _STEP_MASK.sub(" ", text))
+    return len(words(rest)) <= IDENTITY_STEP_WORDS
 
 
 def capture_code(

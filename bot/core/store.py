@@ -13,8 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.db import OWNER_BOT, OWNER_CLOSED, conversations, csat, messages, utcnow
-from bot.core.follow_up import identity_step
-from bot.core.identity import CODE_MASK, CODE_PAYLOAD, capture_code
+from bot.core.identity import CODE_MASK, CODE_PAYLOAD, capture_code, identity_step
 from bot.core.language import LanguageChoice
 
 ChooseLanguage = Callable[[str | None], LanguageChoice]

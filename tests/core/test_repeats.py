@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.follow_up import leans_back
 from bot.core.knowledge import load_help_centre
 from bot.core.repeats import MIN_ANSWER_CHARS, relevant_lines, without_repeats
 from bot.core.texts import text
@@ -144,8 +145,6 @@ def test_a_question_of_its_own_gets_the_same_answer_again(message: str) -> None:
     ],
 )
 def test_what_continues_the_previous_message(message: str, leans: bool) -> None:
-    from bot.core.follow_up import leans_back
-
     assert leans_back(message) is leans
 
 

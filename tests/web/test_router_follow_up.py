@@ -139,7 +139,7 @@ def test_the_same_long_answer_twice_is_a_pointer_to_the_first(
 def test_the_number_given_for_the_check_is_passed_over(
     router: Router, rasa: FakeServer, engine: Engine
 ) -> None:
-    """ "et la désactiver ?" after the number the bot asked for follows the question before it."""
+    """A follow-up after the number the bot asked for reads with the question before the number."""
     router.handle(IncomingMessage("web", "f7", QUESTION))
     number = router.handle(IncomingMessage("web", "f7", "0470 12 34 56"))
     Identity(engine).mask_number_in_transcript(number.conversation_id)  # as the check's action does
