@@ -37,6 +37,8 @@ GRID = {
     "lexical_threshold": (0.4, 0.5),
     "intent_rescue": (0.4, 0.5),
     "article_sure": (1.01, 0.9, 0.8),
+    # OutOfScopeNeighbours' margin; 1.0: never (the message's margin is a difference of cosines)
+    "out_of_scope_threshold": (1.0, 0.0, -0.01, -0.02),
 }
 
 

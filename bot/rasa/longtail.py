@@ -149,13 +149,16 @@ def simulate(
     ambiguity: float = 0.05,
     escalation_threshold: float = 0.3,
     yield_to_article: bool = True,
+    out_of_scope_threshold: float | None = None,
 ) -> str:
     """The outcome the pipeline would give with other thresholds, from one parse result: runs
     ArticleDecision itself on the classifier's own ranking (kept on the article), then the
-    fallback's threshold and ambiguity and the escalation guard (which yields to a chosen
-    article at least as likely as the escalation intents together), and RepeatContact's last
-    word. Used to calibrate without retraining."""
+    fallback's threshold and ambiguity, OutOfScopeNeighbours (``out_of_scope_threshold`` on the
+    margin the parse result carries; None: not applied), the escalation guard (which yields to a
+    chosen article at least as likely as the escalation intents together), and RepeatContact's
+    last word. Used to calibrate without retraining."""
     from bot.rasa.nlu.classifier import article_outweighs
+    from bot.rasa.nlu.out_of_scope import NEIGHBOURS
     from bot.rasa.nlu.repeat_contact import asked_before
 
     if asked_before(str(parsed.get("text") or "")):
@@ -171,6 +174,9 @@ def simulate(
         "article_sure": article_sure,
     }
     decided = _decide(article, classified, settings, intent_threshold, ambiguity)
+    margin = (parsed.get(NEIGHBOURS) or {}).get("margin")
+    if out_of_scope_threshold is not None and margin is not None and decided != "handover":
+        decided = "honest" if float(margin) >= out_of_scope_threshold else decided
     escalation = sum(float(e["confidence"]) for e in classified if is_escalation(e["name"]))
     if escalation < escalation_threshold:
         return decided

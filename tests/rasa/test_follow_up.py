@@ -290,3 +290,26 @@ def test_a_price_question_without_a_sure_reading_together_stays_as_read() -> Non
     unsure = {**EXTRA_DATA, "confidence": 0.5}
     msg = decide(message("c'est combien ?", "confused", 0.73, unsure))
     assert msg.get(INTENT) == {"name": "confused", "confidence": 0.73}
+
+
+def test_out_of_scope_by_its_neighbours_still_takes_a_sure_reading_together() -> None:
+    """OutOfScopeNeighbours made "en hoe zet ik het weer af?" out_of_scope (0.9: its nearest
+    examples are out of scope); the classifier itself gave out_of_scope 0.07, so alone the message
+    is unclear and the sure reading together (call forwarding) answers it."""
+    msg = message("en hoe zet ik het weer af?", "out_of_scope", 0.9, VOICEMAIL_OFF)
+    classified = [
+        {"name": "coverage_check_place", "confidence": 0.31},
+        {"name": "out_of_scope", "confidence": 0.07},
+    ]
+    msg.set(ARTICLE, {"id": "x", "confidence": 0.1, "conditional": 0.2, "classified": classified})
+    decide(msg)
+    assert msg.get(INTENT) == {"name": "knowledge", "confidence": 0.85}
+    assert msg.get(FOLLOW_UP_KEY) is True
+
+
+def test_a_question_the_classifier_itself_finds_out_of_scope_keeps_its_answer() -> None:
+    msg = message("and do you sell tvs?", "out_of_scope", 0.9, VOICEMAIL_OFF)
+    classified = [{"name": "out_of_scope", "confidence": 0.82}]
+    msg.set(ARTICLE, {"id": "x", "confidence": 0.01, "conditional": 0.2, "classified": classified})
+    decide(msg)
+    assert msg.get(INTENT) == {"name": "out_of_scope", "confidence": 0.9}

@@ -125,6 +125,10 @@ class FollowUpContext(ConfiguredComponent):
         if wanted == KNOWLEDGE_INTENT and not wanted_article:
             return False
         name, confidence = str(intent.get("name") or ""), float(intent.get("confidence") or 0)
+        # the classifier's own confidence, as in doubts(): OutOfScopeNeighbours' verdict (0.9) on
+        # "en hoe zet ik het weer af?" says its nearest examples are out of scope, not that the
+        # message is clear alone (the classifier: out_of_scope 0.07)
+        confidence = min(confidence, classified_confidence(name, article, confidence))
         if name == wanted and (name != KNOWLEDGE_INTENT or article.get("id") == wanted_article):
             return False
         if name == FALLBACK_INTENT or not name:
