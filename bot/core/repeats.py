@@ -119,11 +119,18 @@ _CONCEPTS = {
     "texts": """sms texts text sms'jes berichtjes""",
 }
 CONCEPT_OF = {w: f"#{c}" for c, words in _CONCEPTS.items() for w in words.split()}
+# Dutch splits "afzetten" / "uitschakelen" around the object: "hoe zet ik het weer af?", "schakel
+# ik dat zo uit?" ask to stop it too (the particle alone is too short a word to count).
+_DUTCH_SPLIT_STOP = re.compile(
+    r"\b(?:zet|zetten|zette|schakel|schakelen|draai|draaien|doe|doen)\b(?:\W+\w+){0,5}?\W+(?:af|uit|stop)\b"
+)
 
 
 def _stems(text_: str, language: str) -> set[str]:
     words = _WORD.findall(fold(text_))
     concepts = {CONCEPT_OF[w] for w in words if w in CONCEPT_OF}
+    if _DUTCH_SPLIT_STOP.search(fold(text_)):
+        concepts.add(CONCEPT_OF["stop"])
     content = [w for w in words if w not in _stopwords()]
     return set(_stemmer(language).stemWords(content)) | concepts
 

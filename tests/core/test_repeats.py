@@ -7,7 +7,7 @@ import pytest
 
 from bot.core.follow_up import leans_back
 from bot.core.knowledge import load_help_centre
-from bot.core.repeats import MIN_ANSWER_CHARS, relevant_lines, without_repeats
+from bot.core.repeats import MIN_ANSWER_CHARS, _stems, relevant_lines, without_repeats
 from bot.core.texts import text
 
 TROUBLESHOOTING = {
@@ -164,3 +164,19 @@ def test_odd_messages_get_the_answer_or_the_honest_pointer(message: str, pointer
     answer = TROUBLESHOOTING["en"]
     (reply,) = without_repeats([{"text": answer}], [answer], message, "en")
     assert reply["text"] == (text("answer_above", "en") if pointer else answer)
+
+
+@pytest.mark.parametrize(
+    "message", ["en hoe zet ik het weer af?", "en hoe schakel ik dat terug uit?", "doe ik dat zo uit?"]
+)
+def test_a_dutch_split_verb_asks_to_stop_it(message: str) -> None:
+    """ "en hoe zet ik het weer af?" after call forwarding: the line that says how to stop it
+    ("Stoppen doe je met ##21#"), not "no better answer than above"."""
+    article = load_help_centre().get("call_forwarding", "nl")
+    lines = relevant_lines(article.body, message, "nl")
+    assert lines and any("##21#" in line for line in lines)
+
+
+@pytest.mark.parametrize("message", ["en als ik bel uit Spanje?", "zet ik dat zo in de app?"])
+def test_a_particle_without_its_verb_is_no_stop(message: str) -> None:
+    assert "#stop" not in _stems(message, "nl")

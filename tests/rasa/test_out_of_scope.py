@@ -164,3 +164,12 @@ def test_the_replay_applies_the_threshold_to_the_margin_it_finds() -> None:
     fraud = [{"name": "sensitive_fraud", "confidence": 0.9}, {"name": "greet", "confidence": 0.1}]
     parsed = {"text": "money gone", "intent_ranking": fraud, NEIGHBOURS: {"margin": 0.2}}
     assert simulate(parsed, **settings, out_of_scope_threshold=0.0) == "handover"
+
+
+def test_a_weak_out_of_scope_the_neighbours_agree_with_is_the_honest_answer(tmp_path: Path) -> None:
+    """The decision chose out_of_scope at 0.29 (below the fallback's 0.3): "is it about direct
+    debit?" would follow; the neighbours agree it is out of scope, so it is, at their confidence."""
+    [m] = trained(tmp_path).process([decided("out_of_scope", 0.29, "savings account?", ENERGY)])
+    assert m.get("intent") == {"name": "out_of_scope", "confidence": 0.9}
+    [m] = trained(tmp_path).process([decided("out_of_scope", 0.95, "electricity?", ENERGY)])
+    assert m.get("intent") == {"name": "out_of_scope", "confidence": 0.95}

@@ -165,13 +165,15 @@ class OutOfScopeNeighbours(GraphComponent):
             if margin is None:
                 continue
             message.set(NEIGHBOURS, {"margin": margin}, add_to_output=True)
-            intent = (message.get(INTENT) or {}).get("name") or ""
-            if margin < float(self.config["threshold"]) or intent == OUT_OF_SCOPE_INTENT:
-                continue
-            if is_escalation(intent):
+            intent = message.get(INTENT) or {}
+            name = str(intent.get("name") or "")
+            if margin < float(self.config["threshold"]) or is_escalation(name):
                 continue  # a sensitive case keeps priority: the guard decides
-            ranking = message.get("intent_ranking") or []
-            decided, ranking = out_of_scope_first(ranking, float(self.config["confidence"]))
+            # out of scope already, but weakly ("can i open a savings account with you?" 0.29):
+            # the neighbours agree, so it is the honest answer, not "is it about direct debit?"
+            already = float(intent.get("confidence") or 0) if name == OUT_OF_SCOPE_INTENT else 0.0
+            confidence = max(float(self.config["confidence"]), already)
+            decided, ranking = out_of_scope_first(message.get("intent_ranking") or [], confidence)
             message.set(INTENT, decided, add_to_output=True)
             message.set("intent_ranking", ranking, add_to_output=True)
         return messages
