@@ -127,9 +127,10 @@ _DUTCH_SPLIT_STOP = re.compile(
 
 
 def _stems(text_: str, language: str) -> set[str]:
-    words = _WORD.findall(fold(text_))
+    folded = fold(text_)
+    words = _WORD.findall(folded)
     concepts = {CONCEPT_OF[w] for w in words if w in CONCEPT_OF}
-    if _DUTCH_SPLIT_STOP.search(fold(text_)):
+    if _DUTCH_SPLIT_STOP.search(folded):
         concepts.add(CONCEPT_OF["stop"])
     content = [w for w in words if w not in _stopwords()]
     return set(_stemmer(language).stemWords(content)) | concepts
