@@ -14,7 +14,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.rasa.longtail import simulate
 from bot.rasa.nlu.classifier import EscalationGuard
-from bot.rasa.nlu.out_of_scope import NEIGHBOURS, Neighbours, OutOfScopeNeighbours, out_of_scope_first
+from bot.rasa.nlu.out_of_scope import NEIGHBOURS, Neighbours, OutOfScopeNeighbours
 
 # Two encoders, as in config.yml; the second agrees with the first in other coordinates.
 PAYMENTS, SIGNAL, ENERGY = [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]
@@ -137,19 +137,6 @@ def test_neighbours_average_the_encoders_they_both_know() -> None:
     assert neighbours.margin({"use": np.array([0.0, 1.0]), "e5": np.array([1.0, 0.0])}) == pytest.approx(0.0)
     assert neighbours.margin({"use": np.array([0.0, 1.0])}) == pytest.approx(1.0)
     assert neighbours.margin({"other": np.array([0.0, 1.0])}) is None
-
-
-def test_out_of_scope_first_shares_what_is_left_among_the_ordinary_intents() -> None:
-    ranking = [
-        {"name": "billing_payment_methods", "confidence": 0.6},
-        {"name": "request_human", "confidence": 0.2},
-        {"name": "out_of_scope", "confidence": 0.2},
-    ]
-    top, rest = out_of_scope_first(ranking, 0.9)
-    assert top == {"name": "out_of_scope", "confidence": 0.9}
-    assert rest[1] == {"name": "request_human", "confidence": 0.2}
-    assert rest[2]["name"] == "billing_payment_methods"
-    assert rest[2]["confidence"] == pytest.approx(0.06)
 
 
 def test_the_replay_applies_the_threshold_to_the_margin_it_finds() -> None:

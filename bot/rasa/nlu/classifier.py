@@ -28,7 +28,7 @@ from sklearn.preprocessing import normalize
 from bot.core.knowledge import KNOWLEDGE_INTENT
 from bot.core.taxonomy import FALLBACK_INTENT, is_escalation
 from bot.rasa.nlu import parallel_fit
-from bot.rasa.nlu.component import ConfiguredComponent
+from bot.rasa.nlu.component import ConfiguredComponent, first_in_ranking
 from bot.rasa.nlu.knowledge import ARTICLE
 
 
@@ -334,7 +334,7 @@ class ArticleDecision(ConfiguredComponent):
         if intents and best >= self.intent_preference and best >= joint:
             return dict(intents[0]), intents
         if self.answers(article):
-            return self.article_first(intents, float(article.get("conditional") or 0))
+            return first_in_ranking(KNOWLEDGE_INTENT, float(article.get("conditional") or 0), intents)
         if intents and best >= joint:
             return dict(intents[0]), intents
         conditional = float(article.get("conditional") or 0)
@@ -357,17 +357,3 @@ class ArticleDecision(ConfiguredComponent):
             return False
         lexical = float(article.get("lexical") or 0)
         return lexical >= self.lexical_threshold or float(article.get("confidence") or 0) >= self.article_sure
-
-    @staticmethod
-    def article_first(
-        intents: List[Dict[str, Any]], conditional: float
-    ) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
-        """``knowledge`` on top with the article's conditional probability; ordinary intents
-        share what it leaves, escalation intents keep theirs (for the guard)."""
-        decided = {"name": KNOWLEDGE_INTENT, "confidence": conditional}
-
-        def share(e: Dict[str, Any]) -> float:
-            return 1.0 if is_escalation(e["name"]) else 1.0 - conditional
-
-        rest = [{"name": e["name"], "confidence": float(e["confidence"]) * share(e)} for e in intents]
-        return decided, [decided, *sorted(rest, key=lambda e: -e["confidence"])]

@@ -22,10 +22,8 @@ from typing import Any, Dict, List
 
 import bm25s
 import Stemmer
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -33,6 +31,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.core.knowledge import KNOWLEDGE_DIR, Article, load_help_centre
 from bot.core.language import SNOWBALL
 from bot.core.unicode import fold
+from bot.rasa.nlu.component import StoredComponent
 from bot.rasa.nlu.knowledge import ARTICLE
 from bot.rasa.nlu.shorthand import text_for_features
 
@@ -94,7 +93,7 @@ class LexicalIndex:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class HelpCentreLexicalScore(GraphComponent):
+class HelpCentreLexicalScore(StoredComponent):
     """Adds the BM25 score of the predicted article to the message's ``article``."""
 
     FILE = "help_centre_documents.json"
@@ -103,26 +102,12 @@ class HelpCentreLexicalScore(GraphComponent):
     def get_default_config() -> Dict[str, Any]:
         return {"knowledge_dir": str(KNOWLEDGE_DIR)}
 
-    def __init__(
-        self,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        documents: Dict[str, Dict[str, str]] | None = None,
-    ) -> None:
-        self.config = config
-        self._model_storage, self._resource = model_storage, resource
-        self.index = LexicalIndex(documents or {})
+    def restore(self, state: Dict[str, Dict[str, str]] | None) -> None:
+        self.index = LexicalIndex(state or {})
 
     @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> HelpCentreLexicalScore:
-        return cls(config, model_storage, resource)
+    def read(cls, folder: Path) -> Dict[str, Dict[str, str]]:
+        return json.loads((folder / cls.FILE).read_text(encoding="utf-8"))
 
     def train(self, training_data: TrainingData) -> Resource:
         centre = load_help_centre(Path(self.config["knowledge_dir"]))
@@ -130,26 +115,10 @@ class HelpCentreLexicalScore(GraphComponent):
             language: {article_id: document(article) for article_id, article in by_id.items()}
             for language, by_id in centre.articles.items()
         }
-        with self._model_storage.write_to(self._resource) as folder:
+        with self.storage() as folder:
             (folder / self.FILE).write_text(json.dumps(documents), encoding="utf-8")
         self.index = LexicalIndex(documents)
         return self._resource
-
-    @classmethod
-    def load(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> HelpCentreLexicalScore:
-        try:
-            with model_storage.read_from(resource) as folder:
-                documents = json.loads((folder / cls.FILE).read_text(encoding="utf-8"))
-        except (ValueError, OSError):
-            documents = {}
-        return cls(config, model_storage, resource, documents)
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -159,6 +128,3 @@ class HelpCentreLexicalScore(GraphComponent):
                 scored = {**article, "lexical": lexical}
                 message.set(ARTICLE, scored, add_to_output=True)
         return messages
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data

@@ -21,18 +21,18 @@ hands a fraud report or a complaint to a person. Calibrated on both held-out set
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Dict, List
 
 import numpy as np
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.core.taxonomy import OUT_OF_SCOPE_INTENT, is_escalation
+from bot.rasa.nlu.component import StoredComponent, first_in_ranking
 
 NEIGHBOURS = "out_of_scope"  # message key: {"margin": float} for the replays
 
@@ -69,7 +69,7 @@ class Neighbours:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class OutOfScopeNeighbours(GraphComponent):
+class OutOfScopeNeighbours(StoredComponent):
     """Makes a message ``out_of_scope`` when its nearest examples are out of scope."""
 
     @staticmethod
@@ -84,26 +84,17 @@ class OutOfScopeNeighbours(GraphComponent):
             "confidence": 0.9,
         }
 
-    def __init__(
-        self,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        neighbours: Neighbours | None = None,
-    ) -> None:
-        self.config = {**self.get_default_config(), **config}
-        self._model_storage, self._resource = model_storage, resource
-        self.neighbours = neighbours or Neighbours({}, {})
+    def restore(self, state: Neighbours | None) -> None:
+        self.neighbours = state or Neighbours({}, {})
 
     @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> OutOfScopeNeighbours:
-        return cls(config, model_storage, resource)
+    def read(cls, folder: Path) -> Neighbours:
+        inside: Dict[str, np.ndarray] = {}
+        outside: Dict[str, np.ndarray] = {}
+        for path in folder.glob("*.npy"):
+            side, alias = path.name.split(".")[:2]
+            (outside if side == "outside" else inside)[alias] = np.load(path).astype(np.float32)
+        return Neighbours(inside, outside)
 
     def _vectors(self, message: Message) -> Dict[str, np.ndarray]:
         vectors = {}
@@ -129,33 +120,13 @@ class OutOfScopeNeighbours(GraphComponent):
             side: {a: np.vstack(v) for a, v in rows.items() if v}
             for side, rows in (("inside", inside), ("outside", outside))
         }
-        with self._model_storage.write_to(self._resource) as folder:
+        with self.storage() as folder:
             for side, by_alias in stacked.items():
                 for alias, matrix in by_alias.items():
                     # half precision on disk: ~30 MB instead of ~60 for ~16,000 examples
                     np.save(folder / f"{side}.{alias}.npy", _normalised(matrix).astype(np.float16))
         self.neighbours = Neighbours(stacked["inside"], stacked["outside"])
         return self._resource
-
-    @classmethod
-    def load(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> OutOfScopeNeighbours:
-        inside, outside = {}, {}
-        try:
-            with model_storage.read_from(resource) as folder:
-                for path in folder.glob("*.npy"):
-                    side, alias = path.name.split(".")[:2]
-                    matrix = np.load(path).astype(np.float32)
-                    (outside if side == "outside" else inside)[alias] = matrix
-        except ValueError:
-            pass
-        return cls(config, model_storage, resource, Neighbours(inside, outside))
 
     def process(self, messages: List[Message]) -> List[Message]:
         if not self.neighbours:
@@ -173,28 +144,8 @@ class OutOfScopeNeighbours(GraphComponent):
             # the neighbours agree, so it is the honest answer, not "is it about direct debit?"
             already = float(intent.get("confidence") or 0) if name == OUT_OF_SCOPE_INTENT else 0.0
             confidence = max(float(self.config["confidence"]), already)
-            decided, ranking = out_of_scope_first(message.get("intent_ranking") or [], confidence)
+            ranking = message.get("intent_ranking") or []
+            decided, ranking = first_in_ranking(OUT_OF_SCOPE_INTENT, confidence, ranking)
             message.set(INTENT, decided, add_to_output=True)
             message.set("intent_ranking", ranking, add_to_output=True)
         return messages
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
-
-
-def out_of_scope_first(
-    ranking: List[Dict[str, Any]], confidence: float
-) -> tuple[Dict[str, Any], List[Dict[str, Any]]]:
-    """``out_of_scope`` on top; ordinary intents share what it leaves, escalation intents keep
-    theirs (for the guard), as ArticleDecision.article_first does for an article."""
-    decided = {"name": OUT_OF_SCOPE_INTENT, "confidence": confidence}
-
-    def share(entry: Dict[str, Any]) -> float:
-        return 1.0 if is_escalation(entry["name"]) else 1.0 - confidence
-
-    rest = [
-        {"name": e["name"], "confidence": float(e["confidence"]) * share(e)}
-        for e in ranking
-        if e["name"] != OUT_OF_SCOPE_INTENT
-    ]
-    return decided, [decided, *sorted(rest, key=lambda e: -e["confidence"])]
