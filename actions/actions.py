@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.engine import Engine
 
 from actions.account import verified_customer_note
-from actions.knowledge import person_button, suggested_article_button
+from actions.knowledge import article_button, person_button, suggested_article_button
 from bot.core.db import create_db_engine
 from bot.core.hours import BusinessHours, HoursRepository, describe_opening
 from bot.core.ownership import Escalations
@@ -24,6 +24,7 @@ from bot.core.repetition import Turn, is_angry_repetition
 from bot.core.rules import Rule, default_rules
 from bot.core.settings import SUPPORTED_LANGUAGES, Settings
 from bot.core.taxonomy import reason_for_intent
+from bot.core.topics import Topic, default_topics
 
 LABELS_FILE = Path(__file__).with_name("intent_labels.yml")
 NOT_SUGGESTED = {"nlu_fallback", "out_of_scope", "greet", "goodbye", "thanks"}
@@ -141,6 +142,9 @@ def answered_just_before(tracker: Tracker) -> bool:
 # The bot's "I did not understand you" messages, and its reply to the customer's "huh?": a second
 # misunderstanding right after one of them goes to a person.
 CLARIFICATIONS = {"utter_clarify", "utter_clarify_topics", "utter_confused"}
+# "What would you like to know about your bill?": the menu of a topic the customer only named
+# (data/topics.yml); not a misunderstanding, so an unclear message after it is clarified as usual.
+TOPIC_MENU = "utter_clarify_topic"
 # Nothing yet, or only a greeting: a "huh?" is not about an answer.
 OPENERS = frozenset({None, "utter_greet"})
 
@@ -179,6 +183,9 @@ class ActionClarify(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
+        topic = tracker.latest_message.get("topic") or {}
+        if topic.get("id"):
+            return await self._topic_menu(dispatcher, tracker, domain, str(topic["id"]))
         guessed = self._coverage_guess(tracker)
         if guessed is not None:
             return guessed().respond(dispatcher, tracker, asks_helped=False)
@@ -197,6 +204,23 @@ class ActionClarify(Action):
         else:
             # Nothing plausible: say so honestly, with what the customer can do next.
             dispatcher.utter_message(response="utter_clarify_topics", buttons=[person_button(language)])
+        return []
+
+    async def _topic_menu(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any], topic_id: str
+    ) -> List[EventType]:
+        """ "factuur", "question about my plan": which of the topic's questions is it? Naming a
+        topic again right after its menu means the menu did not help: a person takes over."""
+        language = conversation_language(tracker, "nl")
+        topic = default_topics().get(topic_id)
+        buttons = topic_buttons(topic, language) if topic else []
+        if not buttons or last_bot_response(tracker) == TOPIC_MENU:
+            escalate = self._escalate or ActionEscalate()
+            return await escalate.run(dispatcher, tracker, domain, reason="misunderstood")
+        name = topic.names.get(language) or topic.names.get("en") or topic.id
+        dispatcher.utter_message(
+            response=TOPIC_MENU, topic_name=name, buttons=[*buttons, none_of_these_button(language)]
+        )
         return []
 
     @staticmethod
@@ -253,6 +277,24 @@ def clarify_buttons(ranking: List[Dict[str, Any]], language: str, limit: int = 3
         buttons.append({"title": labels[name][language], "payload": f"/{name}"})
         if len(buttons) == limit:
             break
+    return buttons
+
+
+def topic_buttons(topic: Topic, language: str) -> List[Dict[str, str]]:
+    """The topic's options as buttons titled in ``language``: an intent by its label, an article
+    by its title (an option without a title in that language is left out)."""
+    labels = intent_labels()
+    buttons = []
+    for option in topic.options:
+        if option.article:
+            button = article_button(option.article, language)
+        else:
+            title = (labels.get(option.intent) or {}).get(language) or default_topics().label(
+                option.intent, language
+            )
+            button = {"title": title, "payload": f"/{option.intent}"} if title else None
+        if button:
+            buttons.append(button)
     return buttons
 
 

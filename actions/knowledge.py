@@ -93,7 +93,14 @@ def suggested_article_button(
         return None
     if float(article.get("confidence") or 0) < SUGGEST_FLOOR:
         return None
-    found = (cache or _CACHE).get().get(str(article["id"]), language)
+    return article_button(str(article["id"]), language, cache)
+
+
+def article_button(
+    article_id: str, language: str, cache: HelpCentreCache | None = None
+) -> Dict[str, str] | None:
+    """A button that answers with the article, titled in ``language`` (None: no such article)."""
+    found = (cache or _CACHE).get().get(article_id, language)
     return {"title": found.title, "payload": article_payload(found.id)} if found else None
 
 

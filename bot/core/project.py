@@ -124,6 +124,11 @@ class Project:
     def rules_file(self) -> Path:
         return self.root / "data" / "rules.yml"
 
+    @property
+    def topics_file(self) -> Path:
+        """Broad topics a customer can name without a question (bot.core.topics)."""
+        return self.root / "data" / "topics.yml"
+
     def nlu_files(self, language: str) -> list[Path]:
         return sorted((self.root / "data" / "nlu" / language).glob("*.yml"))
 

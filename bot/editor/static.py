@@ -25,6 +25,7 @@ from bot.core.project import (
     scalar,
 )
 from bot.core.taxonomy import SENSITIVE_PREFIX
+from bot.core.topics import load_topics, topic_problems
 
 DEFAULT_MIN_EXAMPLES = 15
 SENSITIVE = SENSITIVE_PREFIX
@@ -42,6 +43,7 @@ def static_problems(project: Project, min_examples: int = DEFAULT_MIN_EXAMPLES) 
     problems += sensitive_setup(project)
     problems += heldout_leaks(project)
     problems += article_problems(project)
+    problems += topic_file_problems(project)
     return sorted(set(problems), key=lambda p: (p.path, p.line, p.message))
 
 
@@ -208,6 +210,37 @@ def article_problems(project: Project) -> list[Problem]:
     found += article_fields(project, centre)
     found += duplicate_questions(project, centre)
     found += longtail_leaks(project, centre)
+    return found
+
+
+def topic_file_problems(project: Project) -> list[Problem]:
+    """Problems of data/topics.yml (bot.core.topics.topic_problems), and training examples or
+    article questions that only name a topic: the assistant answers such a message with the
+    topic's menu, so the example teaches nothing and misleads the editor."""
+    path = project.topics_file
+    if not path.exists():
+        return []
+    centre = load_help_centre(project.knowledge_dir, LANGUAGES)
+    articles = {article_id for by_id in centre.articles.values() for article_id in by_id}
+    intents = {i.value for i in project.intents()}
+    where = project.rel(path)
+    found = [
+        Problem(where, line, message)
+        for line, message in topic_problems(path, intents, articles, set(project.labels()))
+    ]
+    topics = load_topics(path)
+
+    def only(text: str, at: str, line: int) -> None:
+        topic = topics.only_topic(text)
+        if topic is not None:
+            shows = f"the assistant shows that topic's menu ({where})"
+            found.append(Problem(at, line, f"{text!r} only names the topic {topic.id}: {shows}"))
+
+    for example in project.examples():
+        only(example.value, example.path, example.line)
+    for article in _articles(centre):
+        for question, line in _longtail_pairs(article):
+            only(question, _rel(project, article.path), line)
     return found
 
 

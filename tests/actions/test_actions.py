@@ -104,6 +104,52 @@ def test_clarify_without_candidates_asks_to_rephrase() -> None:
     assert messages[0]["buttons"] == [{"title": "Een medewerker spreken", "payload": "/request_human"}]
 
 
+@pytest.mark.parametrize(
+    ("language", "name", "first", "cancel"),
+    [
+        ("nl", "je abonnement", "Onze abonnementen en prijzen", "Opzeggen"),
+        ("fr", "votre abonnement", "Nos abonnements et leurs prix", "Résilier"),
+        ("en", "your plan", "Our plans and prices", "Cancel"),
+    ],
+)
+def test_a_bare_topic_gets_its_menu_in_the_customers_language(
+    language: str, name: str, first: str, cancel: str
+) -> None:
+    """ "mon abonnement": which question about it? Articles by their title, intents by their
+    label, then a person."""
+    t = tracker("mon abonnement", "nlu_fallback", language=language, topic="plan")
+    _, messages = run(ActionClarify(), t)
+    assert said(messages) == [("utter_clarify_topic", {"topic_name": name})]
+    buttons = messages[0]["buttons"]
+    assert [b["payload"] for b in buttons] == [
+        '/knowledge{"article_id": "plans_overview"}',
+        '/knowledge{"article_id": "change_plan"}',
+        '/knowledge{"article_id": "contract_duration_end"}',
+        "/sensitive_cancellation",
+        "/request_human",
+    ]
+    assert (buttons[0]["title"], buttons[3]["title"]) == (first, cancel)
+
+
+def test_a_topic_named_again_after_its_menu_goes_to_a_person() -> None:
+    class Escalate:
+        def __init__(self) -> None:
+            self.reasons: list[str] = []
+
+        async def run(self, dispatcher: object, tracker: object, domain: object, reason: str) -> list:
+            self.reasons.append(reason)
+            return []
+
+    escalate = Escalate()
+    t = tracker("factuur!!", "nlu_fallback", topic="bill")
+    t.events = asked("utter_clarify_topic")
+    _, messages = run(ActionClarify(escalate), t)  # type: ignore[arg-type]
+    assert messages == [] and escalate.reasons == ["misunderstood"]
+    t.events = asked("utter_clarify")  # after a clarification, naming a topic is an answer to it
+    _, messages = run(ActionClarify(escalate), t)  # type: ignore[arg-type]
+    assert [m["response"] for m in messages] == ["utter_clarify_topic"]
+
+
 def test_session_start_sets_persona_and_language_from_first_message_metadata() -> None:
     settings = Settings.from_env({"BOT_NAME": "Nora", "DEFAULT_LANGUAGE": "en"})
     t = Tracker(

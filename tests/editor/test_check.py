@@ -653,3 +653,25 @@ def test_parsing_in_batches_gives_what_parse_message_gives() -> None:
         assert (many.get("article") or {}).get("id") == (one.get("article") or {}).get("id")
         assert [e["name"] for e in many["intent_ranking"]] == [e["name"] for e in one["intent_ranking"]]
         assert many["entities"] == one["entities"] and many["text"] == one["text"]
+
+
+# -- topics a customer can name without a question (data/topics.yml) ------------------------------
+
+
+def test_topic_problems_and_examples_that_only_name_a_topic(
+    copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit(copy / "data/topics.yml", "      nl: [factuur, facturen, rekening, facturatie]\n", "")
+    topics, billing = copy / "data/topics.yml", copy / "data/nlu/nl/billing.yml"
+    edit(topics, "[billing_payment_methods, billing_due_date,", "[billing_pay_now, billing_due_date,")
+    example = "    - hoe betaal ik de factuur\n"
+    edit(billing, example, example + "    - vraag over betalingen aub\n")
+    code, out = check_copy(copy, capsys)
+    assert code == 1
+    assert out == [
+        "data/nlu/nl/billing.yml:123: 'vraag over betalingen aub' only names the topic payment: "
+        "the assistant shows that topic's menu (data/topics.yml)",
+        "data/topics.yml:30: topic bill: no words in nl",
+        "data/topics.yml:36: topic payment: intent billing_pay_now is not in domain.yml",
+        "FIX 3 problems",
+    ]

@@ -3,6 +3,8 @@ stack has an outage going on in Hasselt)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
 
 from bot.core.settings import PROJECT_ROOT
@@ -10,11 +12,17 @@ from bot.core.settings import PROJECT_ROOT
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
 
 
-def response_text(name: str, language: str) -> str:
+def response_text(name: str, language: str, /, **values: Any) -> str:
+    """domain.yml's response ``name`` in ``language``, filled with ``values`` when given."""
     for variant in DOMAIN["responses"][name]:
         if variant["condition"][0]["value"] == language:
-            return variant["text"]
+            return str(variant["text"]).format(**values) if values else str(variant["text"])
     raise KeyError(name)
+
+
+def texts(body: dict[str, Any]) -> list[str]:
+    """The texts of a POST /api/chat reply."""
+    return [r["text"] for r in body["replies"] if r.get("text")]
 
 
 COVERAGE_QUESTIONS = {  # 5G and no signal where the outage is, an outage elsewhere, a follow-up

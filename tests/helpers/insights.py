@@ -44,6 +44,7 @@ class Said:
     suggestion_confidence: float = 0.21  # the model's confidence in its suggestion
     article: dict[str, Any] | None = None  # the help centre's best article, as the NLU adds it
     reply: str | None = None  # the response the bot answered with (its ``utter_action``)
+    topic: str | None = None  # a message that only names a topic (bot/rasa/nlu/topics.py)
 
 
 def user_event(said: Said, now: datetime) -> UserUttered:
@@ -58,6 +59,8 @@ def user_event(said: Said, now: datetime) -> UserUttered:
     }
     if said.article is not None:
         parse["article"] = said.article
+    if said.topic is not None:
+        parse["topic"] = {"id": said.topic}
     return UserUttered(
         said.text,
         intent=ranking[0],

@@ -18,6 +18,7 @@ def tracker(
     ranking: list[dict[str, Any]] | None = None,
     slots: dict[str, Any] | None = None,
     article: dict[str, Any] | None = None,
+    topic: str | None = None,
 ) -> Tracker:
     latest: dict[str, Any] = {
         "text": text,
@@ -27,6 +28,8 @@ def tracker(
     }
     if article:
         latest["article"] = article  # what the help centre's components put on the message
+    if topic:
+        latest["topic"] = {"id": topic}  # a message that only names a topic (bot/rasa/nlu/topics.py)
     return Tracker(
         sender_id="conv-1",
         slots={"language": language, **(slots or {})},

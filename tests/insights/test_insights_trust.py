@@ -152,6 +152,17 @@ def test_questions_no_article_matched_are_grouped_apart(settings: Settings, insi
     assert sum(insights.trends(days=2).per_topic()["no_article"]) == 3
 
 
+def test_a_message_that_only_names_a_topic_is_no_content_to_write(
+    settings: Settings, insights: Insights
+) -> None:
+    """ "factuur" got the bill's menu (understood as a topic): not listed for the editors."""
+    said(settings, Said("factuur", intent="nlu_fallback", confidence=1.0, topic="bill"))
+    said(settings, Said("kan ik mijn abonnement pauzeren", intent="nlu_fallback", confidence=0.2))
+    insights.sync()
+    listed = [item.text for group in insights.unhandled() for item in group.items]
+    assert listed == ["kan ik mijn abonnement pauzeren"]
+
+
 def test_trends_count_the_teams_local_days(settings: Settings, engine: Engine, insights: Insights) -> None:
     now = datetime(2025, 3, 10, 12, 0, tzinfo=timezone.utc)
     add_turns(engine, 2, "billing", datetime(2025, 3, 9, 23, 30, tzinfo=timezone.utc))  # 10 March 00:30 CET

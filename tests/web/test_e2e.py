@@ -5,9 +5,6 @@ Hasselt going on): every test is a customer of its own."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from sqlalchemy import select
@@ -17,27 +14,9 @@ from bot.core.language import default_detector
 from bot.core.texts import text as gateway_text
 from bot.insights import Insights
 from bot.run import Stack
-from tests.helpers.domain import COVERAGE_QUESTIONS, NAMUR, response_text
+from tests.helpers.domain import COVERAGE_QUESTIONS, NAMUR, response_text, texts
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def chat(stack: Stack) -> Iterator:
-    client = httpx.Client(base_url=stack.settings.gateway_url, timeout=30)
-    sender = f"e2e-{uuid.uuid4().hex[:8]}"
-
-    def say(text: str, **extra: str) -> dict:
-        response = client.post("/api/chat", json={"sender": sender, "text": text, **extra})
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    yield say
-    client.close()
-
-
-def texts(body: dict) -> list[str]:
-    return [r["text"] for r in body["replies"] if r.get("text")]
 
 
 def test_health_reports_all_components_up(stack: Stack) -> None:
@@ -460,3 +439,33 @@ def test_a_clarification_suggests_the_likely_article_and_pressing_it_answers_it(
     answer = texts(pressed)
     assert answer[0].startswith(article.body) and answer[0].endswith(article.link)
     assert answer[-1] == response_text("utter_did_this_help", "en")
+
+
+@pytest.mark.parametrize(
+    ("language", "opener", "name"),
+    [
+        ("nl", "hallo, ik heb een vraag over mijn abonnement", "je abonnement"),
+        ("fr", "bonjour j'ai un souci avec mon abonnement svp", "votre abonnement"),
+        ("en", "hi, quick question about my plan", "your plan"),
+    ],
+)
+def test_naming_only_a_topic_gets_its_menu_and_a_button_answers(
+    chat, language: str, opener: str, name: str
+) -> None:
+    """No guess for a bare topic (a plan question was handed over as a cancellation): the topic's
+    common questions as buttons, in the customer's language, and pressing one answers it."""
+    from bot.core.knowledge import load_help_centre
+
+    body = chat(opener)
+    assert body["language"] == language and body["owner"] == "bot"
+    [reply] = body["replies"]
+    assert reply["text"] == response_text("utter_clarify_topic", language, topic_name=name)
+    payloads = [b["payload"] for b in reply["buttons"]]
+    assert payloads[-2:] == ["/sensitive_cancellation", "/request_human"]
+    article = load_help_centre().get("plans_overview", language)
+    assert reply["buttons"][0] == {
+        "title": article.title,
+        "payload": '/knowledge{"article_id": "plans_overview"}',
+    }
+    answer = texts(chat(reply["buttons"][0]["payload"]))
+    assert answer[0].startswith(article.body) and answer[-1] == response_text("utter_did_this_help", language)

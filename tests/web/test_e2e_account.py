@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-import httpx
 import pytest
-import yaml
 from sqlalchemy import select
 
 from actions.account import difference_lines
@@ -22,11 +19,10 @@ from bot.connectors.accounts import DemoAccountProvider
 from bot.connectors.sms import OUTBOX_NAME
 from bot.core.db import create_db_engine, messages
 from bot.core.identity import CODE_MASK
-from bot.core.settings import PROJECT_ROOT
 from bot.run import Stack
+from tests.helpers.domain import response_text, texts
 
 pytestmark = pytest.mark.e2e
-DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
 
 CASES = {
     # language: (customer, number as typed, data question, bill question, log out)
@@ -52,32 +48,6 @@ CASES = {
         "log me out",
     ),
 }
-
-
-def response_text(response: str, language: str, /, **values: Any) -> str:
-    """domain.yml's ``response`` in ``language``, filled with ``values`` (one may be ``name``)."""
-    for variant in DOMAIN["responses"][response]:
-        if variant["condition"][0]["value"] == language:
-            return str(variant["text"]).format(**values) if values else str(variant["text"])
-    raise KeyError(response)
-
-
-def texts(body: dict[str, Any]) -> list[str]:
-    return [r["text"] for r in body["replies"] if r.get("text")]
-
-
-@pytest.fixture
-def chat(stack: Stack) -> Iterator[Callable[[str], dict[str, Any]]]:
-    client = httpx.Client(base_url=stack.settings.gateway_url, timeout=30)
-    sender = f"e2e-account-{uuid.uuid4().hex[:8]}"
-
-    def say(text: str) -> dict[str, Any]:
-        response = client.post("/api/chat", json={"sender": sender, "text": text})
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    yield say
-    client.close()
 
 
 def code_from_outbox(stack: Stack, number: str, timeout_s: float = 10) -> str:
