@@ -174,9 +174,11 @@ def simulate(
         "article_sure": article_sure,
     }
     decided = _decide(article, classified, settings, intent_threshold, ambiguity)
-    margin = (parsed.get(NEIGHBOURS) or {}).get("margin")
+    neighbours = parsed.get(NEIGHBOURS) or {}
+    margin = neighbours.get("margin")
     if out_of_scope_threshold is not None and margin is not None and decided != "handover":
-        decided = "honest" if float(margin) >= out_of_scope_threshold else decided
+        nearest_outside = float(margin) >= out_of_scope_threshold and not neighbours.get("in_scope")
+        decided = "honest" if nearest_outside else decided
     escalation = sum(float(e["confidence"]) for e in classified if is_escalation(e["name"]))
     if escalation < escalation_threshold:
         return decided

@@ -28,7 +28,27 @@ def embedded(text: str, use: list[float], intent: str | None = None) -> Message:
     return m
 
 
+INTENT_EXAMPLES = """nlu:
+- intent: billing_payment_methods
+  examples: |
+    - how can I pay my bill
+    - can I pay my bill by card
+    - pay the invoice with bancontact
+- intent: coverage_indoor
+  examples: |
+    - no signal at home
+"""
+
+
+def small_project(root: Path) -> Path:
+    """The intents' examples the component indexes (English only)."""
+    (root / "data" / "nlu" / "en").mkdir(parents=True, exist_ok=True)
+    (root / "data" / "nlu" / "en" / "examples.yml").write_text(INTENT_EXAMPLES, encoding="utf-8")
+    return root
+
+
 def trained(tmp_path: Path, **config: object) -> OutOfScopeNeighbours:
+    config = {"project_root": str(small_project(tmp_path / "project")), **config}
     component = OutOfScopeNeighbours(config, LocalModelStorage(tmp_path), Resource("oos"))
     component.train(
         TrainingData(
@@ -151,6 +171,32 @@ def test_the_replay_applies_the_threshold_to_the_margin_it_finds() -> None:
     fraud = [{"name": "sensitive_fraud", "confidence": 0.9}, {"name": "greet", "confidence": 0.1}]
     parsed = {"text": "money gone", "intent_ranking": fraud, NEIGHBOURS: {"margin": 0.2}}
     assert simulate(parsed, **settings, out_of_scope_threshold=0.0) == "handover"
+
+
+def test_the_classifier_and_the_key_words_together_keep_a_question_in_scope(tmp_path: Path) -> None:
+    """ "hoe activeer ik mijn esim op iphone" is nearest to an iPhone-settings example (out of
+    scope), but the classifier is fairly sure of the eSIM intent and its examples hold the
+    message's key words: it stays an eSIM question. Either signal alone is not enough."""
+    text = "can I pay my bill by card on my iphone"
+    [m] = trained(tmp_path).process([decided("billing_payment_methods", 0.6, text, ENERGY)])
+    assert m.get("intent")["name"] == "billing_payment_methods"
+    assert m.get(NEIGHBOURS)["in_scope"] is True
+    [m] = trained(tmp_path).process([decided("billing_payment_methods", 0.4, text, ENERGY)])
+    assert m.get("intent")["name"] == "out_of_scope"  # the classifier is not sure enough
+    [m] = trained(tmp_path).process([decided("billing_payment_methods", 0.6, "gas and power?", ENERGY)])
+    assert m.get("intent")["name"] == "out_of_scope"  # the words are not the intent's
+    assert m.get(NEIGHBOURS)["in_scope"] is False
+
+
+def test_the_replay_keeps_what_the_component_found_in_scope() -> None:
+    settings = {"intent_preference": 0.5, "article_conditional": 0.4, "lexical_threshold": 0.5}
+    ranking = [{"name": "sim_esim", "confidence": 0.6}, {"name": "greet", "confidence": 0.1}]
+    parsed = {
+        "text": "esim op iphone",
+        "intent_ranking": ranking,
+        NEIGHBOURS: {"margin": 0.03, "in_scope": True},
+    }
+    assert simulate(parsed, **settings, out_of_scope_threshold=-0.01) == "sim_esim"
 
 
 def test_a_weak_out_of_scope_the_neighbours_agree_with_is_the_honest_answer(tmp_path: Path) -> None:

@@ -264,6 +264,24 @@ def test_a_no_right_after_an_answer_that_asked_nothing_goes_to_a_person(chat, la
     assert texts(handed)[0] == response_text("utter_escalate_not_helped", language)
 
 
+ALREADY_DONE = {
+    "nl": ("ik zit in spanje en mijn data werkt niet", "ja roaming staat al aan"),
+    "fr": ("je suis en espagne et ma data ne marche pas", "j'ai déjà redémarré"),
+    "en": ("i'm in spain and my data doesn't work", "already tried that"),
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_saying_the_steps_were_already_done_goes_to_a_person(chat, language: str) -> None:
+    """ "roaming staat al aan" after the roaming steps got the same steps again; "c'est déjà
+    fait" after "did this help?" read as a yes. The answer did not help: a person takes over."""
+    question, done = ALREADY_DONE[language]
+    assert texts(chat(question)) == [response_text("utter_coverage_abroad", language)]
+    handed = chat(done)
+    assert handed["owner"] == "queued"
+    assert texts(handed)[0] == response_text("utter_escalate_not_helped", language)
+
+
 THANKS_THEN_STILL_BROKEN = {
     "nl": ("ik ben mijn pincode vergeten", "ok merci", "werkt nog steeds niet"),
     "fr": ("j'ai oublié mon code pin", "merci", "ça marche toujours pas"),

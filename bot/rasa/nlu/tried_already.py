@@ -1,0 +1,108 @@
+"""A customer who says they already did what the answer suggests: the answer did not help.
+
+After the roaming steps, "ja roaming staat aan" got the same roaming steps again; "heb ik al
+gedaan" after "did this help?" read as a yes (affirm 0.39), "c'est déjà fait" too (0.73), and
+"j'ai déjà redémarré" as "I don't follow". A person would take the hint: the steps did not
+help. ``TriedAlready`` turns a short message that says so into ``deny``: right after an answer
+a person takes over (reason ``not_helped``, as for a "no" to "did this help?"); anywhere else
+the assistant asks what it can do (actions/actions.py ``ActionNoWithoutQuestion``).
+
+``tried_already`` reads, in Dutch, French and English, "already" with a verb of trying or
+checking ("heb ik al gedaan", "already restarted", "j'ai déjà essayé"), or a very short message
+that something is on ("roaming staat aan", "roaming is already on"). Only short messages
+(``MAX_WORDS``) without a question or a problem of their own: "I already paid, why a reminder?"
+and "no sim detected, already restarted the phone" are questions for the classifier. A sensitive case or a
+request for a person keeps its intent. Placed before RepeatContact, which keeps the last word.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List
+
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.core.taxonomy import is_escalation
+from bot.core.unicode import plain_words
+from bot.rasa.nlu.component import ConfiguredComponent
+
+DENY = "deny"
+MAX_WORDS = 8
+MAX_STATE_WORDS = 5  # "roaming staat aan": a state alone, without "already", only when this short
+
+_ALREADY = r"(?:already|al|reeds|deja)"
+_DONE = (
+    r"(?:done|did|tried|restarted|rebooted|reset|checked|switched|turned|enabled|activated|"
+    r"reinstalled|updated|reinserted|"
+    r"gedaan|geprobeerd|herstart|heropgestart|opgestart|gecontroleerd|nagekeken|gecheckt|aangezet|"
+    r"uitgezet|afgezet|ingesteld|geactiveerd|gereset|geupdatet|geinstalleerd|uitgehaald|teruggestoken|"
+    r"fait|essaye|redemarre|reboote|verifie|controle|active|reinitialise|allume|eteint|remis|teste|"
+    r"reinstalle)"
+)
+_ON = (
+    r"(?:(?:staat|stond|is|zijn|est|sont|was|were) (?:al |already |deja |wel |bien )?"
+    r"(?:aan|on|enabled|activated|active|actif|activee|allume|ingeschakeld|geactiveerd))"
+)
+_PATTERNS = (
+    re.compile(rf"\b{_ALREADY}\b(?: \w+){{0,4}} {_DONE}\b"),
+    re.compile(rf"\b{_DONE}\b(?: \w+){{0,3}} {_ALREADY}\b"),
+)
+_STATE = re.compile(rf"\b{_ON}\b")
+_QUESTION_START = re.compile(
+    r"^(?:how|why|what|when|where|can|could|do|does|is it|"
+    r"hoe|waarom|wat|wanneer|waar|kan|kun|mag|moet|"
+    r"comment|pourquoi|quoi|quand|ou|est ce|puis|peux|dois)\b"
+)
+# A problem named beside it ("geen simkaart gedetecteerd, telefoon al herstart", "login not
+# working, tried 5 times already") is a question of its own: the classifier's. A leading "no" is
+# the answer to "did this help?", not a problem.
+_ANSWER_WORD = re.compile(r"^(?:nee|neen|no|nope|nah|non|nan)\b ?")
+_PROBLEM = re.compile(
+    r"\b(?:niet|geen|nooit|niks|niets|not|no|never|nothing|t|cannot|cant|pas|aucun|aucune|rien|jamais|"
+    r"kapot|broken|error|fout|erreur|panne|storing|"
+    r"detected|gedetecteerd|detecte|detectee|found|gevonden|trouve|trouvee|"
+    r"works|working|work|werkt|werken|lukt|marche|fonctionne|functioneert)\b"
+)
+# Asking whether *we* did it: "heb je al mijn betaling gecontroleerd", "have you checked it already"
+_ASKS_US = re.compile(
+    r"\b(?:(?:heb|hebben|ben|zijn|kan|kun|kunnen|wil|willen) (?:je|jij|jullie|u)|have you|did you|"
+    r"has anyone|avez vous|vous avez|as tu|tu as)\b"
+)
+
+
+def tried_already(text: str) -> bool:
+    """Whether a short message says the customer already did or checked it (module docstring)."""
+    if not text or text.lstrip().startswith("/") or "?" in text:
+        return False
+    plain = plain_words(text)
+    count = len(plain.split())
+    if not count or count > MAX_WORDS or _QUESTION_START.search(plain) or _ASKS_US.search(plain):
+        return False
+    if _PROBLEM.search(_ANSWER_WORD.sub("", plain)):
+        return False
+    if any(p.search(plain) for p in _PATTERNS):
+        return True
+    return count <= MAX_STATE_WORDS and bool(_STATE.search(plain))
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class TriedAlready(ConfiguredComponent):
+    """Makes "I already did that" a ``deny`` (module docstring)."""
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {}
+
+    def __init__(self, config: Dict[str, Any]) -> None:
+        self.config = config
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            name = str((message.get(INTENT) or {}).get("name") or "")
+            if is_escalation(name) or not tried_already(message.get(TEXT) or ""):
+                continue
+            message.set(INTENT, {"name": DENY, "confidence": 1.0}, add_to_output=True)
+            message.set("tried_already", True, add_to_output=True)
+        return messages

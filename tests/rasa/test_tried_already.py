@@ -1,0 +1,71 @@
+"""TriedAlready: "I already did that" after an answer means it did not help."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.rasa.nlu.tried_already import TriedAlready, tried_already
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "heb ik al gedaan",
+        "dat heb ik al geprobeerd",
+        "ik heb al herstart",
+        "ja roaming staat aan",
+        "roaming staat al aan",
+        "c'est déjà fait",
+        "j'ai déjà redémarré",
+        "le roaming est déjà activé",
+        "already tried that",
+        "I already restarted my phone",
+        "roaming is already on",
+        "no, tried that already",
+    ],
+)
+def test_saying_it_was_already_done_is_recognised_in_each_language(text: str) -> None:
+    assert tried_already(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "/deny",
+        "I already paid, why do I get a reminder",  # a question
+        "ik heb al betaald",  # no trying or checking
+        "is roaming already on?",
+        "hoe zet ik roaming aan",
+        "heb je al mijn betaling gecontroleerd",  # asks whether we did
+        "no sim card detected, already restarted the phone",  # a problem of its own
+        "login not working, tried 5 times already",
+        "geen bereik in Gent, ik heb al herstart",
+        "ik heb al herstart en de vliegtuigmodus aan en uit gezet maar nog altijd niks",  # long
+        "my phone is on but there is no signal",
+        "ik heb al een nieuwe sim",
+    ],
+)
+def test_questions_and_problems_are_left_to_the_classifier(text: str) -> None:
+    assert not tried_already(text)
+
+
+def parsed(text: str, intent: str, confidence: float) -> Message:
+    message = Message({"text": text})
+    message.set("intent", {"name": intent, "confidence": confidence}, add_to_output=True)
+    return message
+
+
+def test_the_message_becomes_a_deny_unless_it_is_sensitive() -> None:
+    component = TriedAlready.create({}, None, None, None)
+    said, fraud, other = component.process(
+        [
+            parsed("ja roaming staat aan", "coverage_abroad", 0.92),
+            parsed("al gedaan", "sensitive_fraud", 0.6),
+            parsed("roaming staat niet aan", "coverage_abroad", 0.9),
+        ]
+    )
+    assert said.get("intent") == {"name": "deny", "confidence": 1.0} and said.get("tried_already")
+    assert fraud.get("intent")["name"] == "sensitive_fraud"
+    assert other.get("intent")["name"] == "coverage_abroad"
