@@ -313,3 +313,17 @@ def test_a_question_the_classifier_itself_finds_out_of_scope_keeps_its_answer() 
     msg.set(ARTICLE, {"id": "x", "confidence": 0.01, "conditional": 0.2, "classified": classified})
     decide(msg)
     assert msg.get(INTENT) == {"name": "out_of_scope", "confidence": 0.9}
+
+
+def test_an_article_the_decision_is_sure_of_is_clear_alone() -> None:
+    """ "et c'est payé ?" after the bill's answer: the payment article (0.89, its key words all
+    there) answers it; that the help centre's share was only 0.4 says nothing about the message
+    being unclear, so the bill's answer is not given (and pointed at) again."""
+    bill = {"intent": "billing_higher_than_usual", "confidence": 0.92, "article": None}
+    msg = message("et c'est payé ?", "knowledge", 0.89, bill)
+    classified = [{"name": "knowledge", "confidence": 0.4}, {"name": "billing_due_date", "confidence": 0.3}]
+    article = {"id": "payment_processing_time", "confidence": 0.45, "conditional": 0.89, "lexical": 1.0}
+    msg.set(ARTICLE, {**article, "classified": classified})
+    decide(msg)
+    assert msg.get(INTENT) == {"name": "knowledge", "confidence": 0.89}  # neither adopted nor doubted
+    assert msg.get(ARTICLE)["id"] == "payment_processing_time"

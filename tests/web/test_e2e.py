@@ -264,24 +264,6 @@ def test_a_no_right_after_an_answer_that_asked_nothing_goes_to_a_person(chat, la
     assert texts(handed)[0] == response_text("utter_escalate_not_helped", language)
 
 
-ALREADY_DONE = {
-    "nl": ("ik zit in spanje en mijn data werkt niet", "ja roaming staat al aan"),
-    "fr": ("je suis en espagne et ma data ne marche pas", "j'ai déjà redémarré"),
-    "en": ("i'm in spain and my data doesn't work", "already tried that"),
-}
-
-
-@pytest.mark.parametrize("language", ["nl", "fr", "en"])
-def test_saying_the_steps_were_already_done_goes_to_a_person(chat, language: str) -> None:
-    """ "roaming staat al aan" after the roaming steps got the same steps again; "c'est déjà
-    fait" after "did this help?" read as a yes. The answer did not help: a person takes over."""
-    question, done = ALREADY_DONE[language]
-    assert texts(chat(question)) == [response_text("utter_coverage_abroad", language)]
-    handed = chat(done)
-    assert handed["owner"] == "queued"
-    assert texts(handed)[0] == response_text("utter_escalate_not_helped", language)
-
-
 THANKS_THEN_STILL_BROKEN = {
     "nl": ("ik ben mijn pincode vergeten", "ok merci", "werkt nog steeds niet"),
     "fr": ("j'ai oublié mon code pin", "merci", "ça marche toujours pas"),
@@ -457,33 +439,3 @@ def test_a_clarification_suggests_the_likely_article_and_pressing_it_answers_it(
     answer = texts(pressed)
     assert answer[0].startswith(article.body) and answer[0].endswith(article.link)
     assert answer[-1] == response_text("utter_did_this_help", "en")
-
-
-@pytest.mark.parametrize(
-    ("language", "opener", "name"),
-    [
-        ("nl", "hallo, ik heb een vraag over mijn abonnement", "je abonnement"),
-        ("fr", "bonjour j'ai un souci avec mon abonnement svp", "votre abonnement"),
-        ("en", "hi, quick question about my plan", "your plan"),
-    ],
-)
-def test_naming_only_a_topic_gets_its_menu_and_a_button_answers(
-    chat, language: str, opener: str, name: str
-) -> None:
-    """No guess for a bare topic (a plan question was handed over as a cancellation): the topic's
-    common questions as buttons, in the customer's language, and pressing one answers it."""
-    from bot.core.knowledge import load_help_centre
-
-    body = chat(opener)
-    assert body["language"] == language and body["owner"] == "bot"
-    [reply] = body["replies"]
-    assert reply["text"] == response_text("utter_clarify_topic", language, topic_name=name)
-    payloads = [b["payload"] for b in reply["buttons"]]
-    assert payloads[-2:] == ["/sensitive_cancellation", "/request_human"]
-    article = load_help_centre().get("plans_overview", language)
-    assert reply["buttons"][0] == {
-        "title": article.title,
-        "payload": '/knowledge{"article_id": "plans_overview"}',
-    }
-    answer = texts(chat(reply["buttons"][0]["payload"]))
-    assert answer[0].startswith(article.body) and answer[-1] == response_text("utter_did_this_help", language)

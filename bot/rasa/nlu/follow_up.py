@@ -90,11 +90,11 @@ class FollowUpContext(ConfiguredComponent):
     ) -> bool:
         """A weak answer alone, another plausible answer read together (module docstring).
 
-        The message's strength is the classifier's own confidence: ArticleDecision may have
-        rescued the intent (raised it by the help centre's share, 0.20 -> 0.47 for "hoe lang
-        duurt dat"), which says it beats the articles, not that the message is clear alone."""
+        The message's strength is :func:`own_confidence`: ArticleDecision may have rescued an
+        intent (raised it by the help centre's share, 0.20 -> 0.47 for "hoe lang duurt dat"),
+        which says it beats the articles, not that the message is clear alone."""
         name, confidence = str(intent.get("name") or ""), float(intent.get("confidence") or 0)
-        confidence = min(confidence, classified_confidence(name, article or {}, confidence))
+        confidence = own_confidence(name, article or {}, confidence)
         wanted, plausible = str(context.get("intent") or ""), float(context.get("confidence") or 0)
         answers = (wanted,) if name == FALLBACK_INTENT else (name, wanted)
         if not all(is_answer_topic(a) or a == KNOWLEDGE_INTENT for a in answers) or name == wanted:
@@ -125,10 +125,7 @@ class FollowUpContext(ConfiguredComponent):
         if wanted == KNOWLEDGE_INTENT and not wanted_article:
             return False
         name, confidence = str(intent.get("name") or ""), float(intent.get("confidence") or 0)
-        # the classifier's own confidence, as in doubts(): OutOfScopeNeighbours' verdict (0.9) on
-        # "en hoe zet ik het weer af?" says its nearest examples are out of scope, not that the
-        # message is clear alone (the classifier: out_of_scope 0.07)
-        confidence = min(confidence, classified_confidence(name, article, confidence))
+        confidence = own_confidence(name, article, confidence)
         if name == wanted and (name != KNOWLEDGE_INTENT or article.get("id") == wanted_article):
             return False
         if name == FALLBACK_INTENT or not name:
@@ -136,6 +133,20 @@ class FollowUpContext(ConfiguredComponent):
         if is_escalation(name):
             return confidence < self.weak_escalation
         return confidence < self.uncertain
+
+
+def own_confidence(name: str, article: Dict[str, Any], decided: float) -> float:
+    """How clear the message is alone. For an intent, the classifier's own confidence when lower
+    than the decided one: ArticleDecision may have rescued it (raised it by the help centre's
+    share) and OutOfScopeNeighbours' verdict (0.9 on "en hoe zet ik het weer af?", the classifier:
+    out_of_scope 0.07) says its nearest examples are out of scope, neither that the message is
+    clear alone. For an article, the decision's confidence: it chose the article because the
+    classifier was sure which one and the key words are there, while P(knowledge) only says how
+    the help centre shares with the intents ("et c'est payé ?" after the bill's answer: the
+    payment article at 0.89, key words 1.0, P(knowledge) 0.5)."""
+    if name == KNOWLEDGE_INTENT:
+        return decided
+    return min(decided, classified_confidence(name, article, decided))
 
 
 def classified_confidence(name: str, article: Dict[str, Any], default: float) -> float:

@@ -1,0 +1,69 @@
+"""End to end over POST /api/chat: how a conversation goes on after its first answer or
+without a question yet (a bare topic, "I already did that", a follow-up about the answer).
+
+The running stack is the pass's shared one (``stack`` in tests/conftest.py): every test is a
+customer of its own (``chat`` in tests/web/conftest.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.knowledge import load_help_centre
+from tests.helpers.domain import response_text, texts
+
+pytestmark = pytest.mark.e2e
+
+
+ALREADY_DONE = {
+    "nl": ("ik zit in spanje en mijn data werkt niet", "ja roaming staat al aan"),
+    "fr": ("je suis en espagne et ma data ne marche pas", "j'ai déjà redémarré"),
+    "en": ("i'm in spain and my data doesn't work", "already tried that"),
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_saying_the_steps_were_already_done_goes_to_a_person(chat, language: str) -> None:
+    """ "roaming staat al aan" after the roaming steps got the same steps again; "c'est déjà
+    fait" after "did this help?" read as a yes. The answer did not help: a person takes over."""
+    question, done = ALREADY_DONE[language]
+    assert texts(chat(question)) == [response_text("utter_coverage_abroad", language)]
+    handed = chat(done)
+    assert handed["owner"] == "queued"
+    assert texts(handed)[0] == response_text("utter_escalate_not_helped", language)
+
+
+@pytest.mark.parametrize(
+    ("language", "opener", "name"),
+    [
+        ("nl", "hallo, ik heb een vraag over mijn abonnement", "je abonnement"),
+        ("fr", "bonjour j'ai un souci avec mon abonnement svp", "votre abonnement"),
+        ("en", "hi, quick question about my plan", "your plan"),
+    ],
+)
+def test_naming_only_a_topic_gets_its_menu_and_a_button_answers(
+    chat, language: str, opener: str, name: str
+) -> None:
+    """No guess for a bare topic (a plan question was handed over as a cancellation): the topic's
+    common questions as buttons, in the customer's language, and pressing one answers it."""
+    body = chat(opener)
+    assert body["language"] == language and body["owner"] == "bot"
+    [reply] = body["replies"]
+    assert reply["text"] == response_text("utter_clarify_topic", language, topic_name=name)
+    payloads = [b["payload"] for b in reply["buttons"]]
+    assert payloads[-2:] == ["/sensitive_cancellation", "/request_human"]
+    article = load_help_centre().get("plans_overview", language)
+    assert reply["buttons"][0] == {
+        "title": article.title,
+        "payload": '/knowledge{"article_id": "plans_overview"}',
+    }
+    answer = texts(chat(reply["buttons"][0]["payload"]))
+    assert answer[0].startswith(article.body) and answer[-1] == response_text("utter_did_this_help", language)
+
+
+def test_a_question_about_the_answer_that_an_article_answers_gets_that_article(chat) -> None:
+    """ "et c'est payé ?" after the bill's answer read together as the bill again, and the
+    customer got "no better answer than the one above"; alone it is the payment article."""
+    article = load_help_centre().get("payment_processing_time", "fr")
+    chat("Bonjour, ma facture est trop élevée ce mois-ci, pourquoi ?")
+    answer = texts(chat("et c'est payé ?"))
+    assert answer[0].startswith(article.body)
