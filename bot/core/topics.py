@@ -53,6 +53,8 @@ class Topics:
 
     def only_topic(self, text: str) -> Topic | None:
         """The topic a message consists of, filler words aside; None for anything else."""
+        if text.lstrip().startswith("/"):
+            return None  # a button's payload ("/sim_activate") names its own intent
         words = plain_words(text).split()
         if not words or len(words) > MAX_MESSAGE_WORDS:
             return None

@@ -49,6 +49,7 @@ def test_a_message_that_only_names_a_topic_is_recognised_in_each_language(text: 
         "sim kwijt",
         "my bill and my sim",  # two topics
         "saldo",  # one clear answer: the classifier's
+        "/sim",  # a payload
         "factuur " * 20,
     ],
 )
