@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.nodes import Node
 
+from bot.core.project import compose, items, line_of, mapping, scalar, to_data
 from bot.core.settings import PROJECT_ROOT, SUPPORTED_LANGUAGES
 from bot.core.unicode import plain_words
 
@@ -113,68 +115,56 @@ def topic_problems(
     path: Path, intents: set[str], articles: set[str], labelled: set[str]
 ) -> list[tuple[int, str]]:
     """(line, message) for each problem of the topics file: YAML, a language missing from a
-    topic's words or name, a word of more than two words or that is a filler, an unknown intent
-    or article, an intent without a button title, more than four options."""
+    topic's words or name, a word of more than two words, a filler or one naming two topics (at
+    the word's line), no options or more than four, an unknown intent or article, an intent
+    without a button title (at the topic's line)."""
     try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text) or {}
+        root = compose(path)
     except OSError as error:
         return [(1, f"cannot read the topics file: {error}")]
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         return [((mark.line + 1) if mark else 1, f"not valid YAML: {error}")]
-    lines = text.splitlines()
-
-    def line_of(needle: str, start: int = 0) -> int:
-        """The first line from ``start`` (0-based) holding ``needle``, case and accents aside."""
-        folded = plain_words(needle)
-        for number, line in enumerate(lines[start:], start + 1):
-            code = line.split("#", 1)[0]
-            if f" {folded} " in f" {plain_words(code)} ":
-                return number
-        return start + 1
-
-    def key_line(key: str, start: int = 0) -> int:
-        for number, line in enumerate(lines[start:], start + 1):
-            if line.split("#", 1)[0].strip().startswith(f"{key}:"):
-                return number
-        return start + 1
-
+    data = to_data(root) if root is not None else {}
+    topics = parse_topics(data if isinstance(data, dict) else {})
     found: list[tuple[int, str]] = []
-    topics = parse_topics(data)
-    starts: dict[str, int] = {}
-    for topic_id, raw in (data.get("topics") or {}).items():
-        raw = raw or {}
-        at = starts[str(topic_id)] = key_line(str(topic_id), key_line("topics") - 1)
+    seen: dict[str, str] = {}  # folded word -> the topic it names first
+    for topic_id, (key, value) in mapping(_field(root, "topics")).items():
+        at = line_of(key)
+        words, names = _field(value, "words"), _field(value, "name")
         for language in SUPPORTED_LANGUAGES:
-            if not ((raw.get("words") or {}).get(language)):
+            if not items(_field(words, language)):
                 found.append((at, f"topic {topic_id}: no words in {language}"))
-            if not ((raw.get("name") or {}).get(language)):
+            if not scalar(_field(names, language)):
                 found.append((at, f"topic {topic_id}: no name in {language}"))
-        for words in (raw.get("words") or {}).values():
-            for word in words or []:
-                folded, where = plain_words(str(word)), line_of(str(word), at - 1)
+        for _key, sequence in mapping(words).values():
+            for node in items(sequence):
+                word = scalar(node) or ""
+                folded = plain_words(word)
                 if len(folded.split()) > MAX_WORDS:
-                    found.append((where, f"topic {topic_id}: '{word}' has more than {MAX_WORDS} words"))
+                    found.append(
+                        (line_of(node), f"topic {topic_id}: '{word}' has more than {MAX_WORDS} words")
+                    )
                 if folded in topics.fillers:
-                    found.append((where, f"topic {topic_id}: '{word}' is also a filler word"))
-        options = raw.get("options") or []
+                    found.append((line_of(node), f"topic {topic_id}: '{word}' is also a filler word"))
+                if seen.setdefault(folded, topic_id) != topic_id:
+                    found.append((line_of(node), f"'{folded}' names both {seen[folded]} and {topic_id}"))
+        options = [_option(to_data(node)) for node in items(_field(value, "options"))]
         if not options:
             found.append((at, f"topic {topic_id}: no options"))
         if len(options) > MAX_OPTIONS:
             found.append((at, f"topic {topic_id}: {len(options)} options, at most {MAX_OPTIONS} are shown"))
-        for option in map(_option, options):
+        for option in options:
             if option.article and option.article not in articles:
                 found.append((at, f"topic {topic_id}: no help-centre article {option.article}"))
             if option.intent and option.intent not in intents:
                 found.append((at, f"topic {topic_id}: intent {option.intent} is not in domain.yml"))
             elif option.intent and option.intent not in labelled and not topics.label(option.intent, "nl"):
                 found.append((at, f"topic {topic_id}: intent {option.intent} has no button title"))
-    seen: dict[str, str] = {}
-    for topic in topics.topics:
-        for word in sorted(topic.words):
-            if word in seen and seen[word] != topic.id:
-                at = line_of(word, starts.get(topic.id, 1) - 1)
-                found.append((at, f"'{word}' names both {seen[word]} and {topic.id}"))
-            seen.setdefault(word, topic.id)
     return found
+
+
+def _field(node: Node | None, name: str) -> Node | None:
+    """The value node of ``name`` in a mapping node (None when absent)."""
+    entry = mapping(node).get(name)
+    return entry[1] if entry else None
