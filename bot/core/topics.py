@@ -106,9 +106,20 @@ def load_topics(path: Path = TOPICS_FILE) -> Topics:
     return parse_topics(data) if isinstance(data, dict) else Topics()
 
 
-@lru_cache(maxsize=1)
-def default_topics() -> Topics:
-    return load_topics()
+def default_topics(path: Path = TOPICS_FILE) -> Topics:
+    """The editors' topics for the action server, read again when the file changes: after
+    `make publish` the new model names a new topic, and its menu must be there without a
+    restart (as the help centre's articles, actions/knowledge.py ``HelpCentreCache``)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return Topics()
+    return _topics_at(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=4)
+def _topics_at(path: str, _mtime_ns: int, _size: int) -> Topics:
+    return load_topics(Path(path))
 
 
 def topic_problems(

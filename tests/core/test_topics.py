@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.topics import TOPICS_FILE, load_topics, parse_topics, topic_problems
+from bot.core.topics import TOPICS_FILE, default_topics, load_topics, parse_topics, topic_problems
 
 TOPICS = load_topics()
 
@@ -98,6 +98,16 @@ def test_a_broken_file_is_reported_and_the_assistant_goes_on_without_topics(tmp_
     assert line == 3 and message.startswith("not valid YAML")
     assert load_topics(path).only_topic("factuur") is None
     assert load_topics(tmp_path / "missing.yml").topics == ()
+
+
+def test_the_action_servers_topics_follow_the_file_without_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "topics.yml"
+    path.write_text("topics:\n  bill: {words: {en: [bill]}, options: [billing_due_date]}\n", encoding="utf-8")
+    assert default_topics(path).only_topic("bill") is not None
+    path.write_text("topics:\n  sim: {words: {en: [sim card]}, options: [sim_activate]}\n", encoding="utf-8")
+    assert default_topics(path).only_topic("bill") is None
+    assert default_topics(path).only_topic("sim card").id == "sim"
+    assert default_topics(tmp_path / "gone.yml").topics == ()
 
 
 def test_a_word_naming_two_topics_is_a_problem(tmp_path: Path) -> None:
