@@ -42,8 +42,9 @@ def static_problems(project: Project, min_examples: int = DEFAULT_MIN_EXAMPLES) 
     problems += missing_labels(project)
     problems += sensitive_setup(project)
     problems += heldout_leaks(project)
-    problems += article_problems(project)
-    problems += topic_file_problems(project)
+    centre = load_help_centre(project.knowledge_dir, LANGUAGES)  # ~1 s: read once for both
+    problems += article_problems(project, centre)
+    problems += topic_file_problems(project, centre)
     return sorted(set(problems), key=lambda p: (p.path, p.line, p.message))
 
 
@@ -196,10 +197,9 @@ def _is_placeholder(example: Example) -> bool:
 # -- help-centre articles (data/knowledge/<lang>/<id>.md, bot.core.knowledge) -----------------
 
 
-def article_problems(project: Project) -> list[Problem]:
+def article_problems(project: Project, centre: HelpCentre) -> list[Problem]:
     """Problems of the help centre: the parser's (fields, body, id, questions, missing language),
     then ids, topics, departments, links and example questions shared with something else."""
-    centre = load_help_centre(project.knowledge_dir, LANGUAGES)
     found = [Problem(_rel(project, p.path), p.line, p.message) for p in centre.problems]
     if not project.article_files():
         return found
@@ -213,14 +213,13 @@ def article_problems(project: Project) -> list[Problem]:
     return found
 
 
-def topic_file_problems(project: Project) -> list[Problem]:
+def topic_file_problems(project: Project, centre: HelpCentre) -> list[Problem]:
     """Problems of data/topics.yml (bot.core.topics.topic_problems), and training examples or
     article questions that only name a topic: the assistant answers such a message with the
     topic's menu, so the example teaches nothing and misleads the editor."""
     path = project.topics_file
     if not path.exists():
         return []
-    centre = load_help_centre(project.knowledge_dir, LANGUAGES)
     articles = {article_id for by_id in centre.articles.values() for article_id in by_id}
     intents = {i.value for i in project.intents()}
     where = project.rel(path)
