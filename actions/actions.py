@@ -146,7 +146,7 @@ CLARIFICATIONS = {"utter_clarify", "utter_clarify_topics", "utter_confused"}
 # (data/topics.yml); not a misunderstanding, so an unclear message after it is clarified as usual.
 TOPIC_MENU = "utter_clarify_topic"
 # Nothing yet, or only a greeting: a "huh?" is not about an answer.
-OPENERS = frozenset({None, "utter_greet"})
+OPENERS = frozenset({None, "utter_greet", "utter_how_are_you", "utter_greet_again"})
 
 # The bot's answers to a question (billing, coverage, outages, SIM, the customer's account): a
 # "no" right after one of them means it did not help. Except the answers that end on a question

@@ -20,6 +20,7 @@ from yaml.nodes import Node
 
 from bot.core.project import compose, items, line_of, mapping, scalar, to_data
 from bot.core.settings import PROJECT_ROOT, SUPPORTED_LANGUAGES
+from bot.core.small_talk import without_how_are_you
 from bot.core.unicode import plain_words
 
 TOPICS_FILE = PROJECT_ROOT / "data" / "topics.yml"
@@ -57,7 +58,7 @@ class Topics:
         """The topic a message consists of, filler words aside; None for anything else."""
         if text.lstrip().startswith("/"):
             return None  # a button's payload ("/sim_activate") names its own intent
-        words = plain_words(text).split()
+        words = without_how_are_you(text).split()
         if not words or len(words) > MAX_MESSAGE_WORDS:
             return None
         rest = " ".join(w for w in words if w not in self.fillers)

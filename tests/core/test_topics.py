@@ -30,6 +30,10 @@ TOPICS = load_topics()
         ("mobiele data", "data"),
         ("contrat", "contract"),
         ("messagerie vocale", "voicemail"),
+        # a "how are you?" asks nothing about the topic (bot/core/small_talk.py)
+        ("bonjour, ça va ? j'ai une question sur ma facture", "bill"),
+        ("hoi, alles goed? vraagje over mijn abonnement", "plan"),
+        ("hi how are you, got a problem with my sim", "sim"),
     ],
 )
 def test_a_message_that_only_names_a_topic_is_recognised_in_each_language(text: str, topic: str) -> None:
@@ -47,6 +51,8 @@ def test_a_message_that_only_names_a_topic_is_recognised_in_each_language(text: 
         "facture en retard",
         "how do I pay my bill",
         "sim kwijt",
+        "ça va",  # small talk only: the greeting's reply
+        "hoe betalen",  # a question word is no filler
         "my bill and my sim",  # two topics
         "saldo",  # one clear answer: the classifier's
         "/sim",  # a payload

@@ -67,3 +67,21 @@ def test_a_question_about_the_answer_that_an_article_answers_gets_that_article(c
     chat("Bonjour, ma facture est trop élevée ce mois-ci, pourquoi ?")
     answer = texts(chat("et c'est payé ?"))
     assert answer[0].startswith(article.body)
+
+
+SMALL_TALK = {
+    "nl": ("hallo", "alles goed met jou?", "hallo"),
+    "fr": ("bonjour", "ça va ?", "salut"),
+    "en": ("hi", "how are you doing?", "hello"),
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_how_are_you_is_answered_in_kind_and_the_introduction_is_not_repeated(chat, language: str) -> None:
+    """ "ça va ?" after "bonjour" got "no better answer than the one above" (the introduction
+    again, shortened by the router); "how are you?" got the customer-service article. Now: the
+    introduction once, "fine, thanks" to the question, and a short invitation to a second hello."""
+    hello, how_are_you, again = SMALL_TALK[language]
+    assert texts(chat(hello)) == [response_text("utter_greet", language, bot_name="Mila")]
+    assert texts(chat(how_are_you)) == [response_text("utter_how_are_you", language, bot_name="Mila")]
+    assert texts(chat(again)) == [response_text("utter_greet_again", language)]

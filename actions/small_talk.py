@@ -1,0 +1,46 @@
+"""The reply to a greeting: the introduction once, "fine, thanks" to "how are you?", and a short
+invitation when the customer greets again in the same conversation."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.core.small_talk import asks_how_i_am
+
+# The replies to a greeting: after one of them, a second "hallo" does not need the introduction.
+GREETINGS = frozenset({"utter_greet", "utter_how_are_you", "utter_greet_again"})
+
+
+def greeted_before(tracker: Tracker) -> bool:
+    """Whether the bot answered a greeting earlier in this session."""
+    for event in reversed(tracker.events):
+        if event.get("event") in ("session_started", "restart"):
+            return False
+        if event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action") in GREETINGS:
+            return True
+    return False
+
+
+def greeting_reply(text: str, greeted: bool) -> str:
+    """The response for a greeting ``text``: "how are you?" is answered, the introduction once."""
+    if asks_how_i_am(text):
+        return "utter_how_are_you"
+    return "utter_greet_again" if greeted else "utter_greet"
+
+
+class ActionGreet(Action):
+    """ "hallo", "ça va ?", "hey, how are you": the greeting's reply in kind (domain responses)."""
+
+    def name(self) -> str:
+        return "action_greet"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        text = str((tracker.latest_message or {}).get("text") or "")
+        dispatcher.utter_message(response=greeting_reply(text, greeted_before(tracker)))
+        return []
