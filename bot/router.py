@@ -82,6 +82,8 @@ class IncomingMessage:
     # (Telegram chat and message id, Slack channel and ts, the web chat request): stored with the
     # message, so that a retry or a replay finds it instead of storing it again.
     source_key: str | None = None
+    # The key was made for this very try (a web chat request's own): no earlier try stored it.
+    new_key: bool = False
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,8 @@ class Router:
         return RouterResult(conv.id, conv.language, owner, replies, inbound.choice.source, timings)
 
     def _record(self, message: IncomingMessage) -> Inbound:
-        """Store the message, or find it when an earlier try of its update stored it (its key)."""
+        """Store the message, or find it when an earlier try of its update stored it (its key).
+        Called after :meth:`_earlier_try` found nothing: the store need not look again first."""
         return self.store.record_inbound(
             channel=message.channel,
             sender=message.sender,
@@ -214,12 +217,15 @@ class Router:
             choose_language=self._chooser(message.text, message.locale),
             payload=_inbound_payload(message),
             source_key=message.source_key,
+            key_unseen=True,
         )
 
     def _earlier_try(self, message: IncomingMessage) -> Inbound | None:
         """The message as an earlier try of the same update stored it (the database went away
         while it was handled, a platform's retry): its handling goes on from there."""
-        return self.store.find_inbound(message.source_key) if message.source_key else None
+        if not message.source_key or message.new_key:
+            return None
+        return self.store.find_inbound(message.source_key)
 
     def _answered_before(self, inbound: Inbound) -> RouterResult:
         """An earlier try stored the message and its answer, but was cut short before the channel

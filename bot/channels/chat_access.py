@@ -83,11 +83,12 @@ async def session_for_reading(request: Request, sender: str | None, *, query: bo
     return session
 
 
-async def session_for_sending(request: Request, sender: str | None) -> ChatSession:
+def session_for_sending(request: Request, sender: str | None) -> ChatSession:
     """The session a message goes to (see the module docstring): the token's, the claimed
-    sender's, or a new one."""
+    sender's, or a new one. Blocking (the database): called in the worker thread that then
+    hands the message to the router, so a message costs one thread hop."""
     header, cookie = request.headers.get(TOKEN_HEADER), request.cookies.get(COOKIE)
-    return await run_in_threadpool(session_to_send, sessions_of(request), header, cookie, sender)
+    return session_to_send(sessions_of(request), header, cookie, sender)
 
 
 def session_to_send(

@@ -38,12 +38,13 @@ from bot.channels.chat_access import (
 )
 from bot.channels.chat_spool import SPOOL_FILE, ChatSpool, database_away, spool_answer
 from bot.core import events
+from bot.core.chat_sessions import ChatSession
 from bot.core.db import OWNER_AGENT, OWNER_QUEUED, utcnow
 from bot.core.feed import ChangeFeed, Event
 from bot.core.settings import SUPPORTED_LANGUAGES, Settings
 from bot.core.store import ConversationStore
 from bot.core.typing_signals import AGENT, CUSTOMER, signal_typing
-from bot.router import IncomingMessage, InvalidMessage, Router, valid_sender
+from bot.router import IncomingMessage, InvalidMessage, Router, RouterResult, valid_sender
 from bot.web.http import (
     ApiError,
     error_response,
@@ -197,13 +198,12 @@ def install_chat_routes(app: FastAPI, settings: Settings) -> None:
         await check_rate(request, settings)
         services: ChatServices = request.app.state.services
         message = await read_chat_message(request, services.router)
-        session = request.state.chat_session = await session_for_sending(request, message.sender)
-        started = time.perf_counter()
         try:
-            result = await run_in_threadpool(services.router.handle, replace(message, sender=session.sender))
+            handled = await run_in_threadpool(handle_chat, request, services.router, message)
         except InvalidMessage as exc:
             return error_response(413 if exc.too_large else 422, "invalid_message", str(exc))
-        timings = {**result.timings_ms, "router": 1000 * (time.perf_counter() - started)}
+        session, result, router_ms = handled
+        timings = {**result.timings_ms, "router": router_ms}
         response = JSONResponse(
             {
                 "replies": result.replies,
@@ -260,6 +260,17 @@ def install_chat_page(app: FastAPI, settings: Settings) -> None:
         return events_script_response()
 
 
+def handle_chat(
+    request: Request, router: Router, message: IncomingMessage
+) -> tuple[ChatSession, RouterResult, float]:
+    """The message's session (kept on the request for the chat spool), then the router's answer
+    and its time in milliseconds: in one worker thread, one hop from the event loop."""
+    session = request.state.chat_session = session_for_sending(request, message.sender)
+    started = time.perf_counter()
+    result = router.handle(replace(message, sender=session.sender))
+    return session, result, 1000 * (time.perf_counter() - started)
+
+
 async def read_chat_message(request: Request, router: Router) -> IncomingMessage:
     """The message, checked as the router will check it: nothing is issued or stored for a
     message it would refuse. Its sender is the one the caller names, which the conversation
@@ -276,8 +287,15 @@ async def read_chat_message(request: Request, router: Router) -> IncomingMessage
     if title is not None and not isinstance(title, str):
         raise ApiError(422, "invalid_message", "button_title must be a string")
     metadata = {"button_title": title} if title else {}
+    key, new_key = _key(request)
     message = IncomingMessage(
-        channel="web", sender=sender, text=text, locale=locale, metadata=metadata, source_key=_key(request)
+        channel="web",
+        sender=sender,
+        text=text,
+        locale=locale,
+        metadata=metadata,
+        source_key=key,
+        new_key=new_key,
     )
     try:
         return router.validate(message)
@@ -285,14 +303,16 @@ async def read_chat_message(request: Request, router: Router) -> IncomingMessage
         raise ApiError(413 if exc.too_large else 422, "invalid_message", str(exc)) from exc
 
 
-def _key(request: Request) -> str:
+def _key(request: Request) -> tuple[str, bool]:
     """The message's key at its source, one per request: the same when the request, cut short by
     the database going away after the message was stored, keeps it in the spool, whose replay then
-    finds the stored message instead of storing it twice."""
+    finds the stored message instead of storing it twice. True when it was made now (nothing can
+    have been stored under it: the router need not look it up)."""
     key = getattr(request.state, "message_key", None)
-    if key is None:
-        key = request.state.message_key = f"web:{uuid.uuid4().hex}"
-    return key
+    if key is not None:
+        return key, False
+    key = request.state.message_key = f"web:{uuid.uuid4().hex}"
+    return key, True
 
 
 def _sender(request: Request) -> str | None:

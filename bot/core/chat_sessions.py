@@ -24,7 +24,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy import bindparam, delete, exists, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -36,6 +36,10 @@ TOKEN_BYTES = 32  # 256 bits, 43 characters in URL-safe base64
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,128}")
 SENDER_PREFIX = "web-"
 USED_EVERY = timedelta(hours=1)  # ``used_at`` is written at most this often per token
+# The look-up of every web chat message, built once (no statement or cache key to build per call).
+_BY_TOKEN = select(chat_sessions.c.sender, chat_sessions.c.used_at).where(
+    chat_sessions.c.token_hash == bindparam("digest"), chat_sessions.c.channel == bindparam("channel")
+)
 
 
 @dataclass(frozen=True)
@@ -74,9 +78,7 @@ class ChatSessions:
         digest, now = token_hash(token or ""), utcnow()
         t = chat_sessions.c
         with self.engine.begin() as conn:
-            row = conn.execute(
-                select(t.sender, t.used_at).where(t.token_hash == digest, t.channel == self.channel)
-            ).first()
+            row = conn.execute(_BY_TOKEN, {"digest": digest, "channel": self.channel}).first()
             if row is None:
                 return None
             if row.used_at < now - USED_EVERY:

@@ -21,9 +21,10 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from sqlalchemy import case, delete, insert, literal, select, update
+from sqlalchemy import Float, bindparam, case, delete, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import Select, Update
 
 from bot.core.db import rate_buckets
 
@@ -55,6 +56,7 @@ class RateLimiter:
         self.engine, self.name, self.rate, self.clock = engine, name, rate, clock
         self._cleaned = 0.0
         self._lock = threading.Lock()
+        self._take, self._level = _statements(rate)
 
     def key(self, client: str) -> str:
         return f"{self.name}:{client}"[:KEY_CHARS]
@@ -63,21 +65,14 @@ class RateLimiter:
         """Take a token for ``client``: 0 when the request may go ahead, else the seconds to wait."""
         key, now = self.key(client), self.clock()
         self._cleanup(now)
-        t = rate_buckets.c
-        elapsed = case((t.updated_s < now, literal(now) - t.updated_s), else_=0.0)
-        refill = t.tokens + elapsed * self.rate.per_second
-        level = case((refill > self.rate.burst, float(self.rate.burst)), else_=refill)
+        params = {"key": key, "now": now}
         for _ in range(3):  # another take may create or delete the bucket in between
             with self.engine.begin() as conn:
-                taken = conn.execute(
-                    update(rate_buckets)
-                    .where(t.bucket == key, level >= 1.0)
-                    .values(tokens=level - 1.0, updated_s=now)
-                ).rowcount
+                taken = conn.execute(self._take, params).rowcount
             if taken or self._create(key, now):
                 return 0.0
             with self.engine.connect() as conn:
-                left = conn.execute(select(level).where(t.bucket == key)).scalar()
+                left = conn.execute(self._level, params).scalar()
             if left is not None and left < 1.0:
                 return (1.0 - float(left)) / self.rate.per_second
         return 1.0 / self.rate.per_second
@@ -101,6 +96,20 @@ class RateLimiter:
         with self.engine.begin() as conn:
             stale = rate_buckets.c.updated_s < now - self.rate.refill_s
             conn.execute(delete(rate_buckets).where(rate_buckets.c.bucket.like(f"{self.name}:%"), stale))
+
+
+def _statements(rate: Rate) -> tuple[Update, Select]:
+    """The take (refill and take one token, if there is one) and the level of a bucket, built once
+    per limit with the bucket's ``key`` and the time ``now`` as parameters: a request then builds
+    no statement and no cache key."""
+    t = rate_buckets.c
+    now = bindparam("now", type_=Float())
+    elapsed = case((t.updated_s < now, now - t.updated_s), else_=0.0)
+    refill = t.tokens + elapsed * rate.per_second
+    level = case((refill > rate.burst, float(rate.burst)), else_=refill)
+    bucket = t.bucket == bindparam("key")
+    take = update(rate_buckets).where(bucket, level >= 1.0).values(tokens=level - 1.0, updated_s=now)
+    return take, select(level).where(bucket)
 
 
 def retry_after_s(wait_s: float) -> int:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -17,6 +18,35 @@ from bot.core.identity import CODE_MASK, CODE_PAYLOAD, capture_code, identity_st
 from bot.core.language import LanguageChoice
 
 ChooseLanguage = Callable[[str | None], LanguageChoice]
+LAST_TURN_ROWS = 8  # rows read back for the last turn's buttons before reading the whole turn
+
+# Statements of every message, built once: each execution then skips building the statement and
+# its cache key (SQLAlchemy memoizes it on the statement), a good part of a query's cost.
+_OPEN_CONVERSATION = select(conversations).where(
+    conversations.c.channel == bindparam("channel"),
+    conversations.c.sender == bindparam("sender"),
+    conversations.c.owner != OWNER_CLOSED,
+)
+_CONVERSATION_OWNER = select(conversations.c.owner).where(conversations.c.id == bindparam("conversation"))
+_UPDATE_CONVERSATION = update(conversations).where(conversations.c.id == bindparam("conversation"))
+_INSERT_MESSAGE = insert(messages)
+_UPDATE_MESSAGE = update(messages).where(messages.c.id == bindparam("message"))
+_LAST_TURN = (
+    select(messages.c.direction, messages.c.payload)
+    .where(messages.c.conversation_id == bindparam("conversation"), messages.c.id < bindparam("before"))
+    .order_by(messages.c.id.desc())
+    .limit(LAST_TURN_ROWS)
+)
+_INBOUND_BY_KEY = (
+    select(
+        messages.c.id.label("message_id"),
+        messages.c.text.label("message_text"),
+        messages.c.status.label("message_status"),
+        conversations,
+    )
+    .join(conversations, conversations.c.id == messages.c.conversation_id)
+    .where(messages.c.source_key == bindparam("source_key"), messages.c.direction == "in")
+)
 
 
 @dataclass(frozen=True)
@@ -103,6 +133,7 @@ class ConversationStore:
         choose_language: ChooseLanguage,
         payload: dict[str, Any] | None = None,
         source_key: str | None = None,
+        key_unseen: bool = False,
     ) -> Inbound:
         """Store a customer message in its open conversation (created if needed), atomically.
 
@@ -113,12 +144,16 @@ class ConversationStore:
         (an earlier try of the same update, another replica at the same moment) is found and
         returned (``earlier_status`` set) and nothing is stored. The key's unique index decides
         a race: the loser's transaction fails as a whole and is tried again, finding the winner's.
+        ``key_unseen`` says the caller has just looked the key up (:meth:`find_inbound`) and found
+        nothing: the first try does not look again (a message stored meanwhile under the key makes
+        its insert fail on that index, and the next try finds it).
         """
         message = _Incoming(channel, sender, text, locale, choose_language, payload, source_key)
         for attempt in range(3):
             try:
                 with self.engine.begin() as conn:
-                    found = _find_inbound(conn, source_key) if source_key else None
+                    look = source_key and not (key_unseen and attempt == 0)
+                    found = _find_inbound(conn, source_key) if look else None
                     if found is not None:
                         return found
                     return self._record_inbound(conn, message)
@@ -154,13 +189,7 @@ class ConversationStore:
 
     def _record_inbound(self, conn: Connection, message: _Incoming) -> Inbound:
         now = utcnow()
-        row = conn.execute(
-            select(conversations).where(
-                conversations.c.channel == message.channel,
-                conversations.c.sender == message.sender,
-                conversations.c.owner != OWNER_CLOSED,
-            )
-        ).first()
+        row = conn.execute(_OPEN_CONVERSATION, {"channel": message.channel, "sender": message.sender}).first()
         previous_language = None
         if row is None:
             choice = message.choose_language(None)
@@ -192,7 +221,7 @@ class ConversationStore:
             values: dict[str, Any] = {"updated_at": now, "language": choice.language}
             if message.locale and not conv.locale:
                 values["locale"] = message.locale
-            conn.execute(update(conversations).where(conversations.c.id == conv.id).values(**values))
+            conn.execute(_UPDATE_CONVERSATION, {"conversation": conv.id, **values})
             conv = replace(conv, language=choice.language)
         captured = None
         if previous_language is not None:  # only a conversation already under way waits for a code
@@ -237,20 +266,11 @@ class ConversationStore:
             if rows:
                 conn.execute(insert(messages), rows)
             if answered_message_id is not None:
-                conn.execute(
-                    update(messages)
-                    .where(messages.c.id == answered_message_id)
-                    .values(status=answered_status)
-                )
+                conn.execute(_UPDATE_MESSAGE, {"message": answered_message_id, "status": answered_status})
             if answered_status == "answered" and rasa_had_language != language:
-                conn.execute(
-                    update(conversations)
-                    .where(conversations.c.id == conversation_id)
-                    .values(rasa_language=language)
-                )
-            return conn.execute(
-                select(conversations.c.owner).where(conversations.c.id == conversation_id)
-            ).scalar_one()
+                slot = {"conversation": conversation_id, "rasa_language": language}
+                conn.execute(_UPDATE_CONVERSATION, slot)
+            return conn.execute(_CONVERSATION_OWNER, {"conversation": conversation_id}).scalar_one()
 
     def last_outbound_text(self, conversation_id: str) -> str | None:
         with self.engine.connect() as conn:
@@ -310,6 +330,25 @@ class ConversationStore:
     def last_turn_buttons(self, conversation_id: str, before_message_id: int) -> list[dict[str, Any]]:
         """The buttons of what was said to the customer since their previous message (the
         answer a customer message replies to)."""
+        payloads = self._last_turn_payloads(conversation_id, before_message_id)
+        if payloads is None:  # a long turn: all of it
+            payloads = self._turn_payloads(conversation_id, before_message_id)
+        return [b for p in payloads for b in ((p or {}).get("buttons") or []) if isinstance(b, dict)]
+
+    def _last_turn_payloads(self, conversation_id: str, before_message_id: int) -> list[Any] | None:
+        """The payloads of the last turn, read back from the customer's message to their previous
+        one (a few rows, however long the conversation); None when the turn is longer than
+        :data:`LAST_TURN_ROWS` rows."""
+        with self.engine.connect() as conn:
+            params = {"conversation": conversation_id, "before": before_message_id}
+            rows = conn.execute(_LAST_TURN, params).all()
+        turn = list(itertools.takewhile(lambda row: row.direction == "out", rows))
+        if len(turn) == LAST_TURN_ROWS:
+            return None
+        return [row.payload for row in reversed(turn)]
+
+    def _turn_payloads(self, conversation_id: str, before_message_id: int) -> list[Any]:
+        """The payloads of what was said since the customer's message before this one, oldest first."""
         earlier = messages.c.conversation_id == conversation_id, messages.c.id < before_message_id
         last_in = select(func.coalesce(func.max(messages.c.id), 0)).where(
             *earlier, messages.c.direction == "in"
@@ -320,8 +359,7 @@ class ConversationStore:
             .order_by(messages.c.id)
         )
         with self.engine.connect() as conn:
-            rows = conn.execute(query).scalars()
-            return [b for p in rows for b in ((p or {}).get("buttons") or []) if isinstance(b, dict)]
+            return list(conn.execute(query).scalars())
 
     def recent_bot_texts(self, conversation_id: str, before_message_id: int, limit: int = 6) -> list[str]:
         """The texts of the last ``limit`` messages said to the customer before a message of theirs."""
@@ -487,36 +525,24 @@ def _insert_customer_message(
     now: datetime,
     source_key: str | None = None,
 ) -> int:
-    return int(
-        conn.execute(
-            insert(messages).values(
-                conversation_id=conversation_id,
-                direction="in",
-                author="customer",
-                text=text,
-                language=language,
-                status=status,
-                payload=payload,
-                created_at=now,
-                source_key=source_key,
-            )
-        ).inserted_primary_key[0]
-    )
+    values = {
+        "conversation_id": conversation_id,
+        "direction": "in",
+        "author": "customer",
+        "text": text,
+        "language": language,
+        "status": status,
+        "payload": payload,
+        "created_at": now,
+        "source_key": source_key,
+    }
+    return int(conn.execute(_INSERT_MESSAGE, values).inserted_primary_key[0])
 
 
 def _find_inbound(conn: Connection, source_key: str) -> Inbound | None:
     """The customer message stored under ``source_key``, as :meth:`ConversationStore.record_inbound`
     returned it then (its conversation as it is now; a masked code goes to Rasa as the code)."""
-    row = conn.execute(
-        select(
-            messages.c.id.label("message_id"),
-            messages.c.text.label("message_text"),
-            messages.c.status.label("message_status"),
-            conversations,
-        )
-        .join(conversations, conversations.c.id == messages.c.conversation_id)
-        .where(messages.c.source_key == source_key, messages.c.direction == "in")
-    ).first()
+    row = conn.execute(_INBOUND_BY_KEY, {"source_key": source_key}).first()
     if row is None:
         return None
     conv = _conversation(row)

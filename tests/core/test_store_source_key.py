@@ -91,3 +91,24 @@ def test_concurrent_tries_of_one_message_store_it_once(engine: Engine) -> None:
     assert len({r.conversation.id for r in results}) == 1
     assert sum(r.earlier_status is None for r in results) == 1
     assert customer_rows(engine) == [("my sim does not work", "web:3f2a")]
+
+
+def test_a_caller_that_has_just_looked_the_key_up_still_gets_a_message_stored_meanwhile(
+    engine: Engine,
+) -> None:
+    """``key_unseen``: the first try does not look the key up again; when another try stored the
+    message in between, the key's unique index fails the insert and the next try finds it."""
+    store = ConversationStore(engine)
+    assert store.find_inbound("web:meanwhile") is None
+    first = record(store, "my sim does not work", "web:meanwhile")  # another replica, in between
+    again = store.record_inbound(
+        channel="telegram",
+        sender="c1",
+        text="my sim does not work",
+        locale="en",
+        choose_language=english,
+        source_key="web:meanwhile",
+        key_unseen=True,
+    )
+    assert again.earlier_status == "received" and again.message_id == first.message_id
+    assert customer_rows(engine) == [("my sim does not work", "web:meanwhile")]
