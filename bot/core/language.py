@@ -161,6 +161,10 @@ class LinguaDetector:
             ).build()
         return self._detector
 
+    def warm_up(self) -> None:
+        """Load the language models now (~0.6 s), not on the first customer's message."""
+        self.detect("bonjour, hallo, hello")
+
     def detect(self, text: str) -> Detection:
         values = self._get().compute_language_confidence_values(text)
         if not values:

@@ -83,7 +83,10 @@ def create_app(
         actions = ActionServerClient(settings.action_server_url, http=http)
         store = ConversationStore(engine)
         feed = ChangeFeed(engine, settings.feed_interval_s)
-        router = Router(settings, store, rasa, detector or default_detector(), actions, notify=feed.notify)
+        language_detector = detector or default_detector()
+        if hasattr(language_detector, "warm_up"):  # the first message after a start is not slower
+            await run_in_threadpool(language_detector.warm_up)
+        router = Router(settings, store, rasa, language_detector, actions, notify=feed.notify)
         probe_http = httpx.Client(timeout=HEALTH_TIMEOUT_S)
         probe = RasaClient(settings.rasa_url, token=settings.rasa_token, http=probe_http)
         app.state.services = Services(router, rasa, actions, http, feed, store, probe=probe)

@@ -169,3 +169,15 @@ def test_dutch_elisions_are_not_taken_for_contractions() -> None:
 @pytest.mark.parametrize("text, expected", [("hè, wat?", "nl"), ("quoi ?", "fr"), ("what?", "en")])
 def test_a_customer_who_did_not_follow_is_answered_in_their_language(text: str, expected: str) -> None:
     assert choose(text, current=None, default="fr" if expected != "fr" else "nl").language == expected
+
+
+def test_warm_up_loads_the_models_before_the_first_message() -> None:
+    """The gateway warms its detector at start: lingua's models are loaded then (~0.6 s), not
+    while the first customer after a restart waits."""
+    from bot.core.language import LinguaDetector
+
+    detector = LinguaDetector()
+    assert detector._detector is None
+    detector.warm_up()
+    assert detector._detector is not None
+    assert detector.detect("mijn factuur is te hoog").language == "nl"
