@@ -72,8 +72,12 @@ VERY_SHORT = 4  # words: "can I buy extra?", "et les sms ?"
 _ASKS_ABOUT_THE_ANSWER = re.compile(
     r"\b(?:combien|coute|couter|prix|tarif|tarifs|kost|kosten|prijs|hoeveel|how much|cost|costs|price|"
     r"how long|hoe lang|quand|wanneer|when|"
-    r"kan ik|kun ik|mag ik|can i|could i|je peux|puis je|on peut|where|waar vind|ou je|ou est)\b"
+    r"kan ik|kun ik|mag ik|can i|could i|je peux|puis je|on peut|where|waar vind|ou je|ou est|"
+    r"minimum|maximum|minimaal|minimale|maximaal|maximale)\b"
 )
+# Words: a short question about the answer just given ("how much is the minimum?", "wat is het
+# minimum bedrag?") leans on it as much as "and ...?" does.
+SHORT_QUESTION = 6
 
 
 def asks_about_the_answer(text: str) -> bool:
@@ -92,7 +96,7 @@ def looks_like_follow_up(text: str) -> bool:
     joined = " ".join(found)
     if joined in ACKNOWLEDGEMENTS or all(w in ACKNOWLEDGEMENTS for w in found):
         return False
-    return len(found) <= VERY_SHORT or _continues(found)
+    return len(found) <= VERY_SHORT or _continues(found) or _short_question_about_the_answer(found)
 
 
 def leans_back(text: str, max_words: int = 12) -> bool:
@@ -103,7 +107,11 @@ def leans_back(text: str, max_words: int = 12) -> bool:
     found = words(text)
     if not found or len(found) > max_words or (text or "").strip().startswith("/"):
         return False
-    return _continues(found)
+    return _continues(found) or _short_question_about_the_answer(found)
+
+
+def _short_question_about_the_answer(found: list[str]) -> bool:
+    return len(found) <= SHORT_QUESTION and bool(_ASKS_ABOUT_THE_ANSWER.search(" ".join(found)))
 
 
 def _continues(found: list[str]) -> bool:

@@ -112,6 +112,11 @@ _CONCEPTS = {
         payant frais""",
     "time": """long time days hours when duration lang duurt duren dagen uren wanneer temps jours
         heures quand delai combien""",
+    # "how much is the minimum?" after "You can top up from 10 euros"
+    "amount": """minimum maximum minimaal minimale maximaal maximale minstens least lowest highest
+        amount bedrag montant euro euros eur""",
+    # "en als ik te laat betaal?" is answered by "Ben je toch te laat, dan krijg je een herinnering"
+    "late": """late later overdue laat later achterstand retard tard tardif""",
     # a personal answer's units: "and minutes?" after "Calls: 67 min of 300 min"
     "minutes": """min mins minute minutes calls calling minuut minuten belminuten bellen appels
         appel""",

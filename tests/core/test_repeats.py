@@ -9,6 +9,7 @@ from bot.core.follow_up import leans_back
 from bot.core.knowledge import load_help_centre
 from bot.core.repeats import MIN_ANSWER_CHARS, _stems, relevant_lines, without_repeats
 from bot.core.texts import text
+from tests.helpers.domain import response_text
 
 TROUBLESHOOTING = {
     "nl": "Traag of geen mobiel internet? Probeer dit:\n- Zet je gsm 10 seconden in vliegtuigmodus.\n"
@@ -66,6 +67,33 @@ def test_the_line_of_an_article_a_follow_up_asks_about() -> None:
     lines = relevant_lines(article.body, "en voor één oproep?", "nl")
     assert lines and any("#31#" in line for line in lines)
     assert len(lines) <= 2
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [("nl", "en als ik te laat betaal?"), ("fr", "et si je paie en retard ?"), ("en", "and if I pay late?")],
+)
+def test_paying_late_points_at_the_reminder_line(language: str, message: str) -> None:
+    """ "en als ik te laat betaal?" after the due date got only the transfer-time line (it shares
+    "betaal"); the line about paying late is what it asks about."""
+    answer = response_text("utter_billing_due_date", language)
+    reminder = answer.splitlines()[-1]
+    assert reminder in relevant_lines(answer, message, language)
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("nl", "wat is het minimum bedrag?"),
+        ("fr", "c'est combien minimum ?"),
+        ("en", "how much is the minimum?"),
+    ],
+)
+def test_the_minimum_points_at_the_amount_line(language: str, message: str) -> None:
+    """ "how much is the minimum?" after the top-up article got "no better answer than above",
+    although its first line says "from 10 euros"."""
+    body = load_help_centre().get("prepaid_topup", language).body
+    assert any("10 euro" in line for line in relevant_lines(body, message, language))
 
 
 USAGE = {
@@ -138,7 +166,10 @@ def test_a_question_of_its_own_gets_the_same_answer_again(message: str) -> None:
         ("en voor één oproep?", True),
         ("and what about Morocco?", True),
         ("kan ik dat ook afzetten", True),
+        ("how much is the minimum?", True),  # a short question about a detail of the answer
+        ("hoeveel kost dat per maand?", True),
         ("ik heb geen bereik in Hasselt", False),
+        ("how much does calling Turkey from Belgium cost?", False),  # a question of its own
         ("I've got no signal in Hasselt", False),
         ("/request_human", False),
         ("and " + "very " * 12 + "long", False),

@@ -104,6 +104,11 @@ def test_an_intent_read_together_replaces_an_unclear_one() -> None:
         "hoe lang moet ik daar gemiddeld op wachten",
         "and is this also possible in the app?",
         "kan ik dat ook online regelen misschien",
+        # a short question about a detail of the answer: "how much is the minimum?" after the
+        # top-up answer fell back alone; read with the question it is the top-up
+        "how much is the minimum?",
+        "wat is het minimum bedrag?",
+        "c'est quoi le prix exact ?",
     ],
 )
 def test_short_or_leaning_messages_are_follow_ups(text: str) -> None:
