@@ -1,5 +1,6 @@
-"""The reply to a greeting: the introduction once, "fine, thanks" to "how are you?", and a short
-invitation when the customer greets again in the same conversation."""
+"""The replies to a greeting and to thanks: the introduction once, "fine, thanks" to "how are
+you?", a short invitation when the customer greets again in the same conversation, and a goodbye
+(not "anything else?") to thanks that take leave."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.core.small_talk import asks_how_i_am
+from bot.core.small_talk import asks_how_i_am, says_goodbye
 
 # The replies to a greeting: after one of them, a second "hallo" does not need the introduction.
 GREETINGS = frozenset({"utter_greet", "utter_how_are_you", "utter_greet_again"})
@@ -43,4 +44,19 @@ class ActionGreet(Action):
     ) -> List[EventType]:
         text = str((tracker.latest_message or {}).get("text") or "")
         dispatcher.utter_message(response=greeting_reply(text, greeted_before(tracker)))
+        return []
+
+
+class ActionThanks(Action):
+    """ "thanks": "you're welcome, anything else?"; "thanks, bye" / "merci, bonne journée": the
+    goodbye, since the customer is leaving."""
+
+    def name(self) -> str:
+        return "action_thanks"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        text = str((tracker.latest_message or {}).get("text") or "")
+        dispatcher.utter_message(response="utter_goodbye" if says_goodbye(text) else "utter_thanks")
         return []

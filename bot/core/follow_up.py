@@ -22,6 +22,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
+from bot.core.small_talk import says_goodbye
 from bot.core.unicode import fold
 
 FOLLOW_UP_KEY = "follow_up"  # message metadata: the parse of the previous question + this one
@@ -95,6 +96,8 @@ def looks_like_follow_up(text: str) -> bool:
         return False
     joined = " ".join(found)
     if joined in ACKNOWLEDGEMENTS or all(w in ACKNOWLEDGEMENTS for w in found):
+        return False
+    if says_goodbye(stripped):  # "merci, bonne journée" after the PIN answer got the PIN again
         return False
     return len(found) <= VERY_SHORT or _continues(found) or _short_question_about_the_answer(found)
 

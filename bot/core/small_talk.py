@@ -30,6 +30,24 @@ _HOW_ARE_YOU = re.compile(
 )
 
 
+_GOODBYE = re.compile(
+    r"\b(?:"
+    r"bye|goodbye|bye bye|see you|see ya|cya|take care"
+    r"|have a (?:nice|good|great|lovely) (?:day|evening|weekend|one)"
+    r"|au revoir|a plus|a bientot|a la prochaine|bonne (?:journee|soiree|fin de journee|nuit)"
+    r"|bon (?:week end|weekend)"
+    r"|daag|doei|tot ziens|tot later|tot de volgende|tot straks"
+    r"|(?:fijne|prettige|nog een fijne) (?:dag|avond|namiddag)"
+    r"|ciao|salut"
+    r")\b"
+)
+
+
+def says_goodbye(text: str) -> bool:
+    """Whether a message takes leave ("thanks, bye", "merci, bonne journée", "bedankt, daag")."""
+    return bool(_GOODBYE.search(plain_words(text)))
+
+
 def without_how_are_you(text: str) -> str:
     """The message's folded words without its "how are you?" ("bonjour, ça va ? ma facture" ->
     "bonjour ma facture"): what is left says whether it asks anything else."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rasa_sdk import Tracker
 
-from actions.small_talk import ActionGreet, greeted_before
+from actions.small_talk import ActionGreet, ActionThanks, greeted_before
 from tests.actions.test_action_escalate import run
 
 
@@ -59,3 +59,26 @@ def test_a_greeting_before_the_session_started_does_not_count() -> None:
     tracker.events[:0] = [{"event": "bot", "metadata": {"utter_action": "utter_greet"}}]
     assert not greeted_before(tracker)
     assert replies(tracker) == ["utter_greet"]
+
+
+def thanks(text: str) -> Tracker:
+    latest = {"text": text, "intent": {"name": "thanks", "confidence": 0.9}, "entities": []}
+    events = [{"event": "user", "text": text, "parse_data": {"intent": {"name": "thanks"}}}]
+    return Tracker("c1", {"language": "fr"}, latest, events, False, None, {}, "action_listen")
+
+
+@pytest.mark.parametrize(
+    ("text", "response"),
+    [
+        ("merci", "utter_thanks"),
+        ("thanks a lot!", "utter_thanks"),
+        ("merci, bonne journée", "utter_goodbye"),
+        ("thanks, bye", "utter_goodbye"),
+        ("bedankt, daag", "utter_goodbye"),
+        ("super merci, à plus", "utter_goodbye"),
+    ],
+)
+def test_thanks_that_take_leave_get_the_goodbye(text: str, response: str) -> None:
+    events, messages = run(ActionThanks(), thanks(text))
+    assert events == []
+    assert [m["response"] for m in messages] == [response]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.small_talk import asks_how_i_am
+from bot.core.small_talk import asks_how_i_am, says_goodbye
 
 
 @pytest.mark.parametrize(
@@ -36,3 +36,28 @@ def test_how_are_you(text: str) -> None:
 )
 def test_other_greetings_and_messages(text: str) -> None:
     assert not asks_how_i_am(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "thanks, bye",
+        "ok thx bye",
+        "merci, au revoir",
+        "merci beaucoup et bonne journée",
+        "bedankt, daag",
+        "dank je, fijne dag nog",
+        "thanks have a nice day",
+        "super merci, à plus",
+        "merci, à bientôt",
+    ],
+)
+def test_goodbyes(text: str) -> None:
+    assert says_goodbye(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["thanks", "merci beaucoup", "dank je wel", "thanks, that helped", "vandaag"]
+)
+def test_thanks_without_a_goodbye(text: str) -> None:
+    assert not says_goodbye(text)

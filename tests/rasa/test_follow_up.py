@@ -126,6 +126,9 @@ def test_short_or_leaning_messages_are_follow_ups(text: str) -> None:
         "Dank je wel",
         "ok merci",
         "Au revoir",
+        "merci, bonne journée",  # a goodbye: the PIN answer was sent again
+        "bedankt, fijne dag nog",
+        "thanks, have a nice day",
         "nee",
         "one two three four five six seven eight nine",
         # full questions of their own, without a sign of leaning on the one before

@@ -85,3 +85,17 @@ def test_how_are_you_is_answered_in_kind_and_the_introduction_is_not_repeated(ch
     assert texts(chat(hello)) == [response_text("utter_greet", language, bot_name="Mila")]
     assert texts(chat(how_are_you)) == [response_text("utter_how_are_you", language, bot_name="Mila")]
     assert texts(chat(again)) == [response_text("utter_greet_again", language)]
+
+
+@pytest.mark.parametrize(
+    ("language", "question", "leaving"),
+    [
+        ("nl", "ik ben mijn pincode vergeten", "bedankt, daag"),
+        ("fr", "j'ai oublié mon code pin", "merci, bonne journée"),
+        ("en", "I forgot my PIN code", "thanks, bye"),
+    ],
+)
+def test_thanks_that_take_leave_get_a_goodbye(chat, language: str, question: str, leaving: str) -> None:
+    """ "thanks, bye" got "You're welcome! Is there anything else I can help you with?"."""
+    chat(question)
+    assert texts(chat(leaving)) == [response_text("utter_goodbye", language)]
