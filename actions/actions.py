@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, Iterator, List
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -99,15 +99,21 @@ def last_bot_response(tracker: Tracker) -> str | None:
     return before[0] if before else None
 
 
+def session_events(tracker: Tracker) -> Iterator[Dict[str, Any]]:
+    """The tracker's events of this session, newest first (up to its start or a restart)."""
+    for event in reversed(tracker.events):
+        if event.get("event") in ("session_started", "restart"):
+            return
+        yield event
+
+
 def bot_responses_before(tracker: Tracker, turns: int) -> List[str | None]:
     """The response the bot sent last before each of the customer's latest ``turns`` messages,
     newest first (None: nothing, or a text without a response name), within this session."""
     found: List[str | None] = []
     pending = False  # a customer message whose preceding response is not yet found
-    for event in reversed(tracker.events):
+    for event in session_events(tracker):
         kind = event.get("event")
-        if kind in ("session_started", "restart"):
-            break
         if kind == "user":
             if pending:
                 found.append(None)
@@ -423,8 +429,8 @@ def contextual_reason(tracker: Tracker, intent: str | None) -> str:
 def customer_places(tracker: Tracker, limit: int = 5) -> List[str | None]:
     """The place each of the customer's latest messages named (None: none), oldest first."""
     places: List[str | None] = []
-    for event in reversed(tracker.events):
-        if event.get("event") in ("session_started", "restart") or len(places) == limit:
+    for event in session_events(tracker):
+        if len(places) == limit:
             break
         if event.get("event") == "user":
             entities = (event.get("parse_data") or {}).get("entities") or []
@@ -435,8 +441,8 @@ def customer_places(tracker: Tracker, limit: int = 5) -> List[str | None]:
 def customer_turns(tracker: Tracker, limit: int = 5) -> List[Turn]:
     """The customer's latest messages in this session as (intent, text), oldest first."""
     turns: List[Turn] = []
-    for event in reversed(tracker.events):
-        if event.get("event") in ("session_started", "restart") or len(turns) == limit:
+    for event in session_events(tracker):
+        if len(turns) == limit:
             break
         if event.get("event") == "user":
             intent = (event.get("parse_data") or {}).get("intent", {}).get("name")

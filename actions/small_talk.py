@@ -10,6 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.actions import session_events
 from bot.core.small_talk import asks_how_i_am, says_goodbye
 
 # The replies to a greeting: after one of them, a second "hallo" does not need the introduction.
@@ -18,12 +19,14 @@ GREETINGS = frozenset({"utter_greet", "utter_how_are_you", "utter_greet_again"})
 
 def greeted_before(tracker: Tracker) -> bool:
     """Whether the bot answered a greeting earlier in this session."""
-    for event in reversed(tracker.events):
-        if event.get("event") in ("session_started", "restart"):
-            return False
-        if event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action") in GREETINGS:
-            return True
-    return False
+    return any(
+        event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action") in GREETINGS
+        for event in session_events(tracker)
+    )
+
+
+def latest_text(tracker: Tracker) -> str:
+    return str((tracker.latest_message or {}).get("text") or "")
 
 
 def greeting_reply(text: str, greeted: bool) -> str:
@@ -42,8 +45,7 @@ class ActionGreet(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        text = str((tracker.latest_message or {}).get("text") or "")
-        dispatcher.utter_message(response=greeting_reply(text, greeted_before(tracker)))
+        dispatcher.utter_message(response=greeting_reply(latest_text(tracker), greeted_before(tracker)))
         return []
 
 
@@ -57,6 +59,6 @@ class ActionThanks(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        text = str((tracker.latest_message or {}).get("text") or "")
-        dispatcher.utter_message(response="utter_goodbye" if says_goodbye(text) else "utter_thanks")
+        leaving = says_goodbye(latest_text(tracker))
+        dispatcher.utter_message(response="utter_goodbye" if leaving else "utter_thanks")
         return []

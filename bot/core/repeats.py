@@ -116,7 +116,7 @@ _CONCEPTS = {
     "amount": """minimum maximum minimaal minimale maximaal maximale minstens least lowest highest
         amount bedrag montant euro euros eur""",
     # "en als ik te laat betaal?" is answered by "Ben je toch te laat, dan krijg je een herinnering"
-    "late": """late later overdue laat later achterstand retard tard tardif""",
+    "late": """late later overdue laat achterstand retard tard tardif""",
     # a personal answer's units: "and minutes?" after "Calls: 67 min of 300 min"
     "minutes": """min mins minute minutes calls calling minuut minuten belminuten bellen appels
         appel""",

@@ -32,12 +32,12 @@ _HOW_ARE_YOU = re.compile(
 
 _GOODBYE = re.compile(
     r"\b(?:"
-    r"bye|goodbye|bye bye|see you|see ya|cya|take care"
+    r"bye|goodbye|see you|see ya|cya|take care"
     r"|have a (?:nice|good|great|lovely) (?:day|evening|weekend|one)"
     r"|au revoir|a plus|a bientot|a la prochaine|bonne (?:journee|soiree|fin de journee|nuit)"
     r"|bon (?:week end|weekend)"
     r"|daag|doei|tot ziens|tot later|tot de volgende|tot straks"
-    r"|(?:fijne|prettige|nog een fijne) (?:dag|avond|namiddag)"
+    r"|(?:fijne|prettige) (?:dag|avond|namiddag)"
     r"|ciao|salut"
     r")\b"
 )
