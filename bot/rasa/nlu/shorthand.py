@@ -32,6 +32,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.rasa.nlu.component import ConfiguredComponent
+from bot.rasa.nlu.filler import without_filler
 
 # The message's text with the shorthand written out (set only when something was mapped).
 SHORTHAND_TEXT = "shorthand_text"
@@ -155,9 +156,9 @@ class ChatShorthand(ConfiguredComponent):
             text = message.get(TEXT)
             if not text:
                 continue
-            calm = unshouted(text)
-            if mapped or calm != text:
-                message.set(SHORTHAND_TEXT, written_out(calm))
+            read = without_filler(unshouted(text))
+            if mapped or read != text:
+                message.set(SHORTHAND_TEXT, written_out(read))
         return messages
 
 
