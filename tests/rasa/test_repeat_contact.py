@@ -29,6 +29,11 @@ from bot.rasa.nlu.repeat_contact import RepeatContact, asked_before
         "c'est la 4e fois que je vous écris pour ma sim",
         "combien de fois je dois demander mon remboursement",
         "personne ne me répond, ma facture est fausse",
+        "IK HEB AL 3 KEER GEBELD EN NOG STEEDS GEEN OPLOSSING VOOR MIJN FACTUUR",
+        "I've called 3 times and still no solution for my bill",
+        "j'ai déjà appelé 3 fois et toujours pas de solution pour ma facture",
+        "mijn probleem met de roaming is nog altijd niet opgelost",
+        "toujours rien de réglé pour mon portage",
     ],
 )
 def test_a_repeat_contact_in_three_languages(text: str) -> None:
@@ -50,6 +55,10 @@ def test_a_repeat_contact_in_three_languages(text: str) -> None:
         "ik heb 3 keer naar Marokko gebeld",
         "nobody answers because my number is hidden",
         "j'appelle ma mère et personne ne répond",
+        # a symptom that goes on, not a problem brought to us before
+        "my network still drops every evening",
+        "mijn internet werkt nog steeds niet na het herstarten",
+        "toujours pas de réseau dans ma cuisine",
         # tries, not contacts
         "I already restarted my phone",
         "entered my pin wrong three times now it asks for puk",

@@ -8,7 +8,8 @@ was handed over as fraud ("block your SIM now").
 
 ``asked_before`` reads the customer's own words for a repeat contact, in Dutch, French and
 English: a number of times or "already" with a verb of contacting (asked, written, called you,
-gevraagd, gemaild, demandé, écrit, ...), "how many times do I have to ask", "nobody answers".
+gevraagd, gemaild, demandé, écrit, ...), "how many times do I have to ask", "nobody answers",
+"still no solution".
 A repeated event is not a repeat contact: "the third time this month my network drops" and "I
 called Morocco three times" name no contact with us. ``RepeatContact`` has the last word in the
 pipeline (after the escalation guard): a message that shows it becomes ``sensitive_complaint``,
@@ -75,6 +76,16 @@ _NOBODY = (
     r"personne ne (?:me repond|me rappelle|rappelle|m'aide|reagit|repond jamais|repond a mes|repond a mon)|"
     r"(?:toujours pas|jamais) (?:de |eu de |recu de )?(?:reponse|retour))"
 )
+# Still no solution: the problem was brought to us before ("nog steeds geen oplossing voor mijn
+# factuur", "toujours pas résolu"), not a symptom that goes on ("my network still drops").
+_UNSOLVED = (
+    r"(?:(?:still|never) (?:got |had |received |found |any )?(?:no |a |any )?(?:solution|fix|resolution)|"
+    r"(?:still|never) (?:not |been )?(?:solved|resolved|sorted out)|"
+    r"(?:nog steeds|nog altijd|nooit) (?:geen |niet |niks |niets )?(?:oplossing|opgelost|geregeld)|"
+    r"(?:nog steeds|nog altijd) (?:niks|niets) (?:\w+ )?(?:opgelost|gedaan|geregeld)|"
+    r"(?:toujours|jamais) (?:pas |aucune |eu )?(?:de |d'|une )?(?:solution|resolu|regle)|"
+    r"toujours rien (?:de )?(?:regle|resolu))"
+)
 # "for the fourth time: my SIM doesn't work" (not "for the third time this month": an event)
 _FOR_THE_NTH = (
     rf"(?:for the|voor de|pour la) {_ORDINAL} (?:time|keer|maal|fois)"
@@ -99,6 +110,7 @@ PATTERNS: List[re.Pattern[str]] = [
     re.compile(rf"{_B}{_FOR_THE_NTH}"),
     re.compile(rf"{_B}(?:jullie|de klantendienst|de helpdesk|1922) (?:\w+ ){{0,3}}gebeld{_E}"),
     re.compile(rf"{_B}{_NOBODY}{_E}"),
+    re.compile(rf"{_B}{_UNSOLVED}{_E}"),
 ]
 
 
