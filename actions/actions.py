@@ -24,6 +24,7 @@ from bot.core.repetition import Turn, is_angry_repetition
 from bot.core.rules import Rule, default_rules
 from bot.core.settings import SUPPORTED_LANGUAGES, Settings
 from bot.core.taxonomy import reason_for_intent
+from bot.core.texts import text
 from bot.core.topics import Topic, default_topics
 
 LABELS_FILE = Path(__file__).with_name("intent_labels.yml")
@@ -314,6 +315,25 @@ def _escalations() -> Escalations:
     return Escalations(_engine())
 
 
+# The intent's own probability below which the classifier was not sure which case it is.
+SURE_OF_THE_CASE = 0.5
+
+
+def unsure_which_case(message: Dict[str, Any]) -> bool:
+    """The escalation guard handed the message over on the sensitive intents' *sum*, and no one
+    of them is likely on its own (bot/rasa/nlu/classifier.py EscalationGuard): "IK HEB AL 3 KEER
+    GEBELD EN NOG STEEDS GEEN OPLOSSING" reached 0.3 as fraud 0.16 + payment difficulty 0.14 and
+    was told "That's serious ... block your SIM now". A person still takes over (recall first),
+    with words that fit any case; the queue keeps the likeliest reason for its priority. A repeat
+    contact is a complaint whatever the ranking says (bot/rasa/nlu/repeat_contact.py)."""
+    intent = message.get("intent") or {}
+    if message.get("repeat_contact"):
+        return False
+    own = {e.get("name"): e.get("confidence") for e in message.get("intent_ranking") or []}
+    confidence = own.get(intent.get("name"))
+    return confidence is not None and float(confidence) < SURE_OF_THE_CASE
+
+
 class ActionEscalate(Action):
     """Hands the conversation to the agent queue, with the reason the rules give the intent.
 
@@ -355,11 +375,15 @@ class ActionEscalate(Action):
             intents=recent_intents(tracker),
             slots=await packet_slots(tracker, getattr(queue, "engine", None)),
         )
-        dispatcher.utter_message(response=f"utter_escalate_{rule.reason}")
+        language = conversation_language(tracker, "nl")
+        if reason == reason_for_intent(intent) and unsure_which_case(tracker.latest_message):
+            dispatcher.utter_message(text=text("escalate_unsure", language))
+        else:
+            dispatcher.utter_message(response=f"utter_escalate_{rule.reason}")
         if handoff is None:
             dispatcher.utter_message(response="utter_handoff_already_waiting")
             return []
-        self._tell_the_wait(dispatcher, queue, tracker, conversation_language(tracker, "nl"))
+        self._tell_the_wait(dispatcher, queue, tracker, language)
         return []
 
     def _tell_the_wait(

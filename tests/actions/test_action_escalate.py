@@ -17,6 +17,7 @@ from actions.actions import ActionEscalate, ActionNoWithoutQuestion, intent_labe
 from bot.core.db import conversations, utcnow
 from bot.core.hours import default_hours
 from bot.core.rules import default_rules
+from bot.core.texts import text
 from handoff.queue import HandoffQueue
 
 OPEN = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # Monday 10:00 in Brussels
@@ -316,3 +317,60 @@ def test_a_no_to_anything_else_asks_what_the_customer_needs(engine: Engine, bot_
     assert events == []
     assert messages == [{"response": "utter_ask_what_else", "template": "utter_ask_what_else"}]
     assert queue.waiting() == []
+
+
+def guarded(cid: str, ranking: dict[str, float], language: str = "nl", **extra: Any) -> Tracker:
+    """A message the escalation guard handed over: the intent carries the escalation intents'
+    summed probability, the ranking the classifier's own."""
+    best = max((n for n in ranking if n.startswith("sensitive_")), key=ranking.__getitem__)
+    text = "IK HEB AL 3 KEER GEBELD EN NOG STEEDS GEEN OPLOSSING VOOR MIJN FACTUUR"
+    latest = {
+        "text": text,
+        "intent": {
+            "name": best,
+            "confidence": sum(v for n, v in ranking.items() if n.startswith("sensitive_")),
+        },
+        "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking.items()],
+        "entities": [],
+        **extra,
+    }
+    events = [{"event": "user", "text": text, "parse_data": latest}]
+    return Tracker(cid, {"language": language}, latest, events, False, None, {}, "action_listen")
+
+
+UNSURE = {
+    "nlu_fallback": 0.3,
+    "knowledge": 0.18,
+    "sensitive_fraud": 0.16,
+    "sensitive_payment_difficulty": 0.14,
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_unsure_which_sensitive_case_a_person_takes_over_without_the_cases_words(
+    engine: Engine, language: str
+) -> None:
+    queue = HandoffQueue(engine)
+    action = ActionEscalate(queue, default_rules(), default_hours(), now=lambda: OPEN)
+    cid = new_conversation(engine, language)
+    _, messages = run(action, guarded(cid, UNSURE, language))
+    assert messages[0] == {"text": text("escalate_unsure", language)}
+    assert "1922" not in messages[0]["text"]
+    assert messages[1]["response"] == "utter_handoff_waiting_open"
+    [handoff] = queue.waiting()
+    assert handoff.reason == "fraud"  # the queue keeps the likeliest reason and its priority
+
+
+def test_a_case_the_classifier_is_sure_of_keeps_its_words(engine: Engine) -> None:
+    action = ActionEscalate(HandoffQueue(engine), default_rules(), default_hours(), now=lambda: OPEN)
+    sure = {"sensitive_fraud": 0.81, "sensitive_privacy": 0.05}
+    _, messages = run(action, guarded(new_conversation(engine, "en"), sure, "en"))
+    assert messages[0]["response"] == "utter_escalate_fraud"
+
+
+def test_a_repeat_contact_is_a_complaint_whatever_the_ranking(engine: Engine) -> None:
+    action = ActionEscalate(HandoffQueue(engine), default_rules(), default_hours(), now=lambda: OPEN)
+    t = guarded(new_conversation(engine, "nl"), {"sensitive_complaint": 0.04, **UNSURE}, repeat_contact=True)
+    t.latest_message["intent"] = {"name": "sensitive_complaint", "confidence": 1.0}
+    _, messages = run(action, t)
+    assert messages[0]["response"] == "utter_escalate_complaint"
