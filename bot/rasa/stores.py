@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 from bot.core.masking import install_log_masking
 from bot.core.settings import Settings
+from bot.rasa import model_swap
 from bot.rasa import speedups as rasa_speedups
 
 
@@ -57,6 +58,7 @@ class SettingsTrackerStore(SQLTrackerStore):
         settings = settings or Settings.from_env()
         settings.var_dir.mkdir(parents=True, exist_ok=True)
         install_log_masking()  # Rasa logs message texts at debug level: mask personal data
+        model_swap.install()  # `PUT /model` (make publish) loads while the old model answers
         self._fast_reads = settings.rasa_speedups
         if settings.rasa_speedups:
             rasa_speedups.install()

@@ -99,3 +99,37 @@ def test_thanks_that_take_leave_get_a_goodbye(chat, language: str, question: str
     """ "thanks, bye" got "You're welcome! Is there anything else I can help you with?"."""
     chat(question)
     assert texts(chat(leaving)) == [response_text("utter_goodbye", language)]
+
+
+WRAPPED = {
+    "nl": "Hallo, mijn internet is super traag sinds gisteren, wat kan ik doen?",
+    "fr": "Bonjour, mon internet est super lent depuis hier, vous pouvez m'aider ?",
+    "en": "Hi, my internet is super slow since yesterday, what can I do?",
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_a_problem_wrapped_in_what_can_i_do_gets_its_answer(chat, language: str) -> None:
+    """ "..., wat kan ik doen?" got "is it about one of these?": the help request read as the
+    question what the assistant can do (bot/rasa/nlu/filler.py)."""
+    body = chat(WRAPPED[language])
+    assert body["language"] == language and body["owner"] == "bot"
+    assert texts(body) == [
+        response_text("utter_coverage_slow_data", language),
+        response_text("utter_did_this_help", language),
+    ]
+
+
+STILL_UNSOLVED = {
+    "nl": "IK HEB AL 3 KEER GEBELD EN NOG STEEDS GEEN OPLOSSING VOOR MIJN FACTUUR",
+    "fr": "J'AI DÉJÀ APPELÉ 3 FOIS ET TOUJOURS PAS DE SOLUTION POUR MA FACTURE",
+    "en": "I'VE CALLED 3 TIMES AND STILL NO SOLUTION FOR MY BILL",
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_still_no_solution_in_a_first_message_is_a_complaint_for_a_person(chat, language: str) -> None:
+    """The Dutch one was handed over as fraud ("block your SIM now")."""
+    body = chat(STILL_UNSOLVED[language])
+    assert body["owner"] == "queued"
+    assert texts(body)[0] == response_text("utter_escalate_complaint", language)
