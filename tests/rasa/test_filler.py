@@ -61,3 +61,18 @@ def test_the_encoders_read_the_problem_and_the_text_stays_as_typed() -> None:
     assert message.get(TEXT) == typed
     assert message.get(SHORTHAND_TEXT) == "mijn factuur is te hoog"
     assert text_for_features(message) == "mijn factuur is te hoog"
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "mijn sms werkt niet, help " + "?" * 1990 + "x",
+        "help " + "? svp " * 300 + "x",
+        "mijn sms werkt niet " + "help " * 400 + "x",
+    ],
+)
+def test_a_long_run_of_question_marks_does_not_hang_the_pattern(hostile: str) -> None:
+    """The closing pattern once backtracked exponentially on "help ???…?x" (24 marks: 22 s);
+    a message may have 2,000 characters. Nothing here is a help request at the end."""
+    assert without_filler(hostile) == hostile

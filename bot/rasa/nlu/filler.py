@@ -42,7 +42,10 @@ _HELP_REQUEST = (
     r"|aidez moi|aide moi|(?:une |des )?idees?\s*\?|merci d(?:'| )?avance|svp aidez moi"
 )
 
-_POLITE_END = r"(?:\s*(?:svp|stp|aub|please|pls|plz|merci|thanks|thx|bedankt|\?+|!+|\.+|🙏|😕|😩))*"
+# Polite words after the request, with the punctuation around them. Each repetition must take a
+# word: with "\?+" as an alternative inside the repetition, "help ???…?x" backtracked
+# exponentially (24 question marks: 22 s; a message may have 2,000 characters).
+_POLITE_END = r"(?:[\s?!.]*(?:svp|stp|aub|please|pls|plz|merci|thanks|thx|bedankt|🙏|😕|😩))*"
 _TAIL = re.compile(
     r"(?:^|[\s,.;:!?–-])\s*(?:" + _HELP_REQUEST + r")" + _POLITE_END + r"[\s?!.]*$",
     re.IGNORECASE,
