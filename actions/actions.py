@@ -376,7 +376,9 @@ class ActionEscalate(Action):
             slots=await packet_slots(tracker, getattr(queue, "engine", None)),
         )
         language = conversation_language(tracker, "nl")
-        if reason == reason_for_intent(intent) and unsure_which_case(tracker.latest_message):
+        if reason == "not_helped" and tracker.latest_message.get("do_for_me"):
+            dispatcher.utter_message(text=text("escalate_do_for_me", language))
+        elif reason == reason_for_intent(intent) and unsure_which_case(tracker.latest_message):
             dispatcher.utter_message(text=text("escalate_unsure", language))
         else:
             dispatcher.utter_message(response=f"utter_escalate_{rule.reason}")

@@ -319,6 +319,46 @@ def test_a_no_to_anything_else_asks_what_the_customer_needs(engine: Engine, bot_
     assert queue.waiting() == []
 
 
+DO_FOR_ME = {"nl": "kun je dat voor mij doen?", "fr": "vous pouvez le faire ?", "en": "can you do it for me?"}
+
+
+def asked_to_do_it(cid: str, bot_said: str | None, language: str) -> Tracker:
+    """After the bot's ``bot_said``, the customer asked the bot to do it (bot/rasa/nlu/do_for_me.py)."""
+    t = after(cid, bot_said, DO_FOR_ME[language], language=language)  # type: ignore[arg-type]
+    t.latest_message["do_for_me"] = True
+    return t
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_asked_to_do_what_the_answer_says_a_person_takes_over_and_the_customer_hears_why(
+    engine: Engine, language: str
+) -> None:
+    queue = HandoffQueue(engine)
+    action = ActionNoWithoutQuestion(
+        ActionEscalate(queue, default_rules(), default_hours(), now=lambda: OPEN)
+    )
+    cid = new_conversation(engine, language)
+    events, messages = run(action, asked_to_do_it(cid, "utter_sim_lost_stolen", language))
+    assert events == []
+    assert messages[0] == {"text": text("escalate_do_for_me", language)}
+    assert messages[1]["response"] == "utter_handoff_waiting_open"
+    [handoff] = queue.waiting()
+    assert (handoff.conversation_id, handoff.reason) == (cid, "not_helped")
+    assert DO_FOR_ME[language] in handoff.summary
+
+
+def test_asked_to_do_it_with_nothing_answered_the_bot_asks_what_the_customer_needs(engine: Engine) -> None:
+    queue = HandoffQueue(engine)
+    action = ActionNoWithoutQuestion(
+        ActionEscalate(queue, default_rules(), default_hours(), now=lambda: OPEN)
+    )
+    cid = new_conversation(engine, "nl")
+    events, messages = run(action, asked_to_do_it(cid, "utter_greet", "nl"))
+    assert events == []
+    assert messages == [{"response": "utter_ask_what_else", "template": "utter_ask_what_else"}]
+    assert queue.waiting() == []
+
+
 def guarded(cid: str, ranking: dict[str, float], language: str = "nl", **extra: Any) -> Tracker:
     """A message the escalation guard handed over: the intent carries the escalation intents'
     summed probability, the ranking the classifier's own."""

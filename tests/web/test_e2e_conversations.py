@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core.knowledge import load_help_centre
+from bot.core.texts import text as gateway_text
 from tests.helpers.domain import response_text, texts
 
 pytestmark = pytest.mark.e2e
@@ -133,3 +134,21 @@ def test_still_no_solution_in_a_first_message_is_a_complaint_for_a_person(chat, 
     body = chat(STILL_UNSOLVED[language])
     assert body["owner"] == "queued"
     assert texts(body)[0] == response_text("utter_escalate_complaint", language)
+
+
+DO_IT_FOR_ME = {
+    "nl": ("mijn gsm is gestolen, hoe blokkeer ik mijn simkaart", "kun jij dat niet voor mij regelen?"),
+    "fr": ("on m'a volé mon téléphone, comment bloquer ma carte sim", "vous pouvez le faire pour moi ?"),
+    "en": ("my phone was stolen, how do I block my sim", "can't you just do it for me?"),
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_asking_the_bot_to_do_what_its_answer_says_goes_to_a_person(chat, language: str) -> None:
+    """ "can you do it for me?" after the lost-phone steps got the list of what the assistant can
+    do; "yes please block it" an unrelated article (bot/rasa/nlu/do_for_me.py)."""
+    question, ask = DO_IT_FOR_ME[language]
+    assert texts(chat(question)) == [response_text("utter_sim_lost_stolen", language)]
+    handed = chat(ask)
+    assert handed["owner"] == "queued"
+    assert texts(handed)[0] == gateway_text("escalate_do_for_me", language)
