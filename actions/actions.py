@@ -334,6 +334,17 @@ def unsure_which_case(message: Dict[str, Any]) -> bool:
     return confidence is not None and float(confidence) < SURE_OF_THE_CASE
 
 
+# "block it for me" after the lost-phone steps: the SIM must be blocked now, also at night when
+# the team is offline, so the customer hears the 24/7 blocking line beside the handover.
+URGENT_DO_FOR_ME = {"utter_sim_lost_stolen": "escalate_do_for_me_block"}
+
+
+def do_for_me_text(tracker: Tracker) -> str:
+    """The text key for "can you do it for me?" after the answer the bot just gave."""
+    before = bot_responses_before(tracker, turns=1)
+    return URGENT_DO_FOR_ME.get(before[0] if before else None, "escalate_do_for_me")
+
+
 class ActionEscalate(Action):
     """Hands the conversation to the agent queue, with the reason the rules give the intent.
 
@@ -377,7 +388,7 @@ class ActionEscalate(Action):
         )
         language = conversation_language(tracker, "nl")
         if reason == "not_helped" and tracker.latest_message.get("do_for_me"):
-            dispatcher.utter_message(text=text("escalate_do_for_me", language))
+            dispatcher.utter_message(text=text(do_for_me_text(tracker), language))
         elif reason == reason_for_intent(intent) and unsure_which_case(tracker.latest_message):
             dispatcher.utter_message(text=text("escalate_unsure", language))
         else:

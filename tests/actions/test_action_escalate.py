@@ -330,17 +330,26 @@ def asked_to_do_it(cid: str, bot_said: str | None, language: str) -> Tracker:
 
 
 @pytest.mark.parametrize("language", ["nl", "fr", "en"])
+@pytest.mark.parametrize(
+    ("bot_said", "key"),
+    [
+        ("utter_sim_pin_puk", "escalate_do_for_me"),
+        ("utter_billing_payment_methods", "escalate_do_for_me"),
+        # the SIM must be blocked now, also when the team is offline: the 24/7 line
+        ("utter_sim_lost_stolen", "escalate_do_for_me_block"),
+    ],
+)
 def test_asked_to_do_what_the_answer_says_a_person_takes_over_and_the_customer_hears_why(
-    engine: Engine, language: str
+    engine: Engine, language: str, bot_said: str, key: str
 ) -> None:
     queue = HandoffQueue(engine)
     action = ActionNoWithoutQuestion(
         ActionEscalate(queue, default_rules(), default_hours(), now=lambda: OPEN)
     )
     cid = new_conversation(engine, language)
-    events, messages = run(action, asked_to_do_it(cid, "utter_sim_lost_stolen", language))
+    events, messages = run(action, asked_to_do_it(cid, bot_said, language))
     assert events == []
-    assert messages[0] == {"text": text("escalate_do_for_me", language)}
+    assert messages[0] == {"text": text(key, language)}
     assert messages[1]["response"] == "utter_handoff_waiting_open"
     [handoff] = queue.waiting()
     assert (handoff.conversation_id, handoff.reason) == (cid, "not_helped")

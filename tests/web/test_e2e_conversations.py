@@ -151,4 +151,4 @@ def test_asking_the_bot_to_do_what_its_answer_says_goes_to_a_person(chat, langua
     assert texts(chat(question)) == [response_text("utter_sim_lost_stolen", language)]
     handed = chat(ask)
     assert handed["owner"] == "queued"
-    assert texts(handed)[0] == gateway_text("escalate_do_for_me", language)
+    assert texts(handed)[0] == gateway_text("escalate_do_for_me_block", language)  # with the 24/7 line

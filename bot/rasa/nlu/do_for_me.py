@@ -37,16 +37,19 @@ MAX_WORDS = 12
 # What an answer tells the customer to do (the verbs of the answers' steps), and "do" itself.
 _EN_DO = (
     r"(?:do|block|unblock|cancel|change|order|activate|deactivate|disable|enable|arrange|sort|fix|"
-    r"handle|switch|reset|set up|setup|turn on|turn off|take care of|request|send)"
+    r"handle|switch|reset|set up|setup|turn on|turn off|take care of|request|send|correct|refund|"
+    r"remove|waive)"
 )
 _NL_DO = (
     r"(?:doen|regelen|blokkeren|deblokkeren|opzeggen|aanpassen|wijzigen|veranderen|bestellen|activeren|"
     r"deactiveren|stopzetten|oplossen|in orde brengen|aanvragen|afsluiten|uitzetten|aanzetten|instellen|"
-    r"versturen|opsturen|doorsturen|resetten)"
+    r"versturen|opsturen|doorsturen|resetten|rechtzetten|corrigeren|terugbetalen|terugstorten|verwijderen|"
+    r"schrappen)"
 )
 _FR_DO = (
     r"(?:faire|bloquer|debloquer|resilier|changer|modifier|commander|activer|desactiver|regler|annuler|"
-    r"arreter|configurer|demander|envoyer|reinitialiser|mettre en place|occuper)"
+    r"arreter|configurer|demander|envoyer|reinitialiser|mettre en place|occuper|corriger|rembourser|"
+    r"supprimer|retirer)"
 )
 _EN_IT = r"(?:it|that|this|them|those|this one|that one|it all|all that)"
 _NL_IT = r"(?:het|dat|dit|die|hem|ze|da|alles)"
