@@ -2,6 +2,7 @@
 
 ``ConfiguredComponent``: untrained, built from its default config updated with the pipeline's.
 ``StoredComponent``: trained, its state written to and read back from its model resource.
+``NotHelped``: untrained, turns a short message that means "the answer did not help" into ``deny``.
 ``first_in_ranking``: one answer put on top of the intent ranking without hiding a sensitive case.
 """
 
@@ -9,11 +10,13 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.core.taxonomy import is_escalation
@@ -31,6 +34,35 @@ class ConfiguredComponent(GraphComponent):
         execution_context: ExecutionContext,
     ) -> GraphComponent:
         return cls({**cls.get_default_config(), **config})
+
+
+class NotHelped(ConfiguredComponent):
+    """A message ``reads`` says means "the answer did not help" ("I already did that", "can you
+    do it for me?") becomes ``deny`` with ``flag`` set: right after an answer a person takes
+    over. A sensitive case or a request for a person keeps its intent."""
+
+    flag = ""
+
+    @staticmethod
+    def reads(text: str) -> bool:
+        raise NotImplementedError
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {}
+
+    def __init__(self, config: Dict[str, Any]) -> None:
+        self.config = config
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        reads: Callable[[str], bool] = self.reads
+        for message in messages:
+            name = str((message.get(INTENT) or {}).get("name") or "")
+            if is_escalation(name) or not reads(message.get(TEXT) or ""):
+                continue
+            message.set(INTENT, {"name": "deny", "confidence": 1.0}, add_to_output=True)
+            message.set(self.flag, True, add_to_output=True)
+        return messages
 
 
 class StoredComponent(GraphComponent):

@@ -21,17 +21,13 @@ cancellation). Placed after TriedAlready, before RepeatContact, which keeps the 
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List
+from typing import List
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.shared.nlu.constants import INTENT, TEXT
-from rasa.shared.nlu.training_data.message import Message
 
-from bot.core.taxonomy import is_escalation
 from bot.core.unicode import plain_words
-from bot.rasa.nlu.component import ConfiguredComponent
+from bot.rasa.nlu.component import NotHelped
 
-DENY = "deny"
 MAX_WORDS = 12
 
 # What an answer tells the customer to do (the verbs of the answers' steps), and "do" itself.
@@ -138,21 +134,8 @@ def do_for_me(text: str) -> bool:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class DoItForMe(ConfiguredComponent):
+class DoItForMe(NotHelped):
     """Makes "can you do it for me?" a ``deny`` with ``do_for_me`` (module docstring)."""
 
-    @staticmethod
-    def get_default_config() -> Dict[str, Any]:
-        return {}
-
-    def __init__(self, config: Dict[str, Any]) -> None:
-        self.config = config
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            name = str((message.get(INTENT) or {}).get("name") or "")
-            if is_escalation(name) or not do_for_me(message.get(TEXT) or ""):
-                continue
-            message.set(INTENT, {"name": DENY, "confidence": 1.0}, add_to_output=True)
-            message.set("do_for_me", True, add_to_output=True)
-        return messages
+    flag = "do_for_me"
+    reads = staticmethod(do_for_me)

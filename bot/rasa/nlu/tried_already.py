@@ -18,17 +18,12 @@ request for a person keeps its intent. Placed before RepeatContact, which keeps 
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.shared.nlu.constants import INTENT, TEXT
-from rasa.shared.nlu.training_data.message import Message
 
-from bot.core.taxonomy import is_escalation
 from bot.core.unicode import plain_words
-from bot.rasa.nlu.component import ConfiguredComponent
+from bot.rasa.nlu.component import NotHelped
 
-DENY = "deny"
 MAX_WORDS = 8
 MAX_STATE_WORDS = 5  # "roaming staat aan": a state alone, without "already", only when this short
 
@@ -88,21 +83,8 @@ def tried_already(text: str) -> bool:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class TriedAlready(ConfiguredComponent):
+class TriedAlready(NotHelped):
     """Makes "I already did that" a ``deny`` (module docstring)."""
 
-    @staticmethod
-    def get_default_config() -> Dict[str, Any]:
-        return {}
-
-    def __init__(self, config: Dict[str, Any]) -> None:
-        self.config = config
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            name = str((message.get(INTENT) or {}).get("name") or "")
-            if is_escalation(name) or not tried_already(message.get(TEXT) or ""):
-                continue
-            message.set(INTENT, {"name": DENY, "confidence": 1.0}, add_to_output=True)
-            message.set("tried_already", True, add_to_output=True)
-        return messages
+    flag = "tried_already"
+    reads = staticmethod(tried_already)
