@@ -12,3 +12,10 @@ def message(vector: list[float]) -> Message:
     m = Message({"text": "x"})
     m.add_features(Features(np.array([vector], dtype=np.float32), "sentence", "text", "use"))
     return m
+
+
+def classified(text: str, intent: str, confidence: float) -> Message:
+    """A message the classifier gave ``intent`` with ``confidence``, as the pipeline's later steps see it."""
+    m = Message({"text": text})
+    m.set("intent", {"name": intent, "confidence": confidence}, add_to_output=True)
+    return m

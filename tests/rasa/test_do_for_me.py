@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from rasa.shared.nlu.training_data.message import Message
 
 from bot.rasa.nlu.do_for_me import DoItForMe, do_for_me
+from tests.helpers.nlu import classified
 
 
 @pytest.mark.parametrize(
@@ -78,19 +78,13 @@ def test_control_characters_do_not_hide_the_request() -> None:
     assert do_for_me("\x00\x07 vous pouvez\u200b le faire")
 
 
-def parsed(text: str, intent: str, confidence: float) -> Message:
-    message = Message({"text": text})
-    message.set("intent", {"name": intent, "confidence": confidence}, add_to_output=True)
-    return message
-
-
 def test_the_message_becomes_a_deny_unless_it_is_sensitive() -> None:
     component = DoItForMe.create({}, None, None, None)
     asked, cancel, other = component.process(
         [
-            parsed("can you do it for me?", "capabilities", 0.8),
-            parsed("kunnen jullie het voor mij opzeggen", "sensitive_cancellation", 0.7),
-            parsed("how do I block my sim", "sim_lost_stolen", 0.9),
+            classified("can you do it for me?", "capabilities", 0.8),
+            classified("kunnen jullie het voor mij opzeggen", "sensitive_cancellation", 0.7),
+            classified("how do I block my sim", "sim_lost_stolen", 0.9),
         ]
     )
     assert asked.get("intent") == {"name": "deny", "confidence": 1.0} and asked.get("do_for_me")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from rasa.shared.nlu.training_data.message import Message
 
 from bot.rasa.nlu.tried_already import TriedAlready, tried_already
+from tests.helpers.nlu import classified
 
 
 @pytest.mark.parametrize(
@@ -51,19 +51,13 @@ def test_questions_and_problems_are_left_to_the_classifier(text: str) -> None:
     assert not tried_already(text)
 
 
-def parsed(text: str, intent: str, confidence: float) -> Message:
-    message = Message({"text": text})
-    message.set("intent", {"name": intent, "confidence": confidence}, add_to_output=True)
-    return message
-
-
 def test_the_message_becomes_a_deny_unless_it_is_sensitive() -> None:
     component = TriedAlready.create({}, None, None, None)
     said, fraud, other = component.process(
         [
-            parsed("ja roaming staat aan", "coverage_abroad", 0.92),
-            parsed("al gedaan", "sensitive_fraud", 0.6),
-            parsed("roaming staat niet aan", "coverage_abroad", 0.9),
+            classified("ja roaming staat aan", "coverage_abroad", 0.92),
+            classified("al gedaan", "sensitive_fraud", 0.6),
+            classified("roaming staat niet aan", "coverage_abroad", 0.9),
         ]
     )
     assert said.get("intent") == {"name": "deny", "confidence": 1.0} and said.get("tried_already")
