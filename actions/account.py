@@ -304,6 +304,11 @@ def _bill_due(dispatcher: CollectingDispatcher, account: Account, language: str,
         _no_invoice(dispatcher, account, locale)
         return
     invoice = account.invoices[0]
+    if invoice.status == "paid" and invoice.paid_on:
+        # "is due on 19 December" followed by "was paid on 6 December" read as a contradiction:
+        # a paid invoice's due date no longer matters
+        _payment(dispatcher, account, language, locale)
+        return
     dispatcher.utter_message(
         response="utter_account_bill_due",
         number=invoice.number,

@@ -113,6 +113,25 @@ def leans_back(text: str, max_words: int = 12) -> bool:
     return _continues(found) or _short_question_about_the_answer(found)
 
 
+# Object pronouns that can only mean something named before ("en hoe zet ik hem terug aan?").
+OBJECT_PRONOUNS = frozenset("it them hem ze le la les".split())
+
+
+def points_back_to_the_answer(text: str) -> bool:
+    """A follow-up that names nothing new: a connective first and a word pointing back ("and how
+    do I turn it on again?", "en hoe zet ik hem terug aan?", "et pour la réactiver ?"). Alone it
+    has no topic at all, so the classifier's reading of it, however confident, is a guess:
+    "en hoe zet ik hem terug aan?" after the voicemail answer read as a refund (0.65, "terug")."""
+    found = words(text)
+    if not found or len(found) > MAX_WORDS or (text or "").strip().startswith("/"):
+        return False
+    joined = " ".join(found)
+    if not any(joined.startswith(f"{c} ") for c in CONNECTIVES):
+        return False
+    pointing = POINTING_BACK | OBJECT_PRONOUNS
+    return any(w in pointing for w in found[1:]) or bool(_FRENCH_CLITIC.search(joined))
+
+
 def _short_question_about_the_answer(found: list[str]) -> bool:
     return len(found) <= SHORT_QUESTION and bool(_ASKS_ABOUT_THE_ANSWER.search(" ".join(found)))
 

@@ -112,17 +112,19 @@ _FUNCTION_WORDS: dict[str, set[str]] = {
     "nl": set(
         "de het een en van ik je jij u mijn mij niet wel is zijn was heb hebt heeft wat waar wanneer "
         "hoe waarom kan kun wil moet ook nog maar dan dat die dit deze er op aan bij met voor naar "
-        "uit graag alstublieft bedankt geen al ons onze jullie".split()
+        "uit graag alstublieft bedankt geen al ons onze jullie veel erg heel altijd nooit niks niets sinds "
+        "nu".split()
     ),
     "fr": set(
         "le la les un une des et de du je tu il elle vous nous mon ma mes ton ta votre vos pas est "
         "suis sont ai avez a quoi où quand comment pourquoi peux puis veux dois aussi encore mais "
-        "donc que qui ce cette ces sur au aux avec pour chez merci svp côté alors".split()
+        "donc que qui ce cette ces sur au aux avec pour chez merci svp côté alors trop très tres beaucoup "
+        "rien toujours jamais depuis".split()
     ),
     "en": set(
         "the a an and of i you my me not is are was have has what where when how why can could "
         "would want must also still but then that this these there on at with for from please "
-        "thanks about your our get got do does did it".split()
+        "thanks about your our get got do does did it too very much always never nothing since".split()
     ),
 }
 _UNIQUE_WORDS = {

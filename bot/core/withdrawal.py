@@ -25,6 +25,8 @@ _PATTERNS = [
     r"\b(found|figured) it( out)?\b",
     r"\bcancel (my|the) (request|question|chat)\b",
     r"\bworks again\b",
+    r"\b(i ve |i have |i )?changed my mind\b",
+    r"^(no |nah |actually )*(on second thought|not anymore|no longer)$",
     # Dutch
     r"\blaat (maar|het maar|maar zitten)\b",
     r"\b(is|al|alles|probleem) (al )?opgelost\b",
@@ -35,6 +37,9 @@ _PATTERNS = [
     r"\b(ik )?heb het (al )?gevonden\b",
     r"\b(al|is) (in orde|geregeld)\b",
     r"\bannuleer\b",
+    # changed their mind, in so many words ("het werkt toch niet" is a problem, not this)
+    r"^((nee|neen|ah|oh|ok|oke) )*(ik )?(toch (maar )?niet|laat toch maar)( meer)?$",
+    r"\b(ik )?(heb me|ben) bedacht\b",
     # French
     r"\blaisse[sz]? tomber\b",
     r"\bc est (bon|regle|resolu|ok|arrange)\b",
@@ -46,6 +51,8 @@ _PATTERNS = [
     r"\brentre dans l ordre\b",
     r"\bannule[rz]? (ma|la) (demande|question)\b",
     r"\boubliez\b",
+    r"^(non )?finalement (non|pas|plus|c est bon|ca ira)$",
+    r"\b(j ai|jai|je) change(r)? d avis\b",
 ]
 _WITHDRAWS = re.compile("|".join(_PATTERNS))
 MAX_WORDS = 16  # a longer message tells the agent more than that it is no longer needed

@@ -132,6 +132,27 @@ def test_verified_french_due_date_and_payment(engine: Engine) -> None:
     assert money(invoice.total, "fr_BE").endswith("\u00a0€")
 
 
+def test_verified_due_date_of_a_paid_invoice_says_only_that_it_is_paid(engine: Engine) -> None:
+    """ "hoeveel moet ik betalen?" for a paid invoice got "due on 19 December" and then "paid on
+    6 December": its due date no longer matters."""
+    cid = new_conversation(engine, "nl")
+    verify(engine, cid, "MC1000001")  # Jan: his last invoice is paid
+    invoice = demo_accounts().account("MC1000001").invoices[0]  # type: ignore[union-attr]
+    assert invoice.status == "paid" and invoice.paid_on
+    _events, messages = run(ActionBillingDueDate(make_deps(engine)), tracker(cid, language="nl"))
+    assert said(messages) == [
+        (
+            "utter_account_payment_paid",
+            {
+                "number": invoice.number,
+                "total": money(invoice.total, "nl_BE"),
+                "due": day(invoice.due_on, "nl_BE"),
+                "paid_on": day(invoice.paid_on, "nl_BE"),
+            },
+        )
+    ]
+
+
 def test_invoice_copy_says_where_and_for_a_verified_customer_which_is_the_latest(engine: Engine) -> None:
     """ "et ma dernière facture ?" after the check: where the invoices are, then the latest one's
     amount, due date and payment status; before it, where they are and the offer."""

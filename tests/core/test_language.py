@@ -171,6 +171,18 @@ def test_a_customer_who_did_not_follow_is_answered_in_their_language(text: str, 
     assert choose(text, current=None, default="fr" if expected != "fr" else "nl").language == expected
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [("factur trop cher!!!", "fr"), ("trop cher", "fr"), ("nooit ontvangen", "nl"), ("never got it", "en")],
+)
+def test_a_short_typo_ridden_first_message_is_answered_in_the_language_of_its_adverb(
+    text: str, expected: str
+) -> None:
+    """lingua gave "factur trop cher!!!" French by 0.03 only, so the Dutch default answered a
+    French customer; "trop", "nooit", "never" belong to one language each."""
+    assert choose(text, current=None, default="nl" if expected != "nl" else "en").language == expected
+
+
 def test_warm_up_loads_the_models_before_the_first_message() -> None:
     """The gateway warms its detector at start: lingua's models are loaded then (~0.6 s), not
     while the first customer after a restart waits."""

@@ -23,6 +23,12 @@ from bot.core.withdrawal import confirms, withdraws
         "laissez tomber",
         "j'ai trouvé merci",
         "plus besoin, problème résolu",
+        # changed their mind (a cancellation they asked for, say)
+        "neen toch niet",
+        "ik heb me bedacht",
+        "finalement non",
+        "j'ai changé d'avis",
+        "I changed my mind",
     ],
 )
 def test_no_longer_needed(text: str) -> None:
@@ -36,6 +42,8 @@ def test_no_longer_needed(text: str) -> None:
         "are you there?",
         "mijn factuur is nog altijd te hoog",
         "je n'ai toujours pas de réseau",
+        "het werkt toch niet",  # a problem that goes on
+        "toch niet opgelost",
         "/queue_leave",
         "",
         "never mind " + "the bill, my internet is still down and nobody answers me " * 2,  # a long story

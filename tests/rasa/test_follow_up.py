@@ -42,6 +42,30 @@ def test_an_unclear_follow_up_takes_the_reading_together(intent: str, confidence
 
 
 @pytest.mark.parametrize(
+    "text", ["en hoe zet ik hem terug aan?", "and how do I turn it on again?", "et pour la réactiver ?"]
+)
+def test_a_follow_up_that_names_nothing_new_takes_the_reading_together_over_a_confident_guess(
+    text: str,
+) -> None:
+    """ "en hoe zet ik hem terug aan?" after the voicemail answer read as a refund (0.65: "terug")."""
+    msg = decide(message(text, "billing_refund", 0.65, VOICEMAIL_OFF))
+    assert msg.get(INTENT) == {"name": "knowledge", "confidence": 0.85}
+    assert msg.get(ARTICLE)["id"] == "voicemail_disable"
+
+
+@pytest.mark.parametrize(
+    ("text", "confidence"),
+    [
+        ("en hoe zet ik hem terug aan?", 0.93),  # the classifier is sure even so
+        ("and what about a refund?", 0.65),  # names something new: the usual limit (0.6)
+    ],
+)
+def test_a_sure_reading_or_a_new_topic_keeps_its_own_answer(text: str, confidence: float) -> None:
+    msg = decide(message(text, "billing_refund", confidence, VOICEMAIL_OFF))
+    assert msg.get(INTENT) == {"name": "billing_refund", "confidence": confidence}
+
+
+@pytest.mark.parametrize(
     ("text", "intent", "confidence"),
     [
         ("and my bill is too high", "billing_higher_than_usual", 0.98),  # clear alone

@@ -6,8 +6,10 @@ cancellation; "kan ik bijkopen?" after "my data ran out" fell back. The router s
 message metadata, how the pipeline reads the previous question and this message together
 (bot/core/follow_up.py). ``FollowUpContext`` uses that reading only when:
 
-* the message alone is unclear: the fallback, an answer below ``uncertain``, or a handover the
-  escalation intents only weakly back (below ``weak_escalation`` together); and
+* the message alone is unclear: the fallback, an answer below ``uncertain`` (below
+  ``uncertain_pointing_back`` when it names nothing new, "en hoe zet ik hem terug aan?": alone
+  it read as a refund at 0.65), or a handover the escalation intents only weakly back (below
+  ``weak_escalation`` together); and
 * the reading together is sure (``context_sure``) of an answer: an intent or an article, not the
   fallback, "out of scope" or a handover (the previous question was answered, not handed over).
 When the message alone is a weak answer (below ``doubtful``) and the reading together points at
@@ -29,7 +31,12 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.core.follow_up import FOLLOW_UP_KEY, asks_about_the_answer, looks_like_follow_up
+from bot.core.follow_up import (
+    FOLLOW_UP_KEY,
+    asks_about_the_answer,
+    looks_like_follow_up,
+    points_back_to_the_answer,
+)
 from bot.core.knowledge import KNOWLEDGE_INTENT
 from bot.core.taxonomy import (
     CONFUSED_INTENT,
@@ -56,6 +63,9 @@ class FollowUpContext(ConfiguredComponent):
             "context_sure": 0.8,
             "doubtful": 0.45,
             "context_plausible": 0.5,
+            # a follow-up that names nothing new ("en hoe zet ik hem terug aan?") is unclear alone
+            # below this (bot/core/follow_up.py points_back_to_the_answer)
+            "uncertain_pointing_back": 0.9,
         }
 
     def __init__(self, config: Dict[str, Any]) -> None:
@@ -64,11 +74,13 @@ class FollowUpContext(ConfiguredComponent):
         self.context_sure = float(config["context_sure"])
         self.doubtful = float(config["doubtful"])
         self.context_plausible = float(config["context_plausible"])
+        self.uncertain_pointing_back = float(config["uncertain_pointing_back"])
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             context = (message.get("metadata") or {}).get(FOLLOW_UP_KEY)
-            if not isinstance(context, dict) or not looks_like_follow_up(message.get(TEXT) or ""):
+            text = message.get(TEXT) or ""
+            if not isinstance(context, dict) or not looks_like_follow_up(text):
                 continue
             own = message.get(INTENT) or {}
             if own.get("name") == CONFUSED_INTENT and asks_about_the_answer(message.get(TEXT) or ""):
@@ -76,7 +88,8 @@ class FollowUpContext(ConfiguredComponent):
                 # invoice: a question about that answer read as "I don't follow" (0.65-0.73); for
                 # the reading together it is as unclear as a fallback
                 own = {"name": FALLBACK_INTENT, "confidence": own.get("confidence")}
-            if self.adopts(own, message.get(ARTICLE) or {}, context):
+            uncertain = self.uncertain_pointing_back if points_back_to_the_answer(text) else self.uncertain
+            if self.adopts(own, message.get(ARTICLE) or {}, context, uncertain):
                 chosen = {"name": context["intent"], "confidence": context["confidence"]}
                 message.set(INTENT, chosen, add_to_output=True)
                 message.set(ARTICLE, context.get("article"), add_to_output=True)
@@ -116,8 +129,15 @@ class FollowUpContext(ConfiguredComponent):
         message.set(INTENT, fallback, add_to_output=True)
         message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
 
-    def adopts(self, intent: Dict[str, Any], article: Dict[str, Any], context: Dict[str, Any]) -> bool:
-        """Whether the reading together replaces the message's own (module docstring)."""
+    def adopts(
+        self,
+        intent: Dict[str, Any],
+        article: Dict[str, Any],
+        context: Dict[str, Any],
+        uncertain: float | None = None,
+    ) -> bool:
+        """Whether the reading together replaces the message's own (module docstring): the message
+        alone is below ``uncertain`` (the configured one unless given)."""
         wanted, sure = str(context.get("intent") or ""), float(context.get("confidence") or 0)
         if not wanted or wanted in NO_ANSWER or is_escalation(wanted) or sure < self.context_sure:
             return False
@@ -132,7 +152,7 @@ class FollowUpContext(ConfiguredComponent):
             return True
         if is_escalation(name):
             return confidence < self.weak_escalation
-        return confidence < self.uncertain
+        return confidence < (self.uncertain if uncertain is None else uncertain)
 
 
 def own_confidence(name: str, article: Dict[str, Any], decided: float) -> float:
