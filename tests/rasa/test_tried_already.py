@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.rasa.nlu.tried_already import TriedAlready, tried_already
+from bot.rasa.nlu.tried_already import TriedAlready, did_not_help, lacks_it, tried_already
 from tests.helpers.nlu import classified
 
 
@@ -63,3 +63,32 @@ def test_the_message_becomes_a_deny_unless_it_is_sensitive() -> None:
     assert said.get("intent") == {"name": "deny", "confidence": 1.0} and said.get("tried_already")
     assert fraud.get("intent")["name"] == "sensitive_fraud"
     assert other.get("intent")["name"] == "coverage_abroad"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ik heb die niet",
+        "nee, die heb ik niet meer",
+        "I don't have it",
+        "i dont have one",
+        "je l'ai pas",
+        "j'en ai pas",
+    ],
+)
+def test_lacking_what_the_step_needs_is_recognised_in_each_language(text: str) -> None:
+    """ "je l'ai pas" after "your PUK is on the card holder or in the app" read as "I don't follow"."""
+    assert lacks_it(text) and did_not_help(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ik heb geen bereik", "I don't have internet", "je n'ai pas de réseau", "do you have it?", "I have it"],
+)
+def test_a_missing_service_or_a_question_is_left_to_the_classifier(text: str) -> None:
+    assert not lacks_it(text)
+
+
+def test_lacking_it_becomes_a_deny() -> None:
+    [said] = TriedAlready.create({}, None, None, None).process([classified("je l'ai pas", "confused", 0.6)])
+    assert said.get("intent") == {"name": "deny", "confidence": 1.0} and said.get("tried_already")

@@ -13,6 +13,10 @@ that something is on ("roaming staat aan", "roaming is already on"). Only short 
 (``MAX_WORDS``) without a question or a problem of their own: "I already paid, why a reminder?"
 and "no sim detected, already restarted the phone" are questions for the classifier. A sensitive case or a
 request for a person keeps its intent. Placed before RepeatContact, which keeps the last word.
+
+``lacks_it`` reads the other way a step cannot help: the customer does not have what it needs,
+named only by a pronoun ("ik heb die niet", "I don't have it", "je l'ai pas" after "your PUK is
+on the card holder or in the app": it read as "I don't follow").
 """
 
 from __future__ import annotations
@@ -82,9 +86,37 @@ def tried_already(text: str) -> bool:
     return count <= MAX_STATE_WORDS and bool(_STATE.search(plain))
 
 
+# "I don't have it / I lost it": what the answer's step needs, named only by a pronoun.
+_IT = r"(?:die|dat|het|hem|ze|dit|da)"
+_LACKS = re.compile(
+    r"^(?:(?:nee|neen|no|nope|non|but|maar|mais|ja maar|euh|uh|sorry|helaas) )*(?:"
+    rf"(?:ik )?heb {_IT} (?:niet|nie)(?: meer)?|{_IT} heb ik (?:niet|nie)(?: meer)?|"
+    r"heb ik (?:niet|nie)(?: meer)?|"
+    rf"(?:ik )?ben {_IT} kwijt|{_IT} ben ik kwijt|"
+    r"(?:i )?(?:dont|don t|do not) have (?:it|that|one|this|them|those)(?: anymore| any more)?|"
+    r"(?:i )?(?:havent|haven t|have not) got (?:it|that|one|them)|(?:i )?lost (?:it|that|them)|"
+    r"(?:je )?(?:ne )?(?:l|les) ai (?:pas|plus|jamais eu)|j (?:l|les) ai (?:pas|plus)|"
+    r"(?:je )?(?:n )?en ai pas|j en ai pas|"
+    r"(?:je )?l ai perdu"
+    r")(?: (?:sorry|helaas|hoor|he|hein|quoi|merci|though))*$"
+)
+
+
+def lacks_it(text: str) -> bool:
+    """Whether a short message says the customer lacks what the answer's step needs."""
+    if not text or text.lstrip().startswith("/"):
+        return False
+    return bool(_LACKS.search(plain_words(text)))
+
+
+def did_not_help(text: str) -> bool:
+    """Already done, or not possible for want of what it needs (module docstring)."""
+    return tried_already(text) or lacks_it(text)
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class TriedAlready(NotHelped):
     """Makes "I already did that" a ``deny`` (module docstring)."""
 
     flag = "tried_already"
-    reads = staticmethod(tried_already)
+    reads = staticmethod(did_not_help)
