@@ -33,6 +33,7 @@ from bot.core.store import ConversationStore, Inbound
 from bot.core.texts import text as gateway_text
 from bot.core.unicode import plain_words, well_formed
 from bot.core.welcome import WELCOME_PAYLOADS, welcome_language, welcome_replies
+from bot.core.withdrawal import accepts
 from bot.rasa.client import ActionServerClient, RasaClient, RasaUnavailable
 from handoff.waiting import QUEUE_LEAVE, QUEUE_PAYLOADS, WaitingRoom
 
@@ -41,6 +42,8 @@ MAX_SENDER_CHARS = conversations.c.sender.type.length
 MAX_LOCALE_CHARS = conversations.c.locale.type.length
 PLAIN_TEXT_MARK = "\u200b"  # zero-width space: see _as_text
 MAX_TITLE_CHARS = 80  # a longer message is no typed button title
+# A turn whose only button is one of these offers is accepted by a typed yes (Router._pressed).
+OFFERS_A_YES_ACCEPTS = frozenset({"/verify_identity"})
 OPENING_COMMANDS = frozenset({"/start", "/help"})  # chat-app commands a customer may type anywhere
 
 
@@ -360,13 +363,19 @@ class Router:
 
     def _pressed(self, conversation_id: str, text: str, message_id: int) -> str | None:
         """The payload of a button of the bot's last turn whose title the customer typed ("Nee",
-        "Mijn account bekijken", "leave the queue"): typed, it means what pressing it means."""
+        "Mijn account bekijken", "leave the queue"): typed, it means what pressing it means.
+        A bare yes ("ja", "oui svp") when that turn's only button was an offer a yes accepts
+        ("I can also look up your own details: tap 'Check my account'") presses it: before, "ja"
+        got "Okay. What can I help you with?"."""
         typed = _title_key(text)
         if not typed:
             return None
-        for button in self.store.last_turn_buttons(conversation_id, message_id):
-            if button.get("payload") and _title_key(str(button.get("title") or "")) == typed:
+        buttons = [b for b in self.store.last_turn_buttons(conversation_id, message_id) if b.get("payload")]
+        for button in buttons:
+            if _title_key(str(button.get("title") or "")) == typed:
                 return str(button["payload"])
+        if len(buttons) == 1 and buttons[0]["payload"] in OFFERS_A_YES_ACCEPTS and accepts(text):
+            return str(buttons[0]["payload"])
         return None
 
     def _follow_up(self, conversation_id: str, text: str, message_id: int) -> dict[str, Any] | None:

@@ -76,3 +76,14 @@ def confirms(text: str) -> bool:
     """A short yes ("ja graag", "oui svp", "yes please") to the offer to leave the queue."""
     words = plain_words(text).split()
     return 0 < len(words) <= 4 and all(w in _YES for w in words)
+
+
+_ACCEPTING = frozenset("yes yeah yep sure please ja jawel graag oui ouais volontiers svp".split())
+_THANKING = frozenset("thanks thank merci bedankt dank".split())
+
+
+def accepts(text: str) -> bool:
+    """A short yes that accepts an offer ("ja graag", "yes please", "oui"), not an acknowledgement
+    ("ok", "ok merci", "ja bedankt" may only close the answer)."""
+    words = plain_words(text).split()
+    return confirms(text) and any(w in _ACCEPTING for w in words) and not any(w in _THANKING for w in words)

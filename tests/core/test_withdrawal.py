@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.withdrawal import confirms, withdraws
+from bot.core.withdrawal import accepts, confirms, withdraws
 
 
 @pytest.mark.parametrize(
@@ -61,3 +61,13 @@ def test_a_short_yes_confirms(text: str) -> None:
 @pytest.mark.parametrize("text", ["no", "nee", "yes but my bill", "", "oui mais non"])
 def test_anything_else_is_no_yes(text: str) -> None:
     assert not confirms(text)
+
+
+@pytest.mark.parametrize("text", ["ja", "ja graag", "yes please", "oui", "oui svp", "sure"])
+def test_a_yes_accepts_an_offer(text: str) -> None:
+    assert accepts(text)
+
+
+@pytest.mark.parametrize("text", ["ok", "ok merci", "ja bedankt", "thanks", "nee", "ja maar mijn factuur"])
+def test_an_acknowledgement_or_anything_else_accepts_nothing(text: str) -> None:
+    assert not accepts(text)

@@ -287,6 +287,37 @@ def test_a_typed_button_title_reaches_rasa_as_the_button_of_the_last_answer(
     assert sent == ["hoeveel data heb ik nog", "/verify_start", "/deny"]
 
 
+@pytest.mark.parametrize(("typed", "sent"), [("ja", "/verify_identity"), ("ok merci", "ok merci")])
+def test_a_yes_to_the_one_offer_of_the_last_answer_presses_it(
+    router: Router, rasa: FakeServer, typed: str, sent: str
+) -> None:
+    """ "ja" after "I can also look up your own details: tap 'Check my account'" got "Okay. What
+    can I help you with?"; "ok merci" only closes the answer."""
+    offer = [{"title": "Mijn account bekijken", "payload": "/verify_identity"}]
+    rasa.state["reply"] = lambda body: [  # type: ignore[attr-defined]
+        {"recipient_id": body["sender"], "text": "Ik kan ook je eigen gegevens opzoeken.", "buttons": offer}
+    ]
+    router.handle(IncomingMessage("web", f"u-{sent}", "hoeveel moet ik betalen deze maand"))
+    router.handle(IncomingMessage("web", f"u-{sent}", typed))
+    assert [r.json()["message"] for r in rasa.received("POST", "/webhooks/rest/webhook")][-1] == sent
+
+
+def test_a_yes_after_an_offer_and_did_this_help_answers_the_question(
+    router: Router, rasa: FakeServer
+) -> None:
+    buttons = [
+        {"title": "Mijn account bekijken", "payload": "/verify_identity"},
+        {"title": "Ja, bedankt", "payload": "/affirm"},
+        {"title": "Nee", "payload": "/deny"},
+    ]
+    rasa.state["reply"] = lambda body: [  # type: ignore[attr-defined]
+        {"recipient_id": body["sender"], "text": "Heeft dit je geholpen?", "buttons": buttons}
+    ]
+    router.handle(IncomingMessage("web", "u-helped", "hoeveel data heb ik nog"))
+    router.handle(IncomingMessage("web", "u-helped", "ja"))
+    assert [r.json()["message"] for r in rasa.received("POST", "/webhooks/rest/webhook")][-1] == "ja"
+
+
 def test_a_title_of_an_older_answer_is_the_text_it_is(router: Router, rasa: FakeServer) -> None:
     answers = iter(
         [
