@@ -112,13 +112,18 @@ class RasaClient:
 
         With ``only_if_tracked`` a conversation Rasa has never seen is left alone: its first
         message starts a session, and ``action_session_start`` reads the message metadata.
-        (An event appended to an empty tracker would stop that session from starting.)
+        (An event appended to an empty tracker would stop that session from starting.) Rasa
+        3.6 answers the GET of an unseen conversation with a session it starts in memory, so
+        ``latest_event_time`` is always set: a conversation is known by a customer message.
+        Appending to such a tracker started a session in the default language whose events
+        sort after the slot: "can we speak English?" answered by the router, then "my 4g
+        doesn't work" got the Dutch answer.
         """
         path = f"/conversations/{quote(sender, safe='')}/tracker"
         brief = {"include_events": "NONE"}
         if only_if_tracked:
             tracker = self._request("GET", path, params=brief).json()
-            if not tracker.get("latest_event_time"):
+            if not (tracker.get("latest_message") or {}).get("text"):
                 return False
         event = {"event": "slot", "name": name, "value": value}
         self._request("POST", f"{path}/events", params=brief, json=event)

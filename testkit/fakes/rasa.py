@@ -32,7 +32,10 @@ def fake_rasa(reply: ReplyFn = echo_replies) -> FakeServer:
     def tracker(request: Recorded) -> tuple[int, Any]:
         sender = request.path.split("/")[2]
         known = sender in state["trackers"]
-        return 200, {"sender_id": sender, "latest_event_time": 1.0 if known else None, "events": None}
+        # as Rasa 3.6: an unseen conversation gets a session started in memory (an event time),
+        # but no customer message
+        latest = {"text": "hallo" if known else None, "intent": {}, "entities": []}
+        return 200, {"sender_id": sender, "latest_event_time": 1.0, "latest_message": latest, "events": None}
 
     server.route("POST", "/webhooks/rest/webhook", webhook)
     server.route("GET", r"/conversations/[^/]+/tracker", tracker)

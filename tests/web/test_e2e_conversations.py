@@ -152,3 +152,20 @@ def test_asking_the_bot_to_do_what_its_answer_says_goes_to_a_person(chat, langua
     handed = chat(ask)
     assert handed["owner"] == "queued"
     assert texts(handed)[0] == gateway_text("escalate_do_for_me_block", language)  # with the 24/7 line
+
+
+@pytest.mark.parametrize(
+    ("request_", "problem", "language"),
+    [
+        ("parlez-vous français ?", "ma 4g ne marche plus", "fr"),
+        ("can we speak english?", "my 4g doesn't work", "en"),
+        ("spreek je Nederlands?", "mijn 4g werkt niet meer", "nl"),
+    ],
+)
+def test_a_first_message_asking_for_a_language_is_followed_by_answers_in_it(
+    chat, request_: str, problem: str, language: str
+) -> None:
+    """The router answers the request itself; Rasa then answered "ma 4g ne marche plus" in Dutch
+    (a session started in the default language by the language slot's sync)."""
+    assert chat(request_)["language"] == language
+    assert texts(chat(problem))[0] == response_text("utter_coverage_slow_data", language)

@@ -260,6 +260,21 @@ def test_a_request_for_another_language_is_answered_in_it_without_rasa(
     assert rasa.received("POST", "/webhooks/rest/webhook")[-1].json()["metadata"]["language"] == language
 
 
+@pytest.mark.parametrize(
+    ("request_", "language"), [("can we speak english?", "en"), ("parlez-vous français ?", "fr")]
+)
+def test_a_first_message_asking_for_a_language_leaves_rasa_to_start_in_it(
+    router: Router, rasa: FakeServer, request_: str, language: str
+) -> None:
+    """Rasa had never seen the conversation: a slot appended then started a session in the
+    default language (its events sorted after the slot) and "my 4g doesn't work" got the Dutch
+    answer. Its first message carries the language for action_session_start instead."""
+    router.handle(IncomingMessage("web", f"first-{language}", request_))
+    router.handle(IncomingMessage("web", f"first-{language}", "ma 4g ne marche plus"))
+    assert rasa.received("POST", r"/conversations/.*/tracker/events") == []
+    assert rasa.received("POST", "/webhooks/rest/webhook")[-1].json()["metadata"]["language"] == language
+
+
 def test_a_waiting_customer_who_asks_for_another_language_is_answered_in_it(
     router: Router, engine: Engine
 ) -> None:
