@@ -115,6 +115,17 @@ def leans_back(text: str, max_words: int = 12) -> bool:
 
 # Object pronouns that can only mean something named before ("en hoe zet ik hem terug aan?").
 OBJECT_PRONOUNS = frozenset("it them hem ze le la les".split())
+# Words that point back without standing for what was named ("too high", "is there", "dan").
+NOT_AN_OBJECT = frozenset("too then either instead there dan ook aussi alors pareil".split())
+# "het" before a particle or at the end is "it" ("hoe zet ik het stop", "kan ik het"), before a
+# noun an article ("en het abonnement?"); "l'" before a verb after a subject or "pour" ("je
+# l'annule", "pour l'activer"), not "et l'offre ?".
+_DUTCH_IT = re.compile(
+    r"\bhet(?: (?:niet|weer|terug|opnieuw|ook|zelf))?(?: (?:stop|af|aan|uit|op|ongedaan|weg|doen|"
+    r"stopzetten|afzetten|aanzetten|uitzetten|opzeggen|annuleren|activeren|regelen|instellen))?$|"
+    r"\bhet (?:stop|af|aan|uit|op|ongedaan|weg)\b"
+)
+_FRENCH_ELIDED = re.compile(r"\b(?:je|j|tu|on|vous|nous|il|elle|pour|comment|peux|peut|dois|faut|ne|n) l'\w")
 
 
 def points_back_to_the_answer(text: str) -> bool:
@@ -128,8 +139,18 @@ def points_back_to_the_answer(text: str) -> bool:
     joined = " ".join(found)
     if not any(joined.startswith(f"{c} ") for c in CONNECTIVES):
         return False
-    pointing = POINTING_BACK | OBJECT_PRONOUNS
-    return any(w in pointing for w in found[1:]) or bool(_FRENCH_CLITIC.search(joined))
+    pointing = (POINTING_BACK - NOT_AN_OBJECT) | OBJECT_PRONOUNS
+    if any(w in pointing for w in found[1:]) or _FRENCH_CLITIC.search(joined):
+        return True
+    return bool(_DUTCH_IT.search(joined) or _FRENCH_ELIDED.search(joined))
+
+
+_HOW = re.compile(r"\b(?:how|hoe|comment)\b")
+
+
+def asks_how(text: str) -> bool:
+    """Whether the message asks how to do something ("and how do I cancel it?")."""
+    return bool(_HOW.search(" ".join(words(text))))
 
 
 def _short_question_about_the_answer(found: list[str]) -> bool:

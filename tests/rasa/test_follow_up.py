@@ -8,7 +8,12 @@ import pytest
 from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.core.follow_up import FOLLOW_UP_KEY, follow_up_context, looks_like_follow_up
+from bot.core.follow_up import (
+    FOLLOW_UP_KEY,
+    follow_up_context,
+    looks_like_follow_up,
+    points_back_to_the_answer,
+)
 from bot.rasa.nlu.follow_up import FollowUpContext
 from bot.rasa.nlu.knowledge import ARTICLE
 
@@ -51,6 +56,28 @@ def test_a_follow_up_that_names_nothing_new_takes_the_reading_together_over_a_co
     msg = decide(message(text, "billing_refund", 0.65, VOICEMAIL_OFF))
     assert msg.get(INTENT) == {"name": "knowledge", "confidence": 0.85}
     assert msg.get(ARTICLE)["id"] == "voicemail_disable"
+
+
+@pytest.mark.parametrize(
+    "text", ["and how do I cancel it?", "en hoe zet ik het stop?", "et comment je l'annule ?"]
+)
+def test_how_to_cancel_what_the_answer_named_is_not_a_cancellation_of_the_subscription(text: str) -> None:
+    """ "and how do I cancel it?" after call forwarding went to a person as a cancellation (0.6)."""
+    msg = decide(message(text, "sensitive_cancellation", 0.6, VOICEMAIL_OFF))
+    assert msg.get(INTENT) == {"name": "knowledge", "confidence": 0.85}
+
+
+@pytest.mark.parametrize(
+    ("text", "confidence"),
+    [
+        ("and how do I cancel it?", 0.95),  # the classifier is sure
+        ("and I want to cancel it", 0.6),  # a wish, not how to
+        ("and how do I cancel my subscription?", 0.6),  # names what
+    ],
+)
+def test_a_sure_or_named_cancellation_stays_one(text: str, confidence: float) -> None:
+    msg = decide(message(text, "sensitive_cancellation", confidence, VOICEMAIL_OFF))
+    assert msg.get(INTENT)["name"] == "sensitive_cancellation"
 
 
 @pytest.mark.parametrize(
@@ -359,3 +386,21 @@ def test_an_article_the_decision_is_sure_of_is_clear_alone() -> None:
     decide(msg)
     assert msg.get(INTENT) == {"name": "knowledge", "confidence": 0.89}  # neither adopted nor doubted
     assert msg.get(ARTICLE)["id"] == "payment_processing_time"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("en hoe zet ik hem terug aan?", True),
+        ("en hoe zet ik het stop?", True),
+        ("and how do I turn it on again?", True),
+        ("et comment je l'annule ?", True),
+        ("et pour la réactiver ?", True),
+        ("en het abonnement?", False),  # an article, a topic of its own
+        ("et l'offre ?", False),
+        ("and my bill is too high", False),
+        ("hoe zet ik hem aan", False),  # no connective: may be a new question
+    ],
+)
+def test_a_follow_up_that_names_nothing_new(text: str, expected: bool) -> None:
+    assert points_back_to_the_answer(text) is expected

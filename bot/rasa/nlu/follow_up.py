@@ -9,7 +9,8 @@ message metadata, how the pipeline reads the previous question and this message 
 * the message alone is unclear: the fallback, an answer below ``uncertain`` (below
   ``uncertain_pointing_back`` when it names nothing new, "en hoe zet ik hem terug aan?": alone
   it read as a refund at 0.65), or a handover the escalation intents only weakly back (below
-  ``weak_escalation`` together); and
+  ``weak_escalation`` together; a cancellation asked as "and how do I cancel it?", up to
+  ``uncertain_pointing_back``: after call forwarding it is the service's); and
 * the reading together is sure (``context_sure``) of an answer: an intent or an article, not the
   fallback, "out of scope" or a handover (the previous question was answered, not handed over).
 When the message alone is a weak answer (below ``doubtful``) and the reading together points at
@@ -34,6 +35,7 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.core.follow_up import (
     FOLLOW_UP_KEY,
     asks_about_the_answer,
+    asks_how,
     looks_like_follow_up,
     points_back_to_the_answer,
 )
@@ -49,6 +51,7 @@ from bot.rasa.nlu.component import ConfiguredComponent
 from bot.rasa.nlu.knowledge import ARTICLE
 
 NO_ANSWER = (FALLBACK_INTENT, OUT_OF_SCOPE_INTENT)
+CANCELLATION = "sensitive_cancellation"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
@@ -88,8 +91,11 @@ class FollowUpContext(ConfiguredComponent):
                 # invoice: a question about that answer read as "I don't follow" (0.65-0.73); for
                 # the reading together it is as unclear as a fallback
                 own = {"name": FALLBACK_INTENT, "confidence": own.get("confidence")}
-            uncertain = self.uncertain_pointing_back if points_back_to_the_answer(text) else self.uncertain
-            if self.adopts(own, message.get(ARTICLE) or {}, context, uncertain):
+            pointing = points_back_to_the_answer(text)
+            uncertain = self.uncertain_pointing_back if pointing else self.uncertain
+            if self.adopts(
+                own, message.get(ARTICLE) or {}, context, uncertain, how_to=pointing and asks_how(text)
+            ):
                 chosen = {"name": context["intent"], "confidence": context["confidence"]}
                 message.set(INTENT, chosen, add_to_output=True)
                 message.set(ARTICLE, context.get("article"), add_to_output=True)
@@ -135,9 +141,12 @@ class FollowUpContext(ConfiguredComponent):
         article: Dict[str, Any],
         context: Dict[str, Any],
         uncertain: float | None = None,
+        how_to: bool = False,
     ) -> bool:
         """Whether the reading together replaces the message's own (module docstring): the message
-        alone is below ``uncertain`` (the configured one unless given)."""
+        alone is below ``uncertain`` (the configured one unless given). ``how_to``: the message
+        asks how to do something to what the answer named ("and how do I cancel it?" after call
+        forwarding): a cancellation alone is then the service's, not the subscription's."""
         wanted, sure = str(context.get("intent") or ""), float(context.get("confidence") or 0)
         if not wanted or wanted in NO_ANSWER or is_escalation(wanted) or sure < self.context_sure:
             return False
@@ -150,6 +159,8 @@ class FollowUpContext(ConfiguredComponent):
             return False
         if name == FALLBACK_INTENT or not name:
             return True
+        if name == CANCELLATION and how_to:
+            return confidence < (self.uncertain if uncertain is None else uncertain)
         if is_escalation(name):
             return confidence < self.weak_escalation
         return confidence < (self.uncertain if uncertain is None else uncertain)
