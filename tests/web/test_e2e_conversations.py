@@ -169,3 +169,21 @@ def test_a_first_message_asking_for_a_language_is_followed_by_answers_in_it(
     (a session started in the default language by the language slot's sync)."""
     assert chat(request_)["language"] == language
     assert texts(chat(problem))[0] == response_text("utter_coverage_slow_data", language)
+
+
+CANCEL_IT = {
+    "nl": ("hoe stel ik doorschakelen in", "en hoe zet ik het stop?"),
+    "fr": ("comment activer le renvoi d'appel", "et comment je l'annule ?"),
+    "en": ("how do I set up call forwarding", "and how do I cancel it?"),
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_how_to_cancel_what_the_answer_named_stays_with_the_bot(chat, language: str) -> None:
+    """ "and how do I cancel it?" after call forwarding went to a person as a cancellation of the
+    subscription (0.6 alone): read with the question before it, it is the article's."""
+    question, cancel_it = CANCEL_IT[language]
+    assert chat(question)["owner"] == "bot"
+    body = chat(cancel_it)
+    assert body["owner"] == "bot" and body["language"] == language
+    assert response_text("utter_escalate_cancellation", language) not in texts(body)
