@@ -552,7 +552,10 @@ def test_the_report_shows_the_help_centre_figures(tmp_path: Path) -> None:
     assert "http" not in text.replace("https://", "")
 
 
+# The editors' check step of `make test` (scripts/test.sh) runs these same checks on the same
+# model and writes the same report: in make test this runs once (about 6 minutes), there.
 @pytest.mark.rasa
+@pytest.mark.rasa_check
 def test_model_checks_and_report_on_the_trained_model(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
