@@ -341,8 +341,7 @@ URGENT_DO_FOR_ME = {"utter_sim_lost_stolen": "escalate_do_for_me_block"}
 
 def do_for_me_text(tracker: Tracker) -> str:
     """The text key for "can you do it for me?" after the answer the bot just gave."""
-    before = bot_responses_before(tracker, turns=1)
-    return URGENT_DO_FOR_ME.get(before[0] if before else None, "escalate_do_for_me")
+    return URGENT_DO_FOR_ME.get(last_bot_response(tracker), "escalate_do_for_me")
 
 
 class ActionEscalate(Action):

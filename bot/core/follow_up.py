@@ -137,7 +137,7 @@ def points_back_to_the_answer(text: str) -> bool:
     if not found or len(found) > MAX_WORDS or (text or "").strip().startswith("/"):
         return False
     joined = " ".join(found)
-    if not any(joined.startswith(f"{c} ") for c in CONNECTIVES):
+    if not _starts_with_connective(joined) or joined in CONNECTIVES:
         return False
     pointing = (POINTING_BACK - NOT_AN_OBJECT) | OBJECT_PRONOUNS
     if any(w in pointing for w in found[1:]) or _FRENCH_CLITIC.search(joined):
@@ -157,10 +157,15 @@ def _short_question_about_the_answer(found: list[str]) -> bool:
     return len(found) <= SHORT_QUESTION and bool(_ASKS_ABOUT_THE_ANSWER.search(" ".join(found)))
 
 
+def _starts_with_connective(joined: str) -> bool:
+    """A connective first ("and ...", "en ...", "et pour ..."), or alone ("and?")."""
+    return any(joined == c or joined.startswith(f"{c} ") for c in CONNECTIVES)
+
+
 def _continues(found: list[str]) -> bool:
     """A connective first (or alone), a word pointing back, or a French pronoun before its verb."""
     joined = " ".join(found)
-    if any(joined == c or joined.startswith(f"{c} ") for c in CONNECTIVES):
+    if _starts_with_connective(joined):
         return True
     return any(w in POINTING_BACK for w in found) or bool(_FRENCH_CLITIC.search(joined))
 

@@ -74,7 +74,10 @@ _YES = frozenset(
 
 def confirms(text: str) -> bool:
     """A short yes ("ja graag", "oui svp", "yes please") to the offer to leave the queue."""
-    words = plain_words(text).split()
+    return _all_yes(plain_words(text).split())
+
+
+def _all_yes(words: list[str]) -> bool:
     return 0 < len(words) <= 4 and all(w in _YES for w in words)
 
 
@@ -86,4 +89,4 @@ def accepts(text: str) -> bool:
     """A short yes that accepts an offer ("ja graag", "yes please", "oui"), not an acknowledgement
     ("ok", "ok merci", "ja bedankt" may only close the answer)."""
     words = plain_words(text).split()
-    return confirms(text) and any(w in _ACCEPTING for w in words) and not any(w in _THANKING for w in words)
+    return _all_yes(words) and any(w in _ACCEPTING for w in words) and not any(w in _THANKING for w in words)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.storage.resource import Resource
@@ -55,10 +55,9 @@ class NotHelped(ConfiguredComponent):
         self.config = config
 
     def process(self, messages: List[Message]) -> List[Message]:
-        reads: Callable[[str], bool] = self.reads
         for message in messages:
             name = str((message.get(INTENT) or {}).get("name") or "")
-            if is_escalation(name) or not reads(message.get(TEXT) or ""):
+            if is_escalation(name) or not self.reads(message.get(TEXT) or ""):
                 continue
             message.set(INTENT, {"name": "deny", "confidence": 1.0}, add_to_output=True)
             message.set(self.flag, True, add_to_output=True)

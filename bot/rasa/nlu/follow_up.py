@@ -86,7 +86,7 @@ class FollowUpContext(ConfiguredComponent):
             if not isinstance(context, dict) or not looks_like_follow_up(text):
                 continue
             own = message.get(INTENT) or {}
-            if own.get("name") == CONFUSED_INTENT and asks_about_the_answer(message.get(TEXT) or ""):
+            if own.get("name") == CONFUSED_INTENT and asks_about_the_answer(text):
                 # "c'est combien ?" after the extra-data answer, "kan ik dat afzetten?" after the paper
                 # invoice: a question about that answer read as "I don't follow" (0.65-0.73); for
                 # the reading together it is as unclear as a fallback
@@ -159,11 +159,10 @@ class FollowUpContext(ConfiguredComponent):
             return False
         if name == FALLBACK_INTENT or not name:
             return True
-        if name == CANCELLATION and how_to:
-            return confidence < (self.uncertain if uncertain is None else uncertain)
-        if is_escalation(name):
+        limit = self.uncertain if uncertain is None else uncertain
+        if is_escalation(name) and not (name == CANCELLATION and how_to):
             return confidence < self.weak_escalation
-        return confidence < (self.uncertain if uncertain is None else uncertain)
+        return confidence < limit
 
 
 def own_confidence(name: str, article: Dict[str, Any], decided: float) -> float:
