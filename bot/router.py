@@ -31,10 +31,11 @@ from bot.core.repeats import without_repeats
 from bot.core.settings import Settings
 from bot.core.store import ConversationStore, Inbound
 from bot.core.texts import text as gateway_text
+from bot.core.two_questions import clear_answer, question_parts
 from bot.core.unicode import plain_words, well_formed
 from bot.core.welcome import WELCOME_PAYLOADS, welcome_language, welcome_replies
 from bot.core.withdrawal import accepts
-from bot.rasa.client import ActionServerClient, RasaClient, RasaUnavailable
+from bot.rasa.client import ActionServerClient, BotMessage, RasaClient, RasaUnavailable
 from handoff.waiting import QUEUE_LEAVE, QUEUE_PAYLOADS, WaitingRoom
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ PLAIN_TEXT_MARK = "\u200b"  # zero-width space: see _as_text
 MAX_TITLE_CHARS = 80  # a longer message is no typed button title
 # A turn whose only button is one of these offers is accepted by a typed yes (Router._pressed).
 OFFERS_A_YES_ACCEPTS = frozenset({"/verify_identity"})
+FEEDBACK_PAYLOADS = {"/affirm", "/deny"}  # "did this help?" (domain.yml utter_did_this_help)
 OPENING_COMMANDS = frozenset({"/start", "/help"})  # chat-app commands a customer may type anywhere
 
 
@@ -393,6 +395,35 @@ class Router:
             log.warning("conversation %s: no follow-up context: %s", conversation_id, exc)
             return None
 
+    def _two_questions(self, text: str) -> tuple[str, str] | None:
+        """The message's two questions when each alone is a clear answer about something else
+        (bot/core/two_questions.py); two extra NLU passes, only for a message with a boundary."""
+        parts = question_parts(text)
+        if parts is None:
+            return None
+        try:
+            first, second = (clear_answer(self.rasa.parse(part)) for part in parts)
+        except RasaUnavailable:
+            return None
+        return parts if first and second and first != second else None
+
+    def _answer_both(
+        self, conversation_id: str, parts: tuple[str, str], metadata: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Rasa answers the two questions one after the other. The first answer's "did this
+        help?" goes (the second asks it); the second question waits when the first answer handed
+        the chat over or asks something back (a form), as the customer would be asked anyway."""
+        first = _shown(self.rasa.send_message(conversation_id, parts[0], metadata))
+        conv = self.store.get_conversation(conversation_id)
+        if (conv is not None and conv.owner != OWNER_BOT) or self.rasa.active_loop(conversation_id):
+            return first
+        second = _shown(self.rasa.send_message(conversation_id, parts[1], metadata))
+        if not second:
+            return first
+        said_again = {r.get("text") for r in second}
+        kept = [r for r in first if not _asks_feedback(r) and r.get("text") not in said_again]
+        return [*kept, *second]
+
     def _ask_rasa(
         self, conversation_id: str, message: IncomingMessage, language: str, inbound: Inbound
     ) -> tuple[list[dict[str, Any]], str]:
@@ -409,6 +440,9 @@ class Router:
                 text = inbound.rasa_text
             elif not message.channel_payload:
                 text = self._as_rasa_text(conversation_id, text, inbound.message_id)
+                parts = self._two_questions(text)
+                if parts:
+                    return self._answer_both(conversation_id, parts, metadata), "answered"
                 context = self._follow_up(conversation_id, text, inbound.message_id)
                 if context:
                     metadata[FOLLOW_UP_KEY] = context
@@ -416,7 +450,7 @@ class Router:
         except RasaUnavailable as exc:
             log.error("Rasa unavailable for conversation %s: %s", conversation_id, exc)
             return [{"text": gateway_text("rasa_unavailable", language)}], "failed"
-        replies = [m.as_dict() for m in bot_messages if m.text or m.image or m.buttons]
+        replies = _shown(bot_messages)
         if replies:
             return replies, "answered"
         # Never leave the customer without an answer. Rasa answers nothing when the action
@@ -426,6 +460,16 @@ class Router:
             log.error("action server down; conversation %s got no answer", conversation_id)
             return [{"text": gateway_text("rasa_unavailable", language)}], "failed"
         return [{"text": gateway_text("no_reply", language)}], "answered"
+
+
+def _shown(bot_messages: list[BotMessage]) -> list[dict[str, Any]]:
+    return [m.as_dict() for m in bot_messages if m.text or m.image or m.buttons]
+
+
+def _asks_feedback(reply: dict[str, Any]) -> bool:
+    """The "did this help?" question after an answer: its buttons are a yes and a no."""
+    payloads = {b.get("payload") for b in reply.get("buttons") or []}
+    return payloads == FEEDBACK_PAYLOADS
 
 
 def _title_key(text: str) -> str:

@@ -63,7 +63,7 @@ POINTING_BACK = frozenset(
     """.split()
 )
 # A French object pronoun before its verb: "pour la désactiver", "je peux en racheter".
-_FRENCH_CLITIC = re.compile(
+FRENCH_CLITIC = re.compile(
     r"\b(?:le|la|les|l'|en|y|lui) (?:\w+(?:er|ir|re)|peux|peut|dois|faut|fais|fait|mets|trouve)\b"
 )
 VERY_SHORT = 4  # words: "can I buy extra?", "et les sms ?"
@@ -115,6 +115,7 @@ def leans_back(text: str, max_words: int = 12) -> bool:
 
 # Object pronouns that can only mean something named before ("en hoe zet ik hem terug aan?").
 OBJECT_PRONOUNS = frozenset("it them hem ze le la les".split())
+UNAMBIGUOUS_PRONOUNS = frozenset("it them hem".split())
 # Words that point back without standing for what was named ("too high", "is there", "dan").
 NOT_AN_OBJECT = frozenset("too then either instead there dan ook aussi alors pareil".split())
 # "het" before a particle or at the end is "it" ("hoe zet ik het stop", "kan ik het"), before a
@@ -139,8 +140,20 @@ def points_back_to_the_answer(text: str) -> bool:
     joined = " ".join(found)
     if not _starts_with_connective(joined) or joined in CONNECTIVES:
         return False
-    pointing = (POINTING_BACK - NOT_AN_OBJECT) | OBJECT_PRONOUNS
-    if any(w in pointing for w in found[1:]) or _FRENCH_CLITIC.search(joined):
+    return _stands_for_what_came_before(found[1:], joined, OBJECT_PRONOUNS)
+
+
+def refers_back(text: str) -> bool:
+    """Whether a message has a word standing for something named before ("how do I turn it
+    off", "et comment désactiver ça", "hoe zet ik dat af", "pour l'activer"). In a longer message
+    "le", "la", "ze" are mostly articles or "she" ("vers le Maroc"): only before a verb they count."""
+    found = words(text)
+    return _stands_for_what_came_before(found, " ".join(found), UNAMBIGUOUS_PRONOUNS)
+
+
+def _stands_for_what_came_before(found: list[str], joined: str, pronouns: frozenset[str]) -> bool:
+    pointing = (POINTING_BACK - NOT_AN_OBJECT) | pronouns
+    if any(w in pointing for w in found) or FRENCH_CLITIC.search(joined):
         return True
     return bool(_DUTCH_IT.search(joined) or _FRENCH_ELIDED.search(joined))
 
@@ -167,7 +180,7 @@ def _continues(found: list[str]) -> bool:
     joined = " ".join(found)
     if _starts_with_connective(joined):
         return True
-    return any(w in POINTING_BACK for w in found) or bool(_FRENCH_CLITIC.search(joined))
+    return any(w in POINTING_BACK for w in found) or bool(FRENCH_CLITIC.search(joined))
 
 
 def follow_up_context(parsed: dict[str, Any]) -> dict[str, Any] | None:

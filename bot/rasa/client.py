@@ -129,6 +129,12 @@ class RasaClient:
         self._request("POST", f"{path}/events", params=brief, json=event)
         return True
 
+    def active_loop(self, sender: str) -> str | None:
+        """The form a conversation is in (the bot waits for its answer), or None."""
+        path = f"/conversations/{quote(sender, safe='')}/tracker"
+        tracker = self._request("GET", path, params={"include_events": "NONE"}).json()
+        return (tracker.get("active_loop") or {}).get("name") or None
+
     def parse(self, text: str, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
         """NLU only: intent, entities and ranking for ``text``."""
         body: dict[str, Any] = {"text": text}

@@ -20,9 +20,10 @@ def greet_parse(text: str) -> dict[str, Any]:
 
 def fake_rasa(reply: ReplyFn = echo_replies) -> FakeServer:
     """Answers the REST channel with ``reply`` and ``/model/parse`` with ``state["parse"]`` (the
-    text's NLU result; ``greet`` by default); remembers which conversations it has seen."""
+    text's NLU result; ``greet`` by default); remembers which conversations it has seen; a seen
+    conversation's tracker is in the form ``state["active_loop"]`` (none by default)."""
     server = FakeServer()
-    state: dict[str, Any] = {"reply": reply, "trackers": set(), "parse": greet_parse}
+    state: dict[str, Any] = {"reply": reply, "trackers": set(), "parse": greet_parse, "active_loop": None}
 
     def webhook(request: Recorded) -> tuple[int, Any]:
         body = request.json()
@@ -35,7 +36,9 @@ def fake_rasa(reply: ReplyFn = echo_replies) -> FakeServer:
         # as Rasa 3.6: an unseen conversation gets a session started in memory (an event time),
         # but no customer message
         latest = {"text": "hallo" if known else None, "intent": {}, "entities": []}
-        return 200, {"sender_id": sender, "latest_event_time": 1.0, "latest_message": latest, "events": None}
+        loop = {"name": state["active_loop"]} if known and state["active_loop"] else {}
+        body = {"sender_id": sender, "latest_event_time": 1.0, "latest_message": latest, "active_loop": loop}
+        return 200, {**body, "events": None}
 
     server.route("POST", "/webhooks/rest/webhook", webhook)
     server.route("GET", r"/conversations/[^/]+/tracker", tracker)

@@ -187,3 +187,26 @@ def test_how_to_cancel_what_the_answer_named_stays_with_the_bot(chat, language: 
     body = chat(cancel_it)
     assert body["owner"] == "bot" and body["language"] == language
     assert response_text("utter_escalate_cancellation", language) not in texts(body)
+
+
+TWO_QUESTIONS = {
+    "nl": "hoe herlaad ik mijn prepaid kaart? en hoe stel ik mijn voicemail in?",
+    "fr": "comment je recharge ma carte prépayée ? et comment désactiver ma messagerie vocale ?",
+    "en": "how do I top up my prepaid and how do I turn off voicemail",
+}
+TWO_ARTICLES = {"nl": ("prepaid_topup", "voicemail_setup"), "fr": ("prepaid_topup", "voicemail_disable")}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_two_questions_in_one_message_get_both_answers(chat, language: str) -> None:
+    """Read as one, two questions got one answer or "I can't answer that one well yet": each is
+    answered, then one "did this help?" (bot/core/two_questions.py)."""
+    centre = load_help_centre()
+    first, second = TWO_ARTICLES.get(language, ("prepaid_topup", "voicemail_disable"))
+    body = chat(TWO_QUESTIONS[language])
+    assert body["owner"] == "bot" and body["language"] == language
+    answers = texts(body)
+    assert answers[0].startswith(centre.get(first, language).body)
+    assert answers[1].startswith(centre.get(second, language).body)
+    assert answers[-1] == response_text("utter_did_this_help", language)
+    assert answers.count(response_text("utter_did_this_help", language)) == 1

@@ -1,0 +1,104 @@
+"""Two questions in one message: "how do I top up my prepaid? and how do I turn off voicemail".
+
+Read as one, the message got one answer (the first question's, the second ignored) or, with the
+two topics pulling apart, "I can't answer that one well yet" for two questions the bot answers
+well one at a time. The router splits such a message at its first question boundary
+(:func:`question_parts`), has Rasa read each part alone, and only when both are clear answers
+about different things (:func:`clear_answer`) asks Rasa the two questions one after the other.
+
+A boundary is a question mark with more text after it, or a connective followed by a question
+word ("... prepaid and how do I ...", "... roaming. Et aussi comment ...", "... en hoe ...") in a
+message that starts as a question or a request; the second part is a question too (a question
+word first or a question mark last). A sentence that only gives context ("I lost my phone. How
+do I block my SIM?", "ik ben verhuisd en kan niet meer bellen", "hoeveel kost een sms naar
+Nederland? ik zit gewoon thuis") stays one message, and so does a second part that leans on the
+first: a word standing for what it named ("et comment désactiver ça ?") or only a few words
+("and how much is it?").
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.core.follow_up import refers_back
+from bot.core.knowledge import KNOWLEDGE_INTENT
+from bot.core.taxonomy import is_answer_topic
+
+MIN_WORDS = 3  # each part: fewer words lean on the other part ("and how much?")
+CLEAR = 0.8  # each part's confidence (and its article's, for a help-centre answer)
+MAX_CHARS = 300  # a longer message is a story, not two questions
+
+_CONNECTIVES = (
+    "and also", "and", "also", "plus", "btw", "by the way", "another question", "one more thing",
+    "en ook", "en", "ook", "trouwens", "nog een vraag", "andere vraag", "verder",
+    "et aussi", "et", "aussi", "sinon", "autre question", "par ailleurs", "puis",
+)  # fmt: skip
+# A second question starts with one of these after its connective ("... and how do I ...").
+_QUESTION_WORDS = (
+    "how", "what", "when", "where", "why", "which", "can", "could", "will",
+    "hoe", "wat", "wanneer", "waar", "waarom", "welke", "kan", "kun", "kunnen", "mag",
+    "comment", "quel", "quelle", "quels", "quelles", "quand", "où", "pourquoi", "est-ce",
+    "puis-je", "peut-on", "combien",
+)  # fmt: skip
+# ... and the first starts like a question or a request ("I lost my phone and how ..." is a story).
+_FIRST_WORDS = (
+    *_QUESTION_WORDS, "is", "are", "do", "does", "i want", "i'd like", "i would like", "i need", "please",
+    "is er", "zijn", "heb", "hebben", "ik wil", "ik zou graag", "ik wou", "ik moet", "graag",
+    "est-ce", "je veux", "je voudrais", "j'aimerais", "je dois", "y a-t-il", "ai-je",
+)  # fmt: skip
+
+
+def _alternatives(words: tuple[str, ...]) -> str:
+    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+
+
+_QUESTION_MARK = re.compile(r"\?+\s+(?=\S)")  # "...prepaid? and how..."
+# "...prepaid and how ...", "...roaming. Et aussi comment ..." (a word, not "can't")
+_CONNECTED_QUESTION = re.compile(
+    rf"[.!;,]*\s+(?=(?:{_alternatives(_CONNECTIVES)})[\s,:]+(?:{_alternatives(_QUESTION_WORDS)})\s)",
+    re.IGNORECASE,
+)
+_ASKS = re.compile(rf"^\W*(?:{_alternatives(_FIRST_WORDS)})\b", re.IGNORECASE)
+_QUESTION_START = re.compile(rf"^\W*(?:{_alternatives(_QUESTION_WORDS)})\s", re.IGNORECASE)
+_LEADING_CONNECTIVE = re.compile(rf"^(?:(?:{_alternatives(_CONNECTIVES)})\b[\s,:]*)+", re.IGNORECASE)
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def question_parts(text: str) -> tuple[str, str] | None:
+    """The message's two questions, split at its first boundary (the second without its leading
+    connective), or None when it has no boundary or a part is too short to be a question."""
+    if len(text) > MAX_CHARS:
+        return None
+    cut = _QUESTION_MARK.search(text)
+    connected = _CONNECTED_QUESTION.search(text)
+    if connected and (cut is None or connected.start() < cut.start()) and _ASKS.match(text):
+        cut = connected
+    if cut is None:
+        return None
+    first = text[: cut.start()].strip() + ("?" if text[cut.start()] == "?" else "")
+    second = _LEADING_CONNECTIVE.sub("", text[cut.end() :].strip()).strip()
+    if _count_words(first) < MIN_WORDS or _count_words(second) < MIN_WORDS:
+        return None
+    if not (second.endswith("?") or _QUESTION_START.match(second)) or refers_back(second):
+        return None  # context ("ik zit thuis in Gent") or leaning on the first ("et comment désactiver ça")
+    return first, second
+
+
+def clear_answer(parsed: dict[str, Any]) -> str | None:
+    """What a part is clearly about ("knowledge:voicemail_disable", "sim_pin_puk"), or None when
+    it is unclear, small talk, out of scope or for a person (then the message stays whole: the
+    escalation guard reads it as today)."""
+    intent = parsed.get("intent") or {}
+    name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
+    if confidence < CLEAR:
+        return None
+    if name == KNOWLEDGE_INTENT:
+        article = parsed.get("article") or {}
+        sure = float(article.get("conditional") or 0.0) >= CLEAR
+        return f"{KNOWLEDGE_INTENT}:{article['id']}" if sure and article.get("id") else None
+    return name if is_answer_topic(name) else None
+
+
+def _count_words(text: str) -> int:
+    return len(_WORD.findall(text))

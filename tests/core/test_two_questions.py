@@ -1,0 +1,86 @@
+"""Where a message holds two questions (bot/core/two_questions.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.two_questions import clear_answer, question_parts
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        (
+            "hoe herlaad ik mijn prepaid kaart? en hoe stel ik mijn voicemail in?",
+            ("hoe herlaad ik mijn prepaid kaart?", "hoe stel ik mijn voicemail in?"),
+        ),
+        (
+            "how do I top up my prepaid? also how do I turn off voicemail",
+            ("how do I top up my prepaid?", "how do I turn off voicemail"),
+        ),
+        (
+            "how do I top up my prepaid and how do I turn off voicemail",
+            ("how do I top up my prepaid", "how do I turn off voicemail"),
+        ),
+        (
+            "je veux activer le roaming. et aussi comment changer mon code pin ?",
+            ("je veux activer le roaming", "comment changer mon code pin ?"),
+        ),
+        (
+            "kan ik met bancontact betalen en wanneer moet ik betalen",
+            ("kan ik met bancontact betalen", "wanneer moet ik betalen"),
+        ),
+        (
+            "Comment activer ma eSIM ?? Et combien coûte un appel vers le Maroc",
+            ("Comment activer ma eSIM?", "combien coûte un appel vers le Maroc"),
+        ),
+    ],
+)
+def test_two_questions_split_at_their_boundary(text: str, parts: tuple[str, str]) -> None:
+    assert question_parts(text) == parts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how do I set up voicemail",  # one question
+        "I lost my phone. How do I block my SIM?",  # context, then the question
+        "ik ben verhuisd en kan niet meer bellen",  # a story: no question first
+        "my phone can't connect and can't call",
+        "hoi! hoe stel ik voicemail in?",  # a greeting is no question
+        "how do I top up? and then?",  # the second leans on the first
+        "???  what",
+        "",
+        "how do I top up? " + "and how do I pay " * 30,  # a story, not two questions
+    ],
+)
+def test_one_question_stays_whole(text: str) -> None:
+    assert question_parts(text) is None
+
+
+def parsed(intent: str, confidence: float, article: dict | None = None) -> dict:
+    return {"intent": {"name": intent, "confidence": confidence}, **({"article": article} if article else {})}
+
+
+def test_a_clear_part_is_an_answer_or_an_article() -> None:
+    assert clear_answer(parsed("sim_pin_puk", 0.93)) == "sim_pin_puk"
+    article = {"id": "voicemail_disable", "conditional": 0.97}
+    assert clear_answer(parsed("knowledge", 0.9, article)) == "knowledge:voicemail_disable"
+
+
+@pytest.mark.parametrize(
+    "reading",
+    [
+        parsed("sim_pin_puk", 0.6),  # unsure
+        parsed("knowledge", 0.9, {"id": "voicemail_disable", "conditional": 0.5}),  # which article?
+        parsed("knowledge", 0.9),
+        parsed("sensitive_fraud", 0.99),  # for a person: the message stays whole for the guard
+        parsed("request_human", 0.99),
+        parsed("out_of_scope", 0.95),
+        parsed("nlu_fallback", 0.95),
+        parsed("thanks", 0.99),
+        {},
+    ],
+)
+def test_an_unclear_or_sensitive_part_is_no_answer(reading: dict) -> None:
+    assert clear_answer(reading) is None
