@@ -414,10 +414,14 @@ class Router:
         help?" goes (the second asks it); the second question waits when the first answer handed
         the chat over or asks something back (a form), as the customer would be asked anyway."""
         first = _shown(self.rasa.send_message(conversation_id, parts[0], metadata))
-        conv = self.store.get_conversation(conversation_id)
-        if (conv is not None and conv.owner != OWNER_BOT) or self.rasa.active_loop(conversation_id):
+        try:
+            conv = self.store.get_conversation(conversation_id)
+            if (conv is not None and conv.owner != OWNER_BOT) or self.rasa.active_loop(conversation_id):
+                return first
+            second = _shown(self.rasa.send_message(conversation_id, parts[1], metadata))
+        except RasaUnavailable as exc:  # the first answer is there: it goes
+            log.error("Rasa unavailable for the second question of %s: %s", conversation_id, exc)
             return first
-        second = _shown(self.rasa.send_message(conversation_id, parts[1], metadata))
         if not second:
             return first
         said_again = {r.get("text") for r in second}
@@ -442,15 +446,20 @@ class Router:
                 text = self._as_rasa_text(conversation_id, text, inbound.message_id)
                 parts = self._two_questions(text)
                 if parts:
-                    return self._answer_both(conversation_id, parts, metadata), "answered"
+                    replies = self._answer_both(conversation_id, parts, metadata)
+                    return self._never_empty(conversation_id, replies, language)
                 context = self._follow_up(conversation_id, text, inbound.message_id)
                 if context:
                     metadata[FOLLOW_UP_KEY] = context
-            bot_messages = self.rasa.send_message(conversation_id, text, metadata)
+            replies = _shown(self.rasa.send_message(conversation_id, text, metadata))
         except RasaUnavailable as exc:
             log.error("Rasa unavailable for conversation %s: %s", conversation_id, exc)
             return [{"text": gateway_text("rasa_unavailable", language)}], "failed"
-        replies = _shown(bot_messages)
+        return self._never_empty(conversation_id, replies, language)
+
+    def _never_empty(
+        self, conversation_id: str, replies: list[dict[str, Any]], language: str
+    ) -> tuple[list[dict[str, Any]], str]:
         if replies:
             return replies, "answered"
         # Never leave the customer without an answer. Rasa answers nothing when the action

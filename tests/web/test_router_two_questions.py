@@ -116,3 +116,21 @@ def test_rasa_unreachable_for_the_parts_sends_the_message_whole(router: Router, 
     rasa.state["parse"] = lambda text: (_ for _ in ()).throw(RuntimeError("down"))  # type: ignore[attr-defined]
     router.handle(IncomingMessage("web", "q6", BOTH))
     assert sent(rasa) == [BOTH]
+
+
+def test_rasa_gone_after_the_first_answer_still_gives_the_first(router: Router, rasa: FakeServer) -> None:
+    def first_only(body: dict[str, Any]) -> list[dict[str, Any]]:
+        if body["message"] != TOP_UP:
+            raise RuntimeError("Rasa went away")
+        return answers(body)
+
+    rasa.state["reply"] = first_only  # type: ignore[attr-defined]
+    result = router.handle(IncomingMessage("web", "q7", BOTH))
+    assert result.replies[0]["text"] == f"answer to: {TOP_UP}"
+    assert result.replies[-1]["text"] == FEEDBACK["text"]  # the first answer's own question stays
+
+
+def test_no_answer_to_either_part_is_still_an_answer(router: Router, rasa: FakeServer) -> None:
+    rasa.state["reply"] = lambda body: []  # type: ignore[attr-defined]
+    result = router.handle(IncomingMessage("web", "q8", BOTH))
+    assert len(result.replies) == 1 and result.replies[0]["text"]
