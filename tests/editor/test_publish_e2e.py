@@ -66,10 +66,10 @@ def ask(stack: Stack, language: str) -> list[str]:
     return [r["text"] for r in body["replies"] if r.get("text")]
 
 
-# A hang guard, not a speed target: the test trains a whole model and evaluates it (about 9 minutes
-# here with the embeddings of the project's own training in the cache, 15 on a slower CI machine
-# with a cold cache); the suite's 900 s default killed it mid-training (bench/ holds the figures).
-@pytest.mark.timeout(1800)
+# A hang guard, not a speed target: the test trains a whole model and evaluates it (about 20
+# minutes alone, 26 beside a second training; `make test` runs it beside the rest of the suite,
+# scripts/test.sh); the suite's 900 s default killed it mid-training (bench/ holds the figures).
+@pytest.mark.timeout(3000)
 def test_a_scaffolded_intent_answers_in_three_languages_after_publish(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
