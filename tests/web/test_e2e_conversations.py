@@ -210,3 +210,19 @@ def test_two_questions_in_one_message_get_both_answers(chat, language: str) -> N
     assert answers[1].startswith(centre.get(second, language).body)
     assert answers[-1] == response_text("utter_did_this_help", language)
     assert answers.count(response_text("utter_did_this_help", language)) == 1
+
+
+ASKS_FOR_A_PERSON = {
+    "nl": "mijn factuur is veel te hoog, ik wil met een medewerker praten",
+    "fr": "ma facture est trop élevée et je veux parler à quelqu'un",
+    "en": "no signal at home since monday, can I speak to someone please",
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_a_request_for_a_person_beside_a_question_goes_to_a_person(chat, language: str) -> None:
+    """ "ma facture est trop élevée et je veux parler à quelqu'un" got the higher-bill answer:
+    the customer asked for a person, who takes over (bot/rasa/nlu/asks_for_person.py)."""
+    body = chat(ASKS_FOR_A_PERSON[language])
+    assert body["owner"] == "queued" and body["language"] == language
+    assert texts(body)[0] == response_text("utter_escalate_request_human", language)
