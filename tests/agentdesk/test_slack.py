@@ -188,7 +188,9 @@ def test_a_verified_customer_is_shown_masked_without_amounts(
         assert HandoffQueue(engine).escalate(cid, default_rules()["fraud"], summary="fraude") is not None
         drawn = json.dumps(post_of(slack, cid).args, ensure_ascii=False)
     assert "*Customer*\\nJan P. · number •••56 · verified (SMS)" in drawn
-    assert "Peeters" not in drawn and "MC1000001" not in drawn and "€" not in drawn and "470" not in drawn
+    # the buttons carry the conversation's random id, which may itself hold "470" (seen once in 9e470d03-...)
+    shown = drawn.replace(cid, "<conversation id>")
+    assert "Peeters" not in shown and "MC1000001" not in shown and "€" not in shown and "470" not in shown
 
 
 def test_a_chat_escalated_while_no_gateway_ran_is_posted_at_start(
