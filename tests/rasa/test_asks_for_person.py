@@ -26,6 +26,8 @@ from tests.helpers.nlu import classified
         "no signal at home since monday, can I speak to someone please",
         "I need to speak with customer service about my roaming charges",
         "transfer me to an agent, my esim doesn't work",
+        "mijn 4g werkt niet. kan ik iemand van de klantendienst spreken?",  # "niet" negates the 4g
+        "mijn internet werkt niet en ik wil iemand spreken",
     ],
 )
 def test_a_request_for_a_person_is_read_beside_a_question(text: str) -> None:
@@ -43,6 +45,8 @@ def test_a_request_for_a_person_is_read_beside_a_question(text: str) -> None:
         "I don't want to talk to a person, just tell me",  # negated
         "ik wil niet met iemand praten",
         "je ne veux pas parler à quelqu'un",
+        "ik hoef geen medewerker, zeg het gewoon",
+        "no need to talk to an agent, just tell me",
         "can I have a person added to my plan",  # a line, not a person of ours
         "est-ce que je peux avoir une personne supplémentaire sur mon abonnement",
         "how do I transfer my number",
@@ -81,3 +85,11 @@ def test_the_request_wins_over_an_answer_but_not_over_a_sensitive_case() -> None
     assert [e["name"] for e in asked.get("intent_ranking")] == ["request_human", "billing_higher_than_usual"]
     assert kept.get("intent")["name"] == "sensitive_fraud" and not kept.get("asks_for_a_person")
     assert other.get("intent")["name"] == "knowledge"
+
+
+def test_a_weak_request_for_a_person_becomes_a_sure_one() -> None:
+    component = AsksForAPerson.create({}, None, None, None)
+    text = "mijn 4g werkt niet. kan ik iemand van de klantendienst spreken?"
+    [sure] = component.process([classified(text, "request_human", 0.38)])
+    assert sure.get("intent") == {"name": "request_human", "confidence": 1.0}
+    assert sure.get("asks_for_a_person")

@@ -63,6 +63,11 @@ def test_calling_home_from_abroad(text: str) -> None:
         ("wie wint de hoofdstad van Australië", set()),  # Dutch "van" is not "from"
         ("heading to Morocco next week", {"caller_abroad"}),
         ("my bill is too high", set()),
+        # talking with someone abroad is calling them
+        ("how much does it cost to talk to someone in Morocco", {"to_foreign"}),
+        ("wat kost het om met mijn familie in Turkije te praten", {"to_foreign"}),
+        ("parler à ma mère au Maroc ça coûte combien", {"to_foreign"}),
+        ("talk to someone in the shop", set()),
     ],
 )
 def test_each_cue_reads_the_words_around_the_place(text: str, expected: set[str]) -> None:

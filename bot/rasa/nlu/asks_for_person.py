@@ -10,8 +10,11 @@ quelqu'un", "verbind me door", "transfer me to a human").
 
 Not a request: a person the customer wants to call ("how much is it to talk to someone in
 Morocco", "bellen met iemand in het buitenland"), a negation ("I don't want to talk to a
-person"), and the classifier's own sensitive reading (fraud, a complaint) keeps its reason.
-Placed before ``RepeatContact``, which keeps a request for a person.
+person"), and the classifier's own sensitive reading (fraud, a complaint) keeps its reason. A
+request the classifier read weakly ("mijn 4g werkt niet. kan ik iemand van de klantendienst
+spreken?": request_human at 0.38) becomes a sure one, so the customer hears "of course, I'll put
+you through" rather than "I'd rather have a colleague look at this". Placed before
+``RepeatContact``, which keeps a request for a person.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.core.taxonomy import REQUEST_HUMAN, is_escalation
+from bot.core.taxonomy import REQUEST_HUMAN, SENSITIVE_PREFIX
 from bot.rasa.nlu.component import ConfiguredComponent, first_in_ranking
 from bot.rasa.nlu.cues import WORD_END as _E
 from bot.rasa.nlu.cues import WORD_START as _B
@@ -90,10 +93,16 @@ PATTERNS: List[re.Pattern[str]] = [
         rf"(?:conseiller|conseillere|humain|vraie personne){_E}"
     ),
 ]
-# "I don't want to talk to a person", "ik wil niet met iemand praten", "je ne veux pas parler à quelqu'un"
+# "I don't want to talk to a person", "ik wil niet met iemand praten", "je ne veux pas parler à
+# quelqu'un": the negation right before the request ("mijn 4g werkt niet. kan ik iemand spreken?" is
+# a request).
 _NEGATED = re.compile(
-    rf"{_B}(?:don't|dont|do not|no need to|never|not|niet|geen|ne veux pas|veux pas|pas besoin)"
-    r" (?:\w+ ){0,3}(?:talk|speak|praten|spreken|parler|a human|an agent|iemand|quelqu'un)"
+    rf"{_B}(?:(?:don't|dont|do not|no need to|never|not) (?:want to |need to |wanna |have to )?"
+    r"(?:talk|speak|chat|a human|an agent|a person|someone)|"
+    r"(?:wil|wou|hoef|moet) (?:\w+ )?(?:niet|geen) (?:\w+ ){0,2}"
+    r"(?:met|iemand|mens|medewerker|praten|spreken)|"
+    r"(?:ne veux pas|veux pas|ne voudrais pas|pas besoin de|pas envie de|ne souhaite pas) (?:\w+ )?"
+    r"(?:parler|discuter|un conseiller|quelqu'un|un humain))"
 )
 
 
@@ -117,7 +126,7 @@ class AsksForAPerson(ConfiguredComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             name = str((message.get(INTENT) or {}).get("name") or "")
-            if is_escalation(name) or not asks_for_a_person(message.get(TEXT) or ""):
+            if name.startswith(SENSITIVE_PREFIX) or not asks_for_a_person(message.get(TEXT) or ""):
                 continue
             decided, ranking = first_in_ranking(REQUEST_HUMAN, 1.0, message.get("intent_ranking") or [])
             message.set(INTENT, decided, add_to_output=True)

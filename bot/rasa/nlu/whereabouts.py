@@ -66,6 +66,12 @@ _TO = r"(?:to|naar|vers|pour|en|au|aux|a)"  # French "appeler en Espagne" is cal
 _WORD = r"(?!(?:from|vanuit|vanop|uit|depuis|while|when|tijdens|als|pendant|quand|in|op|te)\b)[\w']+ "
 _SOMEONE_IN = r"[\w']+ (?:[\w']+ )?(?:in|en|au|aux|a) " + _ART  # "naar mijn zus in Spanje"
 _TO_ADJ = r"(?:(?:to|naar|vers|call|calling|bellen|appeler) " + _ART + r"|(?:a|an|een|un|une) )"
+# Talking with someone abroad is calling them: "talk to someone in Morocco", "praten met mijn zus in
+# Spanje", "parler à ma mère au Maroc" (in Belgium; "while I'm in Spain" is where the caller is).
+_TALKING_WITH = (
+    r"(?:(?:talk|talking|speak|speaking|chat|chatting) (?:to|with)|(?:praten|spreken|babbelen|bellen) met|"
+    r"(?:parler|discuter|telephoner) (?:a|avec))"
+)
 
 
 def _destination(places: str, adjectives: str) -> List[re.Pattern[str]]:
@@ -76,6 +82,8 @@ def _destination(places: str, adjectives: str) -> List[re.Pattern[str]]:
         re.compile(rf"{_B}{_CALLING}{_E}.{{0,30}}{_B}(?:naar|vers|to) {_ART}(?:{_SOMEONE_IN})?{places}{_E}"),
         re.compile(rf"{_B}(?:naar|vers) {_ART}{places}{_E}.{{0,20}}{_B}{_CALLING}"),
         re.compile(rf"{_B}{_CALLING} (?:{_WORD}){{1,3}}(?:in|en|au|aux) {_ART}{places}{_E}"),
+        re.compile(rf"{_B}{_TALKING_WITH} {_SOMEONE_IN}{places}{_E}"),  # "talk to my mum in Morocco"
+        re.compile(rf"{_B}met {_SOMEONE_IN}{places} (?:te )?(?:praten|spreken|bellen|babbelen){_E}"),
         re.compile(rf"{_B}{_TO_ADJ}{adjectives} {_LINE}{_E}"),
         re.compile(rf"{_B}{_LINE} {adjectives}{_E}"),
     ]
