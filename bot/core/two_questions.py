@@ -59,7 +59,12 @@ _CONNECTED_QUESTION = re.compile(
     rf"[.!;,]*\s+(?=(?:{_alternatives(_CONNECTIVES)})[\s,:]+(?:{_alternatives(_QUESTION_WORDS)})\s)",
     re.IGNORECASE,
 )
-_ASKS = re.compile(rf"^\W*(?:{_alternatives(_FIRST_WORDS)})\b", re.IGNORECASE)
+# A greeting may come first: "hallo, hoe herlaad ik ... en hoe stel ik ...".
+_GREETING = _alternatives(
+    ("hi", "hello", "hey", "hallo", "hoi", "dag", "goeiedag", "goedemiddag", "goeiemorgen", "goedemorgen",
+     "goedenavond", "bonjour", "bonsoir", "salut", "bjr", "good morning", "good afternoon", "good evening")
+)  # fmt: skip
+_ASKS = re.compile(rf"^\W*(?:(?:{_GREETING})\b[\W_]*)?(?:{_alternatives(_FIRST_WORDS)})\b", re.IGNORECASE)
 _QUESTION_START = re.compile(rf"^\W*(?:{_alternatives(_QUESTION_WORDS)})\s", re.IGNORECASE)
 _LEADING_CONNECTIVE = re.compile(rf"^(?:(?:{_alternatives(_CONNECTIVES)})\b[\s,:]*)+", re.IGNORECASE)
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)

@@ -31,6 +31,14 @@ from bot.core.two_questions import clear_answer, question_parts
             ("kan ik met bancontact betalen", "wanneer moet ik betalen"),
         ),
         (
+            "hallo, hoe herlaad ik mijn kaart en hoe stel ik mijn voicemail in",  # a greeting first
+            ("hallo, hoe herlaad ik mijn kaart", "hoe stel ik mijn voicemail in"),
+        ),
+        (
+            "Bonjour ! je voudrais activer le roaming et comment changer mon code pin ?",
+            ("Bonjour ! je voudrais activer le roaming", "comment changer mon code pin ?"),
+        ),
+        (
             "Comment activer ma eSIM ?? Et combien coûte un appel vers le Maroc",
             ("Comment activer ma eSIM?", "combien coûte un appel vers le Maroc"),
         ),
@@ -46,6 +54,7 @@ def test_two_questions_split_at_their_boundary(text: str, parts: tuple[str, str]
         "how do I set up voicemail",  # one question
         "I lost my phone. How do I block my SIM?",  # context, then the question
         "ik ben verhuisd en kan niet meer bellen",  # a story: no question first
+        "hallo, ik ben verhuisd en hoe zit het nu",
         "my phone can't connect and can't call",
         "hoi! hoe stel ik voicemail in?",  # a greeting is no question
         "how do I top up? and then?",  # the second leans on the first
