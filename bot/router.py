@@ -45,7 +45,7 @@ PLAIN_TEXT_MARK = "\u200b"  # zero-width space: see _as_text
 MAX_TITLE_CHARS = 80  # a longer message is no typed button title
 # A turn whose only button is one of these offers is accepted by a typed yes (Router._pressed).
 OFFERS_A_YES_ACCEPTS = frozenset({"/verify_identity"})
-FEEDBACK_PAYLOADS = {"/affirm", "/deny"}  # "did this help?" (domain.yml utter_did_this_help)
+FEEDBACK_PAYLOADS = frozenset({"/affirm", "/deny"})  # "did this help?" (domain.yml utter_did_this_help)
 OPENING_COMMANDS = frozenset({"/start", "/help"})  # chat-app commands a customer may type anywhere
 
 

@@ -45,7 +45,7 @@ _QUESTION_WORDS = (
 _FIRST_WORDS = (
     *_QUESTION_WORDS, "is", "are", "do", "does", "i want", "i'd like", "i would like", "i need", "please",
     "is er", "zijn", "heb", "hebben", "ik wil", "ik zou graag", "ik wou", "ik moet", "graag",
-    "est-ce", "je veux", "je voudrais", "j'aimerais", "je dois", "y a-t-il", "ai-je",
+    "je veux", "je voudrais", "j'aimerais", "je dois", "y a-t-il", "ai-je",
 )  # fmt: skip
 
 

@@ -63,6 +63,13 @@ def with_custom_folded(messages: list[BotMessage]) -> list[BotMessage]:
     return folded
 
 
+_BRIEF = {"include_events": "NONE"}  # a tracker's state without its events
+
+
+def _tracker_path(sender: str) -> str:
+    return f"/conversations/{quote(sender, safe='')}/tracker"
+
+
 class RasaClient:
     """Talks to one Rasa server. Reuses one pooled HTTP client (keep-alive)."""
 
@@ -119,21 +126,19 @@ class RasaClient:
         sort after the slot: "can we speak English?" answered by the router, then "my 4g
         doesn't work" got the Dutch answer.
         """
-        path = f"/conversations/{quote(sender, safe='')}/tracker"
-        brief = {"include_events": "NONE"}
-        if only_if_tracked:
-            tracker = self._request("GET", path, params=brief).json()
-            if not (tracker.get("latest_message") or {}).get("text"):
-                return False
+        if only_if_tracked and not (self._tracker(sender).get("latest_message") or {}).get("text"):
+            return False
         event = {"event": "slot", "name": name, "value": value}
-        self._request("POST", f"{path}/events", params=brief, json=event)
+        self._request("POST", f"{_tracker_path(sender)}/events", params=_BRIEF, json=event)
         return True
 
     def active_loop(self, sender: str) -> str | None:
         """The form a conversation is in (the bot waits for its answer), or None."""
-        path = f"/conversations/{quote(sender, safe='')}/tracker"
-        tracker = self._request("GET", path, params={"include_events": "NONE"}).json()
-        return (tracker.get("active_loop") or {}).get("name") or None
+        return (self._tracker(sender).get("active_loop") or {}).get("name") or None
+
+    def _tracker(self, sender: str) -> dict[str, Any]:
+        """The conversation's tracker without its events."""
+        return self._request("GET", _tracker_path(sender), params=_BRIEF).json()
 
     def parse(self, text: str, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
         """NLU only: intent, entities and ranking for ``text``."""
