@@ -11,7 +11,9 @@ question, the verification decides the answer.
   babel's amounts and dates (actions/formatting.py).
 * An unverified customer gets the general answer plus the offer to check it's them
   (``utter_account_offer_verification``, a button to ``/verify_identity``); the topic is kept
-  in ``account_topic`` so that the figures follow right after the check.
+  in ``account_topic`` so that the figures follow right after the check. Each personal question
+  asked before the check is kept there ("how much data do I have left? and when does my contract
+  end?"), in the order asked, and all are answered after it (:func:`pending_topics`).
 * When the account system fails or is too slow, the customer is told so honestly and still
   gets the general answer: never an error, never a guess.
 """
@@ -47,6 +49,21 @@ TOPIC_SLOT = "account_topic"
 # are my invoices", only which one is the latest.
 AFTER_CHECK = {"bill_copy": "bill_due"}
 METHOD_WORDS = {"sms_code": "SMS", "telegram_contact": "Telegram"}
+MAX_PENDING = 3  # personal questions kept for after the check: the latest ones
+
+
+def pending_topics(value: Any) -> List[str]:
+    """The personal questions waiting for the check, oldest first (the slot holds their topics
+    separated by spaces; unknown names, from an older deployment or a typed slot, are left out)."""
+    if not isinstance(value, str):
+        return []
+    return [topic for topic in dict.fromkeys(value.split()) if topic in ANSWERS]
+
+
+def with_topic(value: Any, topic: str) -> str:
+    """``value`` with ``topic`` added as the latest question (asked again: moved to the end)."""
+    topics = [t for t in pending_topics(value) if t != topic] + [topic]
+    return " ".join(topics[-MAX_PENDING:])
 
 
 @dataclass
@@ -112,7 +129,8 @@ class PersonalAnswer:
         offer_verification(dispatcher, language)
         if ask_helped:
             dispatcher.utter_message(response="utter_did_this_help")
-        return [SlotSet(TOPIC_SLOT, AFTER_CHECK.get(topic, topic))]
+        pending = with_topic(tracker.get_slot(TOPIC_SLOT), AFTER_CHECK.get(topic, topic))
+        return [SlotSet(TOPIC_SLOT, pending)]
 
     async def answer(
         self,

@@ -35,6 +35,7 @@ from actions.account import (
     default_deps,
     fetch_account,
     offer_verification,
+    pending_topics,
     reply_language,
 )
 from bot.connectors.accounts import AccountUnavailable
@@ -355,21 +356,20 @@ def registered_action(name: str) -> Action | None:
 async def answer_after_check(
     deps: AccountDeps, dispatcher: CollectingDispatcher, tracker: Tracker, response: str
 ) -> List[EventType]:
-    """ "You're verified, Jan" and the answer to the question that led to the check (one call
-    to the account system for both: an outage costs the customer one time limit, not two)."""
+    """ "You're verified, Jan" and the answers to the questions that led to the check (one call
+    to the account system for all: an outage costs the customer one time limit, not two)."""
     verified = deps.identity.verified_in(tracker.sender_id)
     if verified is None:
         return []
     account = await fetch_account(deps.accounts, verified.customer_id)
     dispatcher.utter_message(response=response, name=f", {account.first_name}" if account else "")
-    topic = tracker.get_slot(TOPIC_SLOT)
-    if topic:
+    topics = pending_topics(tracker.get_slot(TOPIC_SLOT))
+    if topics:
         if account is None:
             dispatcher.utter_message(response="utter_account_unavailable")
-        else:
-            await PersonalAnswer(deps).answer(
-                dispatcher, verified, str(topic), reply_language(tracker), account
-            )
+            return [SlotSet(TOPIC_SLOT, None)]
+        for topic in topics:
+            await PersonalAnswer(deps).answer(dispatcher, verified, topic, reply_language(tracker), account)
         return [SlotSet(TOPIC_SLOT, None)]
     dispatcher.utter_message(response="utter_account_what_now")
     return []

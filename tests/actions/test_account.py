@@ -18,7 +18,9 @@ from actions.account import (
     ActionBillingExplainBill,
     ActionBillingHigherThanUsual,
     ActionBillingInvoiceCopy,
+    pending_topics,
     verified_customer_note,
+    with_topic,
 )
 from actions.actions import ActionEscalate
 from actions.formatting import day, gigabytes, locale_for, money, signed_money
@@ -67,6 +69,23 @@ def test_unverified_gets_the_general_answer_and_the_offer(engine: Engine, langua
     assert responses(messages) == ["utter_billing_due_date", OFFER]
     assert messages[1]["buttons"][0]["payload"] == "/verify_identity"
     assert events == [SlotSet("account_topic", "bill_due")]
+
+
+def test_each_personal_question_before_the_check_waits_for_it(engine: Engine) -> None:
+    """ "how much data do I have left? and when is my bill due?": both answers follow the check,
+    not only the last question asked."""
+    cid = new_conversation(engine, "en")
+    waiting = {"account_topic": "usage"}
+    events, _ = run(ActionBillingDueDate(make_deps(engine)), tracker(cid, language="en", slots=waiting))
+    assert events == [SlotSet("account_topic", "usage bill_due")]
+
+
+def test_the_waiting_questions_are_the_latest_distinct_ones() -> None:
+    assert with_topic(None, "usage") == "usage"
+    assert with_topic("usage bill_due", "usage") == "bill_due usage"  # asked again: now the latest
+    assert with_topic("usage bill_due contract", "payment") == "bill_due contract payment"
+    assert pending_topics("usage  nonsense usage contract") == ["usage", "contract"]
+    assert pending_topics(None) == [] and pending_topics(["usage"]) == []
 
 
 def test_unverified_bill_higher_also_asks_whether_it_helped(engine: Engine) -> None:

@@ -360,6 +360,33 @@ def test_after_the_form_the_figures_for_the_question_that_led_to_it(engine: Engi
     assert SlotSet("account_topic", None) in events and SlotSet("verification_outcome", None) in events
 
 
+def test_after_the_form_every_waiting_question_is_answered_in_the_order_asked(engine: Engine) -> None:
+    cid = new_conversation(engine, "nl")
+    verify(engine, cid)
+    slots = {"verification_outcome": "verified", "account_topic": "usage contract"}
+    events, messages = run(
+        ActionVerificationResult(make_deps(engine)), tracker(cid, CODE_PAYLOAD, "inform_code", slots=slots)
+    )
+    assert responses(messages) == [
+        "utter_verification_done",
+        "utter_account_usage",
+        "utter_account_contract_open",
+    ]
+    assert SlotSet("account_topic", None) in events
+
+
+def test_after_the_form_an_account_outage_is_said_once_for_all_waiting_questions(engine: Engine) -> None:
+    cid = new_conversation(engine, "nl")
+    verify(engine, cid)
+    deps = make_deps(engine, FailingAccountProvider())
+    slots = {"verification_outcome": "verified", "account_topic": "usage contract"}
+    events, messages = run(
+        ActionVerificationResult(deps), tracker(cid, CODE_PAYLOAD, "inform_code", slots=slots)
+    )
+    assert responses(messages) == ["utter_verification_done", "utter_account_unavailable"]
+    assert SlotSet("account_topic", None) in events
+
+
 @pytest.mark.parametrize(
     ("text", "intent"),
     [

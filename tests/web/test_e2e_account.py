@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from actions.account import difference_lines
 from actions.formatting import day, gigabytes, locale_for, minutes, money, used_of
-from bot.connectors.accounts import DemoAccountProvider
+from bot.connectors.accounts import Account, DemoAccountProvider
 from bot.connectors.sms import OUTBOX_NAME
 from bot.core.db import create_db_engine, messages
 from bot.core.identity import CODE_MASK
@@ -63,6 +63,31 @@ def code_from_outbox(stack: Stack, number: str, timeout_s: float = 10) -> str:
     raise AssertionError(f"no code for {number} in {outbox}")
 
 
+def usage_text(account: Account, language: str) -> str:
+    """The customer's own usage, as the assistant words it."""
+    locale = locale_for(language, account.country)
+    usage = account.usage
+    included = gigabytes(usage.data_included_mb, locale) if usage.data_included_mb else None
+    included_minutes = minutes(usage.minutes_included, language) if usage.minutes_included else None
+    return response_text(
+        "utter_account_usage",
+        language,
+        name=account.first_name,
+        data=used_of(gigabytes(usage.data_used_mb, locale), included, language),
+        minutes=used_of(minutes(usage.minutes_used, language), included_minutes, language),
+        renews=day(usage.renews_on, locale),
+    )
+
+
+def verify_with_code(
+    chat: Callable[[str], dict[str, Any]], stack: Stack, account: Account, typed: str
+) -> dict[str, Any]:
+    """The offer's button, the number as typed, the code from the demo SMS outbox: the answer to it."""
+    chat("/verify_identity")
+    chat(typed)
+    return chat(code_from_outbox(stack, account.msisdn))
+
+
 @pytest.mark.parametrize("language", ["nl", "fr", "en"])
 def test_verify_then_personal_answers_then_log_out(
     chat: Callable[[str], dict[str, Any]], stack: Stack, language: str
@@ -84,19 +109,9 @@ def test_verify_then_personal_answers_then_log_out(
     code = code_from_outbox(stack, account.msisdn)
 
     verified = chat(code)
-    usage = account.usage
-    included = gigabytes(usage.data_included_mb, locale) if usage.data_included_mb else None
-    included_minutes = minutes(usage.minutes_included, language) if usage.minutes_included else None
     assert texts(verified) == [
         response_text("utter_verification_done", language, name=f", {account.first_name}"),
-        response_text(
-            "utter_account_usage",
-            language,
-            name=account.first_name,
-            data=used_of(gigabytes(usage.data_used_mb, locale), included, language),
-            minutes=used_of(minutes(usage.minutes_used, language), included_minutes, language),
-            renews=day(usage.renews_on, locale),
-        ),
+        usage_text(account, language),
     ]
 
     bill = chat(bill_question)
@@ -195,3 +210,31 @@ def test_a_pin_question_where_the_code_was_asked_gets_the_pin_answer_alone(
     chat("0485 11 22 33")  # Sophie Dubois, fr
     answered = chat("c'est quoi le code pin de ma nouvelle sim ?")
     assert texts(answered) == [text("verification_switched", "fr"), response_text("utter_sim_pin_puk", "fr")]
+
+
+TWO_PERSONAL = {
+    "nl": "hoeveel data heb ik nog? en wanneer loopt mijn contract af?",
+    "fr": "combien de data il me reste ? et quand se termine mon contrat ?",
+    "en": "how much data do I have left? and when does my contract end?",
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_two_personal_questions_before_the_check_are_both_answered_after_it(
+    chat: Callable[[str], dict[str, Any]], stack: Stack, language: str
+) -> None:
+    """Both general answers and one offer to verify; after the code, the customer's own usage and
+    contract (it used to be only the contract: the question asked last)."""
+    customer, typed, *_ = CASES[language]
+    account = DemoAccountProvider.from_file(today=date.today()).account(customer)
+    assert account is not None
+    offer = response_text("utter_account_offer_verification", language)
+    asked = chat(TWO_PERSONAL[language])
+    assert texts(asked).count(offer) == 1
+
+    verified = texts(verify_with_code(chat, stack, account, typed))
+    assert verified[:2] == [
+        response_text("utter_verification_done", language, name=f", {account.first_name}"),
+        usage_text(account, language),
+    ]
+    assert len(verified) == 3 and account.plan in verified[2]  # the contract: "your Mila Smart plan ..."
