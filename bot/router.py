@@ -33,6 +33,7 @@ from bot.core.store import ConversationStore, Inbound
 from bot.core.texts import text as gateway_text
 from bot.core.two_questions import clear_answer, question_parts
 from bot.core.unicode import plain_words, well_formed
+from bot.core.wait_question import asks_how_long
 from bot.core.welcome import WELCOME_PAYLOADS, welcome_language, welcome_replies
 from bot.core.withdrawal import accepts
 from bot.rasa.client import ActionServerClient, BotMessage, RasaClient, RasaUnavailable
@@ -336,7 +337,7 @@ class Router:
 
     def _acknowledge_while_queued(self, inbound: Inbound, text: str) -> list[dict[str, Any]]:
         """While waiting for a person, confirm a message was passed on (once in a row); after a
-        callback was asked, that it is noted.
+        callback was asked, that it is noted; asked how long it takes, the wait (each time).
 
         With an agent in the conversation nobody else answers: the agent does.
         """
@@ -344,7 +345,7 @@ class Router:
         if conv.owner != OWNER_QUEUED:
             return []
         ack = self.waiting.acknowledgement(conv, text)
-        if self.store.last_outbound_text(conv.id) == ack["text"]:
+        if self.store.last_outbound_text(conv.id) == ack["text"] and not asks_how_long(text):
             return []
         replies = [ack]
         self.store.record_outbound(conv.id, author="system", replies=replies, language=conv.language)

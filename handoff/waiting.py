@@ -48,6 +48,7 @@ from bot.core.hours import BusinessHours, HoursRepository, describe_opening
 from bot.core.settings import Settings
 from bot.core.store import Conversation, ConversationStore
 from bot.core.texts import text as customer_text
+from bot.core.wait_question import asks_how_long
 from bot.core.withdrawal import confirms, withdraws
 from handoff.agents import AgentDirectory
 from handoff.delivery import Delivery
@@ -180,17 +181,29 @@ class WaitingRoom:
 
     # -- what the customer is told ---------------------------------------------------------
 
-    def status(self, estimate: WaitEstimate, language: str, *, joined: bool) -> dict[str, Any]:
-        """The status message: text and buttons (leave; a callback when the wait is long)."""
-        parts = [self._status_text(estimate, language, joined)]
+    def status(
+        self,
+        estimate: WaitEstimate,
+        language: str,
+        *,
+        joined: bool,
+        asked: bool = False,
+        callback: bool = True,
+    ) -> dict[str, Any]:
+        """The status message: text and buttons (leave; a callback when the wait is long, unless
+        ``callback`` is False: asked already). Asked for by the customer
+        (bot/core/wait_question.py): also that their message went to the agent, since it did."""
+        parts = [self._status_text(estimate, language, joined, asked)]
+        if asked:
+            parts.append(customer_text("queue_message_passed_too", language))
         buttons = [{"title": customer_text("queue_button_leave", language), "payload": QUEUE_LEAVE}]
-        if estimate.long:
+        if estimate.long and callback:
             parts.append(customer_text("queue_callback_offer", language))
             title = customer_text("queue_button_callback", language)
             buttons.append({"title": title, "payload": QUEUE_CALLBACK})
         return {"text": " ".join(p for p in parts if p), "buttons": buttons}
 
-    def _status_text(self, estimate: WaitEstimate, language: str, joined: bool) -> str:
+    def _status_text(self, estimate: WaitEstimate, language: str, joined: bool, asked: bool = False) -> str:
         if estimate.state == CLOSED:
             if joined:  # the escalation's answer has just said when the team is back
                 return ""
@@ -202,7 +215,8 @@ class WaitingRoom:
         wait = describe_wait(estimate.wait_s or 0, language)
         if joined:
             return customer_text("queue_wait", language).format(wait=wait)
-        return customer_text("queue_wait_update", language).format(position=estimate.position, wait=wait)
+        key = "queue_wait_asked" if asked else "queue_wait_update"
+        return customer_text(key, language).format(position=estimate.position, wait=wait)
 
     def joined(self, conv: Conversation) -> list[dict[str, Any]]:
         """The status for a customer who has just joined the queue, stored (its buttons are offered)."""
@@ -219,7 +233,8 @@ class WaitingRoom:
     def acknowledgement(self, conv: Conversation, text: str = "") -> dict[str, Any]:
         """What a message of a waiting customer gets: passed on, or noted for the callback; with
         the queue's buttons again (the customer's message superseded the earlier ones). A message
-        saying a person is no longer needed (bot/core/withdrawal.py) is offered the way out."""
+        saying a person is no longer needed (bot/core/withdrawal.py) is offered the way out; one asking
+        how long it takes gets the wait."""
         language = conv.language
         handoff = self.queue.open_handoff(conv.id)
         if handoff is None:
@@ -227,6 +242,12 @@ class WaitingRoom:
         leave = {"title": customer_text("queue_button_leave", language), "payload": QUEUE_LEAVE}
         if withdraws(text):
             return {"text": customer_text("queue_withdraw_offer", language), "buttons": [leave]}
+        if asks_how_long(text):
+            estimate = self.estimate(conv.id)
+            if estimate is not None:
+                return self.status(
+                    estimate, language, joined=False, asked=True, callback=not wants_callback(handoff)
+                )
         if wants_callback(handoff):
             return {"text": customer_text("queue_callback_noted", language), "buttons": [leave]}
         callback = {"title": customer_text("queue_button_callback", language), "payload": QUEUE_CALLBACK}

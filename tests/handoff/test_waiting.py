@@ -198,6 +198,22 @@ def test_a_short_wait_offers_leaving_only_a_long_one_also_a_callback(room: Waiti
     assert [b["title"] for b in status["buttons"]] == ["Wachtrij verlaten", "Contacteer me later"]
 
 
+def test_asked_how_long_a_waiting_customer_hears_their_place_and_the_wait(
+    engine: Engine, room: WaitingRoom, clock: Clock
+) -> None:
+    agent_online(engine, clock, "ann", "fr")
+    waiting_chat(engine, clock.now - MIN, "fr")
+    cid = waiting_chat(engine, clock.now, "fr")
+    conv = ConversationStore(engine).get_conversation(cid)
+    assert conv is not None
+    reply = room.acknowledgement(conv, "combien de temps encore ?")
+    wait = describe_wait(2 * DEFAULT_HANDLING_S, "fr")  # second in line, one agent
+    assert reply["text"] == " ".join(
+        [text("queue_wait_asked", "fr").format(position=2, wait=wait), text("queue_message_passed_too", "fr")]
+    )
+    assert [b["payload"] for b in reply["buttons"]] == [QUEUE_LEAVE]  # a short wait: no callback offer
+
+
 @pytest.mark.parametrize(
     "told, now, expected",
     [

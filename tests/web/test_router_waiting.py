@@ -224,6 +224,53 @@ def test_a_customer_who_no_longer_needs_a_person_is_offered_the_way_out_and_a_ye
     assert heard(escalating_rasa) == ["/request_human"]  # Rasa heard none of it
 
 
+@pytest.mark.parametrize(
+    ("locale", "how_long"),
+    [
+        ("nl-BE", "hoe lang moet ik nog wachten?"),
+        ("fr-BE", "ça va durer longtemps ?"),
+        ("en", "still waiting..."),
+    ],
+)
+def test_a_customer_who_asks_how_long_gets_the_wait_each_time(
+    router: Router, escalating_rasa: FakeServer, locale: str, how_long: str
+) -> None:
+    """Not "your message was passed on": the queue's status, and that the message went on too.
+    Nobody is online in this test, so no figure (said so) and the offer to be called back."""
+    language, sender = locale[:2], f"w9{locale}"
+    router.handle(IncomingMessage("web", sender, "/request_human", locale=locale))
+    expected = [
+        {
+            "text": " ".join(
+                text(key, language)
+                for key in ("queue_no_agent", "queue_message_passed_too", "queue_callback_offer")
+            ),
+            "buttons": [
+                {"title": text("queue_button_leave", language), "payload": QUEUE_LEAVE},
+                {"title": text("queue_button_callback", language), "payload": QUEUE_CALLBACK},
+            ],
+        }
+    ]
+    for _ in range(2):  # asked again: answered again (a passed-on notice is said once in a row)
+        asked = router.handle(IncomingMessage("web", sender, how_long))
+        assert asked.owner == "queued" and asked.replies == expected
+    assert heard(escalating_rasa) == ["/request_human"]
+
+
+def test_after_a_callback_was_asked_the_wait_comes_without_offering_it_again(
+    router: Router, escalating_rasa: FakeServer
+) -> None:
+    router.handle(IncomingMessage("web", "w10", "/request_human", locale="en"))
+    router.handle(IncomingMessage("web", "w10", QUEUE_CALLBACK))
+    asked = router.handle(IncomingMessage("web", "w10", "how long?"))
+    assert asked.replies == [
+        {
+            "text": f"{text('queue_no_agent', 'en')} {text('queue_message_passed_too', 'en')}",
+            "buttons": [{"title": "Leave the queue", "payload": QUEUE_LEAVE}],
+        }
+    ]
+
+
 def test_a_yes_that_answers_nothing_leaves_nobody_out_of_the_queue(
     router: Router, escalating_rasa: FakeServer
 ) -> None:
