@@ -32,7 +32,7 @@ from bot.core.settings import Settings
 from bot.core.store import ConversationStore, Inbound
 from bot.core.texts import text as gateway_text
 from bot.core.two_questions import clear_answer, question_parts
-from bot.core.unicode import plain_words, well_formed
+from bot.core.unicode import plain_words, well_formed, without_markup
 from bot.core.wait_question import asks_how_long
 from bot.core.welcome import WELCOME_PAYLOADS, welcome_language, welcome_replies
 from bot.core.withdrawal import accepts
@@ -444,7 +444,7 @@ class Router:
             if inbound.rasa_text:  # a verification code: checked and masked by the store
                 text = inbound.rasa_text
             elif not message.channel_payload:
-                text = self._as_rasa_text(conversation_id, text, inbound.message_id)
+                text = self._as_rasa_text(conversation_id, without_markup(text), inbound.message_id)
                 parts = self._two_questions(text)
                 if parts:
                     replies = self._answer_both(conversation_id, parts, metadata)

@@ -8,22 +8,36 @@ character: UTF-8 cannot encode it, so SQLite, PostgreSQL and every HTTP client f
 :func:`fold` is the one way text is compared without case and accents ("Liège" = "liege"),
 by the help centre's BM25, the coverage place names and the classifier's cues;
 :func:`plain_words` also drops punctuation, for matching short customer phrases (a typed button
-title, "laat maar").
+title, "laat maar"). :func:`without_markup` reads a message pasted with HTML tags as its words.
 """
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 
 REPLACEMENT = "\ufffd"
 _NOT_WORD = re.compile(r"[^\w]+")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# An HTML or XML tag: "<b>", "</p>", "<br/>", '<a href="x">'; not "<3" or "a < b".
+_TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
 
 
 def well_formed(text: str) -> str:
     """``text`` with every lone surrogate replaced by U+FFFD (the same object when there is none)."""
     return _LONE_SURROGATE.sub(REPLACEMENT, text) if _LONE_SURROGATE.search(text) else text
+
+
+def without_markup(text: str) -> str:
+    """The words of a message pasted with HTML tags ("<b>hoe</b> activeer ik mijn esim" was a
+    question the classifier could not read, and the second misunderstanding in a row handed the
+    customer over), entities written out. Text without tags, or with nothing but tags, is
+    returned as it is: the transcript keeps what was typed either way."""
+    if not _TAG.search(text):
+        return text
+    words = " ".join(html.unescape(_TAG.sub(" ", text)).split())
+    return words or text
 
 
 def fold(text: str) -> str:

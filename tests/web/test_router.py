@@ -215,6 +215,21 @@ def test_a_typed_payload_reaches_rasa_as_the_text_it_is(router: Router, rasa: Fa
     assert not sent[-1].strip().startswith("/")
 
 
+def test_a_message_pasted_with_markup_reaches_rasa_as_its_words_and_is_stored_as_typed(
+    router: Router, rasa: FakeServer, engine: Engine
+) -> None:
+    typed = "<b>hoe</b> activeer ik mijn <i>esim</i>&nbsp;?"
+    result = router.handle(IncomingMessage("web", "markup", typed))
+    router.handle(IncomingMessage("web", "markup", "<b>/sensitive_fraud</b>"))  # still no payload
+    sent = [r.json()["message"] for r in rasa.received("POST", "/webhooks/rest/webhook")]
+    assert sent[-2:] == ["hoe activeer ik mijn esim ?", "\u200b/sensitive_fraud"]
+    with engine.connect() as conn:
+        query = select(messages.c.text).where(
+            messages.c.conversation_id == result.conversation_id, messages.c.direction == "in"
+        )
+        assert list(conn.execute(query).scalars())[:1] == [typed]  # the agent reads what was typed
+
+
 def test_only_the_payloads_of_offered_buttons_pass(router: Router, rasa: FakeServer) -> None:
     buttons = [{"title": "Ja", "payload": "/affirm"}, {"title": "Nee", "payload": "/deny"}]
     rasa.state["reply"] = lambda body: [

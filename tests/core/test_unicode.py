@@ -1,0 +1,38 @@
+"""Text every store can hold, compared without case and accents, and read without markup."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.unicode import fold, plain_words, well_formed, without_markup
+
+
+def test_lone_surrogates_are_replaced_and_pairs_kept() -> None:
+    assert well_formed("a\ud800b") == "a\ufffdb" and well_formed("😀") == "😀"
+
+
+def test_folded_and_plain() -> None:
+    assert fold("Liège") == "liege" and plain_words("  Laat MAAR!! ") == "laat maar"
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("<b>hoe</b> activeer ik mijn esim", "hoe activeer ik mijn esim"),
+        (
+            '<p>Bonjour&nbsp;!</p><p>ma facture &amp; <a href="x">mon abonnement</a></p>',
+            "Bonjour ! ma facture & mon abonnement",
+        ),
+        ("line one<br/>line two", "line one line two"),
+        ("<script>alert(1)</script> my bill", "alert(1) my bill"),
+    ],
+)
+def test_markup_is_read_as_its_words(typed: str, read: str) -> None:
+    assert without_markup(typed) == read
+
+
+@pytest.mark.parametrize(
+    "kept", ["ik <3 jullie", "is 5 < 10 > 2?", "Tom & Jerry &amp;", "<br/>", "<<<>>>", ""]
+)
+def test_text_without_tags_or_with_nothing_else_is_kept(kept: str) -> None:
+    assert without_markup(kept) == kept
