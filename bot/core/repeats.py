@@ -45,8 +45,9 @@ def without_repeats(
     with the same answer ("is er 5G in Hasselt?", then "ik heb geen bereik in Hasselt": the same
     outage notice) gets that answer again, as a person would repeat it.
 
-    Only when every long reply of the turn was said before: a new answer followed by the same
-    offer as last time ("I can also look up your own figures…") is sent as it is. Not for a
+    When only some long replies of the turn were said before, those are left out and the new
+    ones sent; a repeated one with buttons stays (a new answer followed by the same offer as
+    last time, "I can also look up your own figures…", is sent as it is). Not for a
     pressed button or a number or code: the verification's "if this number is known, a code is
     on its way" is news each time, even in the same words."""
     if not applies_to(message):
@@ -55,8 +56,14 @@ def without_repeats(
     long_ones = [
         i for i, r in enumerate(replies) if len(str(r.get("text") or "").strip()) >= MIN_ANSWER_CHARS
     ]
-    if not long_ones or any(str(replies[i].get("text")).strip() not in seen for i in long_ones):
+    repeated = {i for i in long_ones if str(replies[i].get("text")).strip() in seen}
+    if not repeated:
         return replies
+    if len(repeated) < len(long_ones):
+        # A new answer beside one just read ("et à Gand ?" after the slow-data tips: "no outage in
+        # Ghent" and the same tips again): the new one alone. A repeat with buttons stays, its
+        # buttons being the way on ("I can also look up your own figures…").
+        return [r for i, r in enumerate(replies) if i not in repeated or r.get("buttons")]
     first = long_ones[0]
     pointer = {**replies[first], "text": point_back(str(replies[first]["text"]).strip(), message, language)}
     if not any(reply.get("buttons") for reply in replies):

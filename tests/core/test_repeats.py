@@ -129,7 +129,7 @@ def test_a_new_answer_keeps_the_offer_it_shares_with_the_last_one() -> None:
     after it is sent as it is, not turned into a pointer."""
     offer = {
         "text": "I can also look up your own figures once I've checked it's you with a text code.",
-        "x": 1,
+        "buttons": [{"title": "View my account", "payload": "/verify_identity"}],
     }
     offer["text"] += " Tap 'View my account' below to start the check."
     assert len(offer["text"]) >= MIN_ANSWER_CHARS
@@ -138,6 +138,17 @@ def test_a_new_answer_keeps_the_offer_it_shares_with_the_last_one() -> None:
     assert (
         without_repeats(replies, [TROUBLESHOOTING["en"], offer["text"]], "and my contract?", "en") == replies
     )
+
+
+@pytest.mark.parametrize(
+    ("language", "follow_up"), [("nl", "en in Gent?"), ("fr", "et à Gand ?"), ("en", "and in Ghent?")]
+)
+def test_a_new_answer_beside_the_tips_just_read_comes_alone(language: str, follow_up: str) -> None:
+    """The slow-data tips, then a town: the news about the town, not the same tips again."""
+    town = {"text": "No outage there and the network is good, so it's probably the place or the phone. " * 2}
+    replies = [town, {"text": TROUBLESHOOTING[language]}, DID_IT_HELP]
+    assert leans_back(follow_up)
+    assert without_repeats(replies, [TROUBLESHOOTING[language]], follow_up, language) == [town, DID_IT_HELP]
 
 
 @pytest.mark.parametrize("message", ["0470 12 34 56", "my number is +32485112233", "/verify_identity"])
