@@ -21,6 +21,7 @@ from bot.rasa.nlu.shorthand import (
     SHORTHAND,
     SHORTHAND_TEXT,
     ChatShorthand,
+    capitalised_places,
     text_for_features,
     unshouted,
     written_out,
@@ -131,7 +132,24 @@ def test_a_message_in_capitals_is_read_in_lower_case(typed: str, read: str) -> N
     assert unshouted(typed) == read
     [message] = ChatShorthand({}).process(tokenised(typed))
     assert message.get(TEXT) == typed  # the typed text stays (entities, transcript, language)
-    assert text_for_features(message) == read
+    assert text_for_features(message) == read.replace(" gent", " Gent")  # a town keeps its capital
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("en in gent?", "en in Gent?"),
+        ("et à gand ?", "et à Gand ?"),
+        ("en in namen?", "en in Namen?"),  # not "names": it asked the bot its name
+        ("geen bereik in liège en mons", "geen bereik in Liège en Mons"),
+        ("mijn scherm is geel", "mijn scherm is geel"),  # a colour first
+        ("in Gent", "in Gent"),
+    ],
+)
+def test_a_belgian_town_in_lower_case_is_read_with_its_capital(typed: str, read: str) -> None:
+    assert capitalised_places(typed) == read
+    [message] = ChatShorthand({}).process(tokenised(typed))
+    assert message.get(TEXT) == typed and text_for_features(message) == read
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from bot.core.unicode import fold
 from bot.rasa.nlu.featurizer import SentenceFeaturizer
+from bot.rasa.nlu.places import words  # noqa: F401 (the cue modules' word lists use it from here)
 
 Patterns = Dict[str, List[re.Pattern[str]]]
 
@@ -27,14 +28,9 @@ WORD_START = r"(?<![\w'])"  # an apostrophe ends "l'" and "d'" but starts no wor
 WORD_END = r"(?!\w)"
 
 
-def alternatives(words: Tuple[str, ...]) -> str:
+def alternatives(names: Tuple[str, ...]) -> str:
     """A regex group of the words, longest first (so "new york" wins over "york")."""
-    return "(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + ")"
-
-
-def words(block: str) -> Tuple[str, ...]:
-    """One name per comma, lines only for reading; spaces inside a name are kept."""
-    return tuple(w.strip() for w in block.replace("\n", ",").split(",") if w.strip())
+    return "(?:" + "|".join(re.escape(w) for w in sorted(names, key=len, reverse=True)) + ")"
 
 
 def folded(text: str) -> str:

@@ -4,9 +4,15 @@ and the adjectives of "a French number" / "een Nederlands nummer" / "un numéro 
 
 from __future__ import annotations
 
-from bot.rasa.nlu.cues import words as _words
+from typing import Tuple
 
-BELGIAN_PLACES = _words(
+
+def words(block: str) -> Tuple[str, ...]:
+    """One name per comma, lines only for reading; spaces inside a name are kept."""
+    return tuple(w.strip() for w in block.replace("\n", ",").split(",") if w.strip())
+
+
+BELGIAN_PLACES = words(
     """
     belgium, belgie, belgique, belgien,
     brussels, brussel, bruxelles, antwerp, antwerpen, anvers, ghent, gent, gand, liege, luik,
@@ -14,11 +20,12 @@ BELGIAN_PLACES = _words(
     malines, kortrijk, courtrai, ostend, oostende, ostende, aalst, alost, genk, sint niklaas,
     tournai, doornik, wavre, waver, arlon, aarlen, verviers, la louviere, roeselare, roulers,
     turnhout, ottignies, waterloo, ixelles, elsene, schaerbeek, schaarbeek, anderlecht,
-    molenbeek, uccle, ukkel, eupen, lier, geel, ieper, ypres, knokke, spa, dinant, durbuy, bastogne
+    molenbeek, uccle, ukkel, eupen, lier, geel, ieper, ypres, knokke, spa, dinant, durbuy, bastogne,
+    mons
     """
 )
 
-FOREIGN_PLACES = _words(
+FOREIGN_PLACES = words(
     """
     netherlands, the netherlands, holland, nederland, pays bas, hollande,
     france, frankrijk, germany, duitsland, allemagne, luxembourg, luxemburg,
@@ -61,9 +68,9 @@ FOREIGN_PLACES = _words(
     """
 )
 
-BELGIAN_ADJECTIVES = _words("belgian, belgisch, belgische, belge, belges")
+BELGIAN_ADJECTIVES = words("belgian, belgisch, belgische, belge, belges")
 
-FOREIGN_ADJECTIVES = _words(
+FOREIGN_ADJECTIVES = words(
     """
     foreign, international, dutch, french, german, british, english, spanish, italian, polish,
     romanian, moroccan, turkish, portuguese, american, congolese, algerian, tunisian, greek,

@@ -13,7 +13,10 @@ and the reply-language detection read those). The CountVectorsFeaturizer reads l
 ``SHORTHAND_TEXT`` when it is set. A message in capitals ("WAAROM IS MIJN FACTUUR ZO HOOG??") is
 read in lower case by the sentence encoders too: they are case-sensitive and learnt from
 ordinary writing, and an angry customer in capitals got "I can't answer that yet" for the
-question every customer asks (the character n-grams and BM25 already fold case).
+question every customer asks (the character n-grams and BM25 already fold case). A Belgian
+town typed in lower case is read with its capital: "en in gent?" fell back (to the encoders
+"gent" is a gentleman) and "en in namen?" asked the bot its name, while "en in Gent?" is a
+coverage question at 0.95 (``capitalised_places``).
 
 Only whole tokens that are unambiguous in the three languages are mapped: never a word that is
 also ordinary Dutch, French or English ("ni", "c", "g", "wilde", "u" (Dutch "you"), "dont"
@@ -31,8 +34,10 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.core.unicode import fold
 from bot.rasa.nlu.component import ConfiguredComponent
 from bot.rasa.nlu.filler import without_filler
+from bot.rasa.nlu.places import BELGIAN_PLACES
 
 # The message's text with the shorthand written out (set only when something was mapped).
 SHORTHAND_TEXT = "shorthand_text"
@@ -124,6 +129,22 @@ def unshouted(text: str) -> str:
     return lowered[:first] + lowered[first : first + 1].upper() + lowered[first + 1 :]
 
 
+# Towns whose name in lower case is first an ordinary word a customer uses ("mijn scherm is geel"):
+# left as typed.
+ORDINARY_WORDS = frozenset({"geel", "spa", "waver"})
+PLACE_NAMES = frozenset(p for p in BELGIAN_PLACES if " " not in p) - ORDINARY_WORDS
+
+
+def capitalised_places(text: str) -> str:
+    """The text with each Belgian town typed in lower case capitalised ("gent" -> "Gent")."""
+
+    def capital(match: re.Match[str]) -> str:
+        word = match.group(0)
+        return word.capitalize() if word.islower() and fold(word) in PLACE_NAMES else word
+
+    return _WORD.sub(capital, text)
+
+
 def written_out(text: str) -> str:
     """The text with every shorthand word written out (case of the rest kept)."""
     return _WORD.sub(lambda m: SHORTHAND.get(m.group(0).lower(), m.group(0)), text)
@@ -156,7 +177,7 @@ class ChatShorthand(ConfiguredComponent):
             text = message.get(TEXT)
             if not text:
                 continue
-            read = without_filler(unshouted(text))
+            read = capitalised_places(without_filler(unshouted(text)))
             if mapped or read != text:
                 message.set(SHORTHAND_TEXT, written_out(read))
         return messages
