@@ -98,7 +98,7 @@ def relevant_lines(answer: str, message: str, language: str) -> list[str]:
         return []
     scored = []
     for index, line in enumerate(answer.splitlines()):
-        shared = len(wanted & _stems(line, language))
+        shared = len(wanted & _stems(line, language, answer=True))
         if shared and not line.strip().startswith("http"):
             scored.append((shared, index, line.strip()))
     if not scored:
@@ -117,8 +117,9 @@ _CONCEPTS = {
     "cost": """cost costs price prices charge charged charges free paid pay fee fees kost kosten
         prijs prijzen gratis betalen betaal coute couter coutent prix tarif tarifs gratuit payer
         payant frais""",
-    "time": """long time days hours when duration lang duurt duren dagen uren wanneer temps jours
-        heures quand delai combien""",
+    "time": """long time day days hour hours week weeks when duration lang duurt duren dag dagen uur
+        uren weken werkdag werkdagen wanneer temps jour jours heure heures semaine semaines quand
+        delai combien""",
     # "how much is the minimum?" after "You can top up from 10 euros"
     "amount": """minimum maximum minimaal minimale maximaal maximale minstens least lowest highest
         amount bedrag montant euro euros eur""",
@@ -131,6 +132,9 @@ _CONCEPTS = {
     "texts": """sms texts text sms'jes berichtjes""",
 }
 CONCEPT_OF = {w: f"#{c}" for c, words in _CONCEPTS.items() for w in words.split()}
+# Words that ask for a concept but do not answer it: "how long does it take?" is answered by
+# "takes 1 working day", not by "enter those details when you order".
+ASKING_ONLY = frozenset("when wanneer quand combien long lang".split())
 # Dutch splits "afzetten" / "uitschakelen" around the object: "hoe zet ik het weer af?", "schakel
 # ik dat zo uit?" ask to stop it too (the particle alone is too short a word to count).
 _DUTCH_SPLIT_STOP = re.compile(
@@ -138,10 +142,13 @@ _DUTCH_SPLIT_STOP = re.compile(
 )
 
 
-def _stems(text_: str, language: str) -> set[str]:
+def _stems(text_: str, language: str, answer: bool = False) -> set[str]:
+    """The content words' stems and the concepts; of an ``answer`` line, without the concepts
+    only a question asks for (:data:`ASKING_ONLY`)."""
     folded = fold(text_)
     words = _WORD.findall(folded)
-    concepts = {CONCEPT_OF[w] for w in words if w in CONCEPT_OF}
+    asking_only = ASKING_ONLY if answer else frozenset()
+    concepts = {CONCEPT_OF[w] for w in words if w in CONCEPT_OF and w not in asking_only}
     if _DUTCH_SPLIT_STOP.search(folded):
         concepts.add(CONCEPT_OF["stop"])
     content = [w for w in words if w not in _stopwords()]

@@ -222,3 +222,18 @@ def test_a_dutch_split_verb_asks_to_stop_it(message: str) -> None:
 @pytest.mark.parametrize("message", ["en als ik bel uit Spanje?", "zet ik dat zo in de app?"])
 def test_a_particle_without_its_verb_is_no_stop(message: str) -> None:
     assert "#stop" not in _stems(message, "nl")
+
+
+PORTING = (
+    "Want to bring your number with you? Absolutely, we'll handle the switch for you!\n"
+    "- Enter those details when you order or in the My Account app.\n"
+    "- No need to contact your old operator yourself: we take care of that.\n"
+    "Porting usually takes 1 working day. You might have no signal for a short while during the switch."
+)
+
+
+@pytest.mark.parametrize("message", ["how long does it take", "and when is it done?"])
+def test_how_long_is_answered_by_the_duration_not_by_a_line_saying_when(message: str) -> None:
+    """ "how long does it take" after the porting answer was pointed at "enter those details when
+    you order": a question's "when" asks for a time, an answer's "when" gives none."""
+    assert relevant_lines(PORTING, message, "en") == [PORTING.splitlines()[-1]]
