@@ -86,6 +86,31 @@ def asks_about_the_answer(text: str) -> bool:
     return bool(_ASKS_ABOUT_THE_ANSWER.search(" ".join(words(text))))
 
 
+# Words that name no topic: question words, pronouns, auxiliaries, and what a question about any
+# answer asks (its cost, how long it takes, whether it is free).
+_TOPICLESS = frozenset(
+    """
+    how much many long what when where which who why is are it that this does do did will would can
+    could should cost costs price take takes free the a an of for to me my i you there s whats thats
+    its again then so and now
+    hoe hoeveel veel lang wat wanneer waar welke wie waarom is het dat dit da kost kosten prijs duurt
+    duren doe doet kan kun mag ik je jij u mijn de een er dan nog gratis en nu
+    combien quand ou quel quelle pourquoi qui est ce ca cela c c'est coute couter coutent prix prend
+    prendre dure durer je tu vous mon ma mes le la les un une de du y gratuit et alors maintenant
+    """.split()
+)
+
+
+def names_no_topic(text: str) -> bool:
+    """A short question about the cost or the time of something it does not name ("how much does
+    it cost?", "combien ça coûte ?", "hoe lang duurt dat?"). Alone, any topic the classifier
+    gives it is a guess: "combien ça coûte" got the roaming charges at 0.68."""
+    found = words(text)
+    if not 2 <= len(found) <= SHORT_QUESTION or (text or "").strip().startswith("/"):
+        return False
+    return all(w in _TOPICLESS for w in found) and asks_about_the_answer(text)
+
+
 def looks_like_follow_up(text: str) -> bool:
     """A short message that may lean on the previous question (module docstring)."""
     stripped = (text or "").strip()

@@ -404,3 +404,38 @@ def test_an_article_the_decision_is_sure_of_is_clear_alone() -> None:
 )
 def test_a_follow_up_that_names_nothing_new(text: str, expected: bool) -> None:
     assert points_back_to_the_answer(text) is expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "combien ça coûte",
+        "how much does it cost?",
+        "hoeveel kost dat?",
+        "how long does it take",
+        "c'est combien ?",
+    ],
+)
+def test_a_cost_or_time_question_naming_nothing_without_an_answer_before_is_a_clarification(
+    text: str,
+) -> None:
+    """ "combien ça coûte" alone got the roaming charges (0.68): a guess, not an answer."""
+    msg = decide(message(text, "billing_roaming_charges", 0.68, None))
+    assert msg.get(INTENT) == {"name": "nlu_fallback", "confidence": 0.68}
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "confidence"),
+    [
+        ("combien ça coûte", "billing_roaming_charges", 0.95),  # all but sure
+        ("combien ça coûte", "sensitive_fraud", 0.6),  # a handover stays one
+        ("combien ça coûte", "greet", 0.6),  # small talk is no guessed answer
+        ("how much does roaming cost", "billing_roaming_charges", 0.7),  # names its topic
+        ("combien coûte une esim", "sim_esim", 0.6),
+    ],
+)
+def test_a_sure_or_named_reading_without_an_answer_before_stays(
+    text: str, intent: str, confidence: float
+) -> None:
+    msg = decide(message(text, intent, confidence, None))
+    assert msg.get(INTENT) == {"name": intent, "confidence": confidence}

@@ -421,6 +421,26 @@ def test_a_follow_up_the_conversation_contradicts_is_asked_about_not_answered(ch
         assert "/sim_replace" in payloads and payloads[-1] == "/request_human"
 
 
+@pytest.mark.parametrize(
+    ("language", "greeting", "how_much"),
+    [
+        ("nl", "hallo", "hoeveel kost dat?"),
+        ("fr", "bonjour", "combien ça coûte"),
+        ("en", "hello", "how much does it cost?"),
+    ],
+)
+def test_how_much_it_costs_with_nothing_before_it_is_asked_about(
+    chat, language: str, greeting: str, how_much: str
+) -> None:
+    """ "combien ça coûte" with no answer before it got the roaming charges (0.68): the customer is
+    asked what they mean, with a way to a person."""
+    chat(greeting)
+    body = chat(how_much)
+    assert (body["language"], body["owner"]) == (language, "bot")
+    assert texts(body) == [response_text("utter_clarify", language)]
+    assert body["replies"][-1]["buttons"][-1]["payload"] == "/request_human"
+
+
 def test_a_clarification_suggests_the_likely_article_and_pressing_it_answers_it(chat) -> None:
     """'Did you mean ...?': a question the model could not settle, with an article the help
     centre prefers, offers that article first; the button passes the router's payload gate

@@ -19,6 +19,10 @@ another answer without being sure of it (at least ``context_plausible``), neithe
 reading together said the SIM (0.56). The message becomes the fallback, and the clarification
 offers both, the reading together first (as it does for a message that fell back on its own).
 
+Without an answer before it, a question about the cost or time of something it does not name
+("combien ça coûte", "how long does it take?") gets the clarification unless the classifier is
+all but sure: alone it got the roaming charges (0.68), a guess.
+
 A full new question ("and my bill is too high") is clear alone and keeps its own answer. The
 entities stay the message's own ("what about Leuven?" asks about Leuven, not the earlier town).
 Placed after the escalation guard and before RepeatContact, which keeps the last word.
@@ -37,6 +41,7 @@ from bot.core.follow_up import (
     asks_about_the_answer,
     asks_how,
     looks_like_follow_up,
+    names_no_topic,
     points_back_to_the_answer,
 )
 from bot.core.knowledge import KNOWLEDGE_INTENT
@@ -83,7 +88,11 @@ class FollowUpContext(ConfiguredComponent):
         for message in messages:
             context = (message.get("metadata") or {}).get(FOLLOW_UP_KEY)
             text = message.get(TEXT) or ""
-            if not isinstance(context, dict) or not looks_like_follow_up(text):
+            if not isinstance(context, dict):
+                if names_no_topic(text):
+                    self.unless_sure(message)
+                continue
+            if not looks_like_follow_up(text):
                 continue
             own = message.get(INTENT) or {}
             if own.get("name") == CONFUSED_INTENT and asks_about_the_answer(text):
@@ -103,6 +112,18 @@ class FollowUpContext(ConfiguredComponent):
             elif self.doubts(message.get(INTENT) or {}, context, message.get(ARTICLE) or {}):
                 self.ask_which(message, str(context["intent"]), context.get("article"))
         return messages
+
+    def unless_sure(self, message: Message) -> None:
+        """A question about the cost or time of something it does not name, with no answer before
+        it to lean on ("combien ça coûte" as a first message or after a clarification): the
+        clarification, unless the classifier is all but sure (``uncertain_pointing_back``)."""
+        intent = message.get(INTENT) or {}
+        name = str(intent.get("name") or "")
+        if not (is_answer_topic(name) or name == KNOWLEDGE_INTENT):
+            return
+        confidence = own_confidence(name, message.get(ARTICLE) or {}, float(intent.get("confidence") or 0))
+        if confidence < self.uncertain_pointing_back:
+            message.set(INTENT, {"name": FALLBACK_INTENT, "confidence": confidence}, add_to_output=True)
 
     def doubts(
         self, intent: Dict[str, Any], context: Dict[str, Any], article: Dict[str, Any] | None = None
