@@ -24,7 +24,13 @@ from datetime import timedelta
 from typing import Any, Callable
 
 from bot.core.db import OWNER_BOT, OWNER_CLOSED, OWNER_QUEUED, conversations, utcnow
-from bot.core.follow_up import FOLLOW_UP_KEY, WINDOW, follow_up_context, looks_like_follow_up
+from bot.core.follow_up import (
+    FOLLOW_UP_KEY,
+    WINDOW,
+    follow_up_context,
+    looks_like_follow_up,
+    only_acknowledges,
+)
 from bot.core.language import ASKED, Detector, LanguageChoice, choose_language
 from bot.core.repeats import applies_to as repeats_may_apply
 from bot.core.repeats import without_repeats
@@ -388,7 +394,7 @@ class Router:
         if not looks_like_follow_up(text):
             return None
         previous = self.store.previous_question(conversation_id, message_id, utcnow() - WINDOW)
-        if not previous:
+        if not previous or only_acknowledges(previous):  # "hallo" is no question to lean on
             return None
         try:
             return follow_up_context(self.rasa.parse(f"{previous} {text}"))

@@ -32,7 +32,8 @@ MAX_WORDS = 8
 # Replies that close or answer the bot's own question: they have their meaning without context.
 _ACKNOWLEDGEMENTS = """
 yes, no, yeah, yep, nope, nah, ok, okay, thanks, thank you, thx, ty, cheers, great, perfect, super,
-top, cool, fine, bye, goodbye, hi, hello, hey,
+top, cool, fine, bye, goodbye, hi, hello, hey, hi there, hello there, hey there, good morning,
+good afternoon, good evening, goedemorgen, goeiemorgen, goedemiddag, goeiedag, goedenavond,
 ja, nee, neen, jawel, dank u, dank je, dank je wel, bedankt, merci, merciekes, prima, oké, doei,
 dag, hallo, hoi,
 oui, non, ouais, nan, merci beaucoup, d'accord, parfait, génial, salut, bonjour, au revoir, bonsoir
@@ -111,6 +112,13 @@ def names_no_topic(text: str) -> bool:
     return all(w in _TOPICLESS for w in found) and asks_about_the_answer(text)
 
 
+def only_acknowledges(text: str) -> bool:
+    """A greeting, a thanks, a yes or no and nothing else ("hallo", "ok merci"): no question, so
+    nothing a follow-up could lean on, and no follow-up itself."""
+    found = words(text)
+    return bool(found) and (" ".join(found) in ACKNOWLEDGEMENTS or all(w in ACKNOWLEDGEMENTS for w in found))
+
+
 def looks_like_follow_up(text: str) -> bool:
     """A short message that may lean on the previous question (module docstring)."""
     stripped = (text or "").strip()
@@ -119,8 +127,7 @@ def looks_like_follow_up(text: str) -> bool:
     found = words(stripped)
     if not found or len(found) > MAX_WORDS:
         return False
-    joined = " ".join(found)
-    if joined in ACKNOWLEDGEMENTS or all(w in ACKNOWLEDGEMENTS for w in found):
+    if only_acknowledges(stripped):
         return False
     if says_goodbye(stripped):  # "merci, bonne journée" after the PIN answer got the PIN again
         return False

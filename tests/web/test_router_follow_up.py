@@ -64,6 +64,16 @@ def test_thanks_and_full_questions_are_read_alone(router: Router, rasa: FakeServ
     assert all(FOLLOW_UP_KEY not in m for m in sent_metadata(rasa))
 
 
+@pytest.mark.parametrize("greeting", ["hallo", "Bonjour !", "hi there"])
+def test_a_greeting_is_no_question_to_lean_on(router: Router, rasa: FakeServer, greeting: str) -> None:
+    """ "hallo", then "hoeveel kost dat?": read together with the greeting it was the higher-bill
+    answer; alone it names nothing, and the pipeline asks what the customer means."""
+    router.handle(IncomingMessage("web", "f2g", greeting))
+    router.handle(IncomingMessage("web", "f2g", "hoeveel kost dat?"))
+    assert parsed_texts(rasa) == []
+    assert all(FOLLOW_UP_KEY not in m for m in sent_metadata(rasa))
+
+
 def test_an_old_question_is_no_context(router: Router, rasa: FakeServer, engine: Engine) -> None:
     first = router.handle(IncomingMessage("web", "f3", QUESTION))
     with engine.begin() as conn:
