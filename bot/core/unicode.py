@@ -20,8 +20,14 @@ import unicodedata
 REPLACEMENT = "\ufffd"
 _NOT_WORD = re.compile(r"[^\w]+")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-# An HTML or XML tag: "<b>", "</p>", "<br/>", '<a href="x">'; not "<3" or "a < b".
-_TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
+# A tag of an HTML element a pasted message carries: "<b>", "</p>", "<br/>", '<a href="x">'; not
+# "<3", "a < b" or a word the customer put in brackets ("mijn <abonnement>", "<naam>").
+_ELEMENTS = (
+    "a|abbr|b|big|blockquote|body|br|button|center|code|del|div|em|font|form|h[1-6]|head|hr|html|i|"
+    "iframe|img|input|ins|label|li|link|mark|meta|ol|p|pre|q|s|script|small|span|strike|strong|style|"
+    "sub|sup|table|tbody|td|th|thead|title|tr|u|ul"
+)
+_TAG = re.compile(rf"</?(?:{_ELEMENTS})(?:\s[^<>]*)?/?>", re.IGNORECASE)
 
 
 def well_formed(text: str) -> str:
@@ -32,8 +38,9 @@ def well_formed(text: str) -> str:
 def without_markup(text: str) -> str:
     """The words of a message pasted with HTML tags ("<b>hoe</b> activeer ik mijn esim" was a
     question the classifier could not read, and the second misunderstanding in a row handed the
-    customer over), entities written out. Text without tags, or with nothing but tags, is
-    returned as it is: the transcript keeps what was typed either way."""
+    customer over), entities written out. Text without tags (a word in angle brackets is no tag:
+    it is what the customer wrote), or with nothing but tags, is returned as it is: the
+    transcript keeps what was typed either way."""
     if not _TAG.search(text):
         return text
     words = " ".join(html.unescape(_TAG.sub(" ", text)).split())

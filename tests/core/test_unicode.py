@@ -24,6 +24,7 @@ def test_folded_and_plain() -> None:
             "Bonjour ! ma facture & mon abonnement",
         ),
         ("line one<br/>line two", "line one line two"),
+        ("<DIV class='x'>Mijn <B>factuur</B></DIV>", "Mijn factuur"),
         ("<script>alert(1)</script> my bill", "alert(1) my bill"),
     ],
 )
@@ -32,7 +33,18 @@ def test_markup_is_read_as_its_words(typed: str, read: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "kept", ["ik <3 jullie", "is 5 < 10 > 2?", "Tom & Jerry &amp;", "<br/>", "<<<>>>", ""]
+    "kept",
+    [
+        "ik <3 jullie",
+        "is 5 < 10 > 2?",
+        "Tom & Jerry &amp;",
+        "<br/>",
+        "<<<>>>",
+        "",
+        "Hoe betaal ik mijn factuur & mijn <abonnement>?",  # a word in brackets is what was written
+        "mijn nummer is <0470 12 34 56>",
+        "<bold> is no tag",
+    ],
 )
 def test_text_without_tags_or_with_nothing_else_is_kept(kept: str) -> None:
     assert without_markup(kept) == kept
