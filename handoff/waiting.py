@@ -12,8 +12,10 @@ Told
     when the customer joins the queue (the router adds it to the escalation's answer), and by the
     gateway's queue loop (:meth:`WaitingRoom.refresh`) when it changes noticeably: another state
     (open, nobody online, closed) or a wait that moved by :data:`NOTICEABLE_S` and a third of the
-    wait told before. Outside hours, with nobody online, or with a wait of :data:`LONG_WAIT_S` or
-    more, the customer is offered to be contacted later.
+    wait told before; and whenever the customer asks ("hoe lang nog?", "il y a quelqu'un ?":
+    bot/core/wait_question.py), with the note that their message went to the agent too. Outside
+    hours, with nobody online, or with a wait of :data:`LONG_WAIT_S` or more, the customer is
+    offered to be contacted later.
 Leave the queue, be contacted later
     Two gateway payloads (:data:`QUEUE_PAYLOADS`) the router handles while the chat waits: back to
     the bot (``Transition.LEAVE_QUEUE``, outcome ``left_queue``), or a callback: the chat stays in
