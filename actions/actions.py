@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from actions.account import verified_customer_note
 from actions.knowledge import article_button, person_button, suggested_article_button
 from bot.core.db import create_db_engine
+from bot.core.did_not_help import says_it_did_not_help
 from bot.core.hours import BusinessHours, HoursRepository, describe_opening
 from bot.core.ownership import Escalations
 from bot.core.repetition import Turn, is_angry_repetition
@@ -139,11 +140,32 @@ PLEASANTRIES = frozenset({"utter_thanks", "utter_goodbye"})
 def answered_just_before(tracker: Tracker) -> bool:
     """Whether the customer's latest message follows an answer or "did this help?", directly or
     with only a pleasantry in between: "thanks" → "you're welcome" → "actually it's still slow"
-    means the answer did not help."""
+    means the answer did not help. An answer that ends on a question of its own ("shall I check
+    it's you?") counts too when the message says in so many words that it did not help ("that
+    doesn't help me" after the due date and the offer to verify is no "no" to the offer)."""
     before = bot_responses_before(tracker, turns=2)
     if before and before[0] in PLEASANTRIES:
         before = before[1:]
-    return bool(before) and (before[0] == "utter_did_this_help" or is_answer(before[0]))
+    if bool(before) and (before[0] == "utter_did_this_help" or is_answer(before[0])):
+        return True
+    return says_it_did_not_help(tracker.latest_message.get("text") or "") and any(
+        is_answer(response) for response in last_turn_responses(tracker)
+    )
+
+
+def last_turn_responses(tracker: Tracker) -> List[str | None]:
+    """The responses of the bot's turn before the customer's latest message, newest first."""
+    found: List[str | None] = []
+    users = 0
+    for event in session_events(tracker):
+        kind = event.get("event")
+        if kind == "user":
+            users += 1
+            if users == 2:
+                break
+        elif kind == "bot" and users == 1:
+            found.append((event.get("metadata") or {}).get("utter_action"))
+    return found
 
 
 # The bot's "I did not understand you" messages, and its reply to the customer's "huh?": a second

@@ -259,6 +259,54 @@ def test_a_no_right_after_an_answer_hands_over_as_not_helped(engine: Engine, bot
     assert (handoff.conversation_id, handoff.reason) == (cid, "not_helped")
 
 
+def answer_then_offer(cid: str, text: str, language: str) -> Tracker:
+    """The due date's answer, then the offer to check it's the customer (a question of its own),
+    then the customer's ``text`` (read as a no)."""
+    events = [
+        {
+            "event": "user",
+            "text": "when is my bill due",
+            "parse_data": {"intent": {"name": "billing_due_date"}},
+        },
+        {"event": "bot", "text": "...", "metadata": {"utter_action": "utter_billing_due_date"}},
+        {"event": "bot", "text": "...", "metadata": {"utter_action": "utter_account_offer_verification"}},
+        {"event": "user", "text": text, "parse_data": {"intent": {"name": "deny"}}},
+    ]
+    latest = {"text": text, "intent": {"name": "deny", "confidence": 0.9}, "entities": []}
+    return Tracker(cid, {"language": language}, latest, events, False, None, {}, "action_listen")
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [("en", "that doesn't help me"), ("nl", "dat helpt me niet"), ("fr", "ça ne m'aide pas du tout")],
+)
+def test_did_not_help_in_so_many_words_after_an_answer_with_an_offer_hands_over(
+    engine: Engine, language: str, text: str
+) -> None:
+    """It got "Okay, what can I help you with?": the "no" was taken as declining the offer."""
+    queue = HandoffQueue(engine)
+    action = ActionNoWithoutQuestion(
+        ActionEscalate(queue, default_rules(), default_hours(), now=lambda: OPEN)
+    )
+    cid = new_conversation(engine, language)
+    _events, messages = run(action, answer_then_offer(cid, text, language))
+    assert [m["response"] for m in messages] == ["utter_escalate_not_helped", "utter_handoff_waiting_open"]
+    [handoff] = queue.waiting()
+    assert (handoff.conversation_id, handoff.reason) == (cid, "not_helped")
+
+
+@pytest.mark.parametrize("text", ["no", "nee, dank je", "non merci"])
+def test_a_bare_no_to_the_offer_declines_it(engine: Engine, text: str) -> None:
+    queue = HandoffQueue(engine)
+    action = ActionNoWithoutQuestion(
+        ActionEscalate(queue, default_rules(), default_hours(), now=lambda: OPEN)
+    )
+    cid = new_conversation(engine, "en")
+    _events, messages = run(action, answer_then_offer(cid, text, "en"))
+    assert messages == [{"response": "utter_ask_what_else", "template": "utter_ask_what_else"}]
+    assert queue.waiting() == []
+
+
 def pleasantry_between(cid: str, first: str, pleasantry: str) -> Tracker:
     """The bot answered with ``first``, the customer said thanks or bye, the bot replied with
     ``pleasantry``, then the customer's "still slow" (read as a no)."""
