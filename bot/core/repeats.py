@@ -162,6 +162,11 @@ def _stemmer(language: str) -> Any:
     return Stemmer.Stemmer(SNOWBALL.get(language, "english"))
 
 
+def content_words(text_: str) -> set[str]:
+    """The folded words of three letters or more that are no stop word of any language."""
+    return {w for w in _WORD.findall(fold(text_)) if w not in _stopwords()}
+
+
 @cache
 def _stopwords() -> frozenset[str]:
     """Every supported language's stop words: customers mix languages, and a French "pour" in a

@@ -6,7 +6,9 @@ pass the customer's turns as (intent, text) pairs, oldest first, so the rule liv
 
 A repetition is the same billing/coverage/SIM intent in two consecutive customer turns. It is
 *angry* when the second message shows it (!!, ?!, shouting in capitals, or words of anger or
-of "still not solved" in nl/fr/en), or when the same question comes a third time in a row.
+of "still not solved" in nl/fr/en), or when the same question comes a third time in a row (not
+a short question about the answer that names nothing the turns before it named: "pincode
+vergeten", "en de puk code?", then "waar vind ik die?").
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from bot.core.follow_up import leans_back
+from bot.core.repeats import content_words
 from bot.core.taxonomy import is_answer_topic
 
 ANGER_WORDS = (
@@ -86,7 +90,17 @@ def is_angry_repetition(turns: Sequence[Turn], places: Sequence[str | None] = ()
     if not is_topic(intent) or intent != previous or _other_place(places, -1, -2):
         return False
     third_time = len(turns) >= 3 and turns[-3][0] == intent and not _other_place(places, -2, -3)
-    return third_time or sounds_angry(text)
+    return (third_time and not _asks_about_the_answer(text, turns[-3:-1])) or sounds_angry(text)
+
+
+def _asks_about_the_answer(text: str, before: Sequence[Turn]) -> bool:
+    """A short question about the answer just given that names nothing the two turns before it
+    named ("pincode vergeten", "en de puk code?", then "waar vind ik die?"): a new question on
+    the topic, not the same one a third time ("bill?", "bill high", "and my bill" is)."""
+    if not leans_back(text):
+        return False
+    named = set().union(*(content_words(earlier) for _, earlier in before))
+    return not content_words(text) & named
 
 
 def _other_place(places: Sequence[str | None], latest: int, earlier: int) -> bool:

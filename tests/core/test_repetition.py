@@ -10,6 +10,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from bot.core.repetition import is_angry_repetition, sounds_angry
 from bot.rasa.policies import customer_places, customer_turns
 
+PIN = "sim_pin_puk"
 BILL = "billing_higher_than_usual"
 
 
@@ -44,6 +45,23 @@ def test_a_calm_repetition_is_answered_again(text: str) -> None:
 def test_the_third_time_in_a_row_is_enough_without_anger() -> None:
     turns = [(BILL, "bill?"), (BILL, "bill high"), (BILL, "and my bill")]
     assert is_angry_repetition(turns)
+
+
+@pytest.mark.parametrize(
+    ("third", "repeated"),
+    [
+        ("waar vind ik die", False),  # a question about the answer, naming nothing said before
+        ("en waar staat dat?", False),
+        ("en de puk code dan?", True),  # the same thing named again
+        ("waar vind ik die!!", True),  # angry
+        ("ik ben mijn pincode vergeten", True),  # the first question again, word for word
+    ],
+)
+def test_a_third_question_about_the_answer_is_no_repetition(third: str, repeated: bool) -> None:
+    """ "ik ben mijn pincode vergeten", "en de puk code?" (the PUK lines pointed at), then "waar
+    vind ik die": it was handed over as an angry repetition ("that's frustrating")."""
+    turns = [(PIN, "ik ben mijn pincode vergeten"), (PIN, "en de puk code?"), (PIN, third)]
+    assert is_angry_repetition(turns) is repeated
 
 
 @pytest.mark.parametrize(
