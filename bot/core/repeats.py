@@ -129,12 +129,15 @@ _CONCEPTS = {
     "minutes": """min mins minute minutes calls calling minuut minuten belminuten bellen appels
         appel""",
     "data": """data giga gigas internet mobiele donnees""",
+    # "waar vind ik die?" after the PIN answer is answered by "staat op de kaarthouder en in de app"
+    "where": """where waar find vind vindt vinden trouve trouver trouvez app menu under onder sous
+        rubrique website""",
     "texts": """sms texts text sms'jes berichtjes""",
 }
 CONCEPT_OF = {w: f"#{c}" for c, words in _CONCEPTS.items() for w in words.split()}
 # Words that ask for a concept but do not answer it: "how long does it take?" is answered by
 # "takes 1 working day", not by "enter those details when you order".
-ASKING_ONLY = frozenset("when wanneer quand combien long lang".split())
+ASKING_ONLY = frozenset("when wanneer quand combien long lang where waar".split())
 # Dutch splits "afzetten" / "uitschakelen" around the object: "hoe zet ik het weer af?", "schakel
 # ik dat zo uit?" ask to stop it too (the particle alone is too short a word to count).
 _DUTCH_SPLIT_STOP = re.compile(

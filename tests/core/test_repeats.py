@@ -237,3 +237,18 @@ def test_how_long_is_answered_by_the_duration_not_by_a_line_saying_when(message:
     """ "how long does it take" after the porting answer was pointed at "enter those details when
     you order": a question's "when" asks for a time, an answer's "when" gives none."""
     assert relevant_lines(PORTING, message, "en") == [PORTING.splitlines()[-1]]
+
+
+PIN_ANSWER = (
+    "Geen paniek, dat lossen we snel op!\n"
+    "- De standaard pincode van een nieuwe sim is 1111.\n"
+    "- Na 3 foute pincodes blokkeert je sim en vraagt je toestel de PUK-code (8 cijfers).\n"
+    "- Je PUK staat op de plastic kaarthouder van je simkaart en ook in de app Mijn Account "
+    "onder Sim > PUK-code."
+)
+
+
+@pytest.mark.parametrize(("message", "language"), [("waar vind ik die", "nl"), ("where do I find it?", "en")])
+def test_where_points_at_the_line_that_says_where(message: str, language: str) -> None:
+    """ "waar vind ik die" after the PUK lines got "no better answer than above"."""
+    assert relevant_lines(PIN_ANSWER, message, language) == [PIN_ANSWER.splitlines()[-1]]
