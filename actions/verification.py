@@ -368,8 +368,9 @@ async def answer_after_check(
         if account is None:
             dispatcher.utter_message(response="utter_account_unavailable")
             return [SlotSet(TOPIC_SLOT, None)]
+        personal, language = PersonalAnswer(deps), reply_language(tracker)
         for topic in topics:
-            await PersonalAnswer(deps).answer(dispatcher, verified, topic, reply_language(tracker), account)
+            await personal.answer(dispatcher, verified, topic, language, account)
         return [SlotSet(TOPIC_SLOT, None)]
     dispatcher.utter_message(response="utter_account_what_now")
     return []

@@ -229,15 +229,25 @@ def test_an_angry_repetition_goes_to_a_person_with_high_priority(engine: Engine,
     assert handoff.intents == ["billing_higher_than_usual", "billing_higher_than_usual"]
 
 
-def after(cid: str, bot_said: str, text: str, language: str = "en") -> Tracker:
-    """The customer's "no" (``text``) right after the bot's response ``bot_said``."""
-    events = [
-        {"event": "user", "text": "my sim asks for a PUK", "parse_data": {"intent": {"name": "sim_pin_puk"}}},
-        {"event": "bot", "text": "...", "metadata": {"utter_action": bot_said}},
-        {"event": "user", "text": text, "parse_data": {"intent": {"name": "deny"}}},
-    ]
+def no_action(queue: HandoffQueue) -> ActionNoWithoutQuestion:
+    """``action_no_without_question``, handing over to ``queue`` in open hours."""
+    return ActionNoWithoutQuestion(ActionEscalate(queue, default_rules(), default_hours(), now=lambda: OPEN))
+
+
+def says_no(cid: str, before: list[dict[str, Any]], text: str, language: str) -> Tracker:
+    """After the events ``before``, the customer's ``text``, read as a no."""
+    events = [*before, {"event": "user", "text": text, "parse_data": {"intent": {"name": "deny"}}}]
     latest = {"text": text, "intent": {"name": "deny", "confidence": 0.9}, "entities": []}
     return Tracker(cid, {"language": language}, latest, events, False, None, {}, "action_listen")
+
+
+def after(cid: str, bot_said: str, text: str, language: str = "en") -> Tracker:
+    """The customer's "no" (``text``) right after the bot's response ``bot_said``."""
+    before = [
+        {"event": "user", "text": "my sim asks for a PUK", "parse_data": {"intent": {"name": "sim_pin_puk"}}},
+        {"event": "bot", "text": "...", "metadata": {"utter_action": bot_said}},
+    ]
+    return says_no(cid, before, text, language)
 
 
 @pytest.mark.parametrize(
@@ -248,9 +258,7 @@ def test_a_no_right_after_an_answer_hands_over_as_not_helped(engine: Engine, bot
     """ "no that didn't help" after an answer that asked nothing: a person takes over, as after
     "did this help?", with the reason not_helped."""
     queue = HandoffQueue(engine)
-    action = ActionNoWithoutQuestion(
-        ActionEscalate(queue, default_rules(), default_hours(), now=lambda: OPEN)
-    )
+    action = no_action(queue)
     cid = new_conversation(engine, "en")
     events, messages = run(action, after(cid, bot_said, "no that didnt help"))
     assert events == []
@@ -262,7 +270,7 @@ def test_a_no_right_after_an_answer_hands_over_as_not_helped(engine: Engine, bot
 def answer_then_offer(cid: str, text: str, language: str) -> Tracker:
     """The due date's answer, then the offer to check it's the customer (a question of its own),
     then the customer's ``text`` (read as a no)."""
-    events = [
+    before = [
         {
             "event": "user",
             "text": "when is my bill due",
@@ -270,10 +278,8 @@ def answer_then_offer(cid: str, text: str, language: str) -> Tracker:
         },
         {"event": "bot", "text": "...", "metadata": {"utter_action": "utter_billing_due_date"}},
         {"event": "bot", "text": "...", "metadata": {"utter_action": "utter_account_offer_verification"}},
-        {"event": "user", "text": text, "parse_data": {"intent": {"name": "deny"}}},
     ]
-    latest = {"text": text, "intent": {"name": "deny", "confidence": 0.9}, "entities": []}
-    return Tracker(cid, {"language": language}, latest, events, False, None, {}, "action_listen")
+    return says_no(cid, before, text, language)
 
 
 @pytest.mark.parametrize(
@@ -285,9 +291,7 @@ def test_did_not_help_in_so_many_words_after_an_answer_with_an_offer_hands_over(
 ) -> None:
     """It got "Okay, what can I help you with?": the "no" was taken as declining the offer."""
     queue = HandoffQueue(engine)
-    action = ActionNoWithoutQuestion(
-        ActionEscalate(queue, default_rules(), default_hours(), now=lambda: OPEN)
-    )
+    action = no_action(queue)
     cid = new_conversation(engine, language)
     _events, messages = run(action, answer_then_offer(cid, text, language))
     assert [m["response"] for m in messages] == ["utter_escalate_not_helped", "utter_handoff_waiting_open"]
@@ -298,9 +302,7 @@ def test_did_not_help_in_so_many_words_after_an_answer_with_an_offer_hands_over(
 @pytest.mark.parametrize("text", ["no", "nee, dank je", "non merci"])
 def test_a_bare_no_to_the_offer_declines_it(engine: Engine, text: str) -> None:
     queue = HandoffQueue(engine)
-    action = ActionNoWithoutQuestion(
-        ActionEscalate(queue, default_rules(), default_hours(), now=lambda: OPEN)
-    )
+    action = no_action(queue)
     cid = new_conversation(engine, "en")
     _events, messages = run(action, answer_then_offer(cid, text, "en"))
     assert messages == [{"response": "utter_ask_what_else", "template": "utter_ask_what_else"}]
@@ -310,15 +312,13 @@ def test_a_bare_no_to_the_offer_declines_it(engine: Engine, text: str) -> None:
 def pleasantry_between(cid: str, first: str, pleasantry: str) -> Tracker:
     """The bot answered with ``first``, the customer said thanks or bye, the bot replied with
     ``pleasantry``, then the customer's "still slow" (read as a no)."""
-    events = [
+    before = [
         {"event": "user", "text": "slow", "parse_data": {"intent": {"name": "coverage_slow_data"}}},
         {"event": "bot", "text": "...", "metadata": {"utter_action": first}},
         {"event": "user", "text": "thanks", "parse_data": {"intent": {"name": "thanks"}}},
         {"event": "bot", "text": "...", "metadata": {"utter_action": pleasantry}},
-        {"event": "user", "text": "still slow", "parse_data": {"intent": {"name": "deny"}}},
     ]
-    latest = {"text": "still slow", "intent": {"name": "deny", "confidence": 0.9}, "entities": []}
-    return Tracker(cid, {"language": "nl"}, latest, events, False, None, {}, "action_listen")
+    return says_no(cid, before, "still slow", "nl")
 
 
 @pytest.mark.parametrize("pleasantry", ["utter_thanks", "utter_goodbye"])
@@ -328,9 +328,7 @@ def test_a_no_after_thanks_for_an_answer_still_means_it_did_not_help(
 ) -> None:
     """ "thanks" → "you're welcome" → "still slow": the answer before the pleasantry did not help."""
     queue = HandoffQueue(engine)
-    action = ActionNoWithoutQuestion(
-        ActionEscalate(queue, default_rules(), default_hours(), now=lambda: OPEN)
-    )
+    action = no_action(queue)
     cid = new_conversation(engine, "nl")
     events, messages = run(action, pleasantry_between(cid, first, pleasantry))
     assert [m["response"] for m in messages] == ["utter_escalate_not_helped", "utter_handoff_waiting_open"]
@@ -340,9 +338,7 @@ def test_a_no_after_thanks_for_an_answer_still_means_it_did_not_help(
 
 def test_a_no_after_thanks_for_a_greeting_asks_what_the_customer_needs(engine: Engine) -> None:
     queue = HandoffQueue(engine)
-    action = ActionNoWithoutQuestion(
-        ActionEscalate(queue, default_rules(), default_hours(), now=lambda: OPEN)
-    )
+    action = no_action(queue)
     cid = new_conversation(engine, "nl")
     events, messages = run(action, pleasantry_between(cid, "utter_greet", "utter_thanks"))
     assert messages == [{"response": "utter_ask_what_else", "template": "utter_ask_what_else"}]
@@ -357,9 +353,7 @@ def test_a_no_to_anything_else_asks_what_the_customer_needs(engine: Engine, bot_
     """After a greeting, "glad I could help", or an answer that ends on a question of its own
     ("are you near there?", "shall I check it's you?"), a "no" hands nothing over."""
     queue = HandoffQueue(engine)
-    action = ActionNoWithoutQuestion(
-        ActionEscalate(queue, default_rules(), default_hours(), now=lambda: OPEN)
-    )
+    action = no_action(queue)
     cid = new_conversation(engine, "fr")
     events, messages = run(action, after(cid, bot_said, "non", language="fr"))  # type: ignore[arg-type]
     assert events == []
@@ -391,9 +385,7 @@ def test_asked_to_do_what_the_answer_says_a_person_takes_over_and_the_customer_h
     engine: Engine, language: str, bot_said: str, key: str
 ) -> None:
     queue = HandoffQueue(engine)
-    action = ActionNoWithoutQuestion(
-        ActionEscalate(queue, default_rules(), default_hours(), now=lambda: OPEN)
-    )
+    action = no_action(queue)
     cid = new_conversation(engine, language)
     events, messages = run(action, asked_to_do_it(cid, bot_said, language))
     assert events == []
@@ -406,9 +398,7 @@ def test_asked_to_do_what_the_answer_says_a_person_takes_over_and_the_customer_h
 
 def test_asked_to_do_it_with_nothing_answered_the_bot_asks_what_the_customer_needs(engine: Engine) -> None:
     queue = HandoffQueue(engine)
-    action = ActionNoWithoutQuestion(
-        ActionEscalate(queue, default_rules(), default_hours(), now=lambda: OPEN)
-    )
+    action = no_action(queue)
     cid = new_conversation(engine, "nl")
     events, messages = run(action, asked_to_do_it(cid, "utter_greet", "nl"))
     assert events == []

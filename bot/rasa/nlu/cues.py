@@ -20,7 +20,6 @@ from rasa.shared.nlu.training_data.message import Message
 
 from bot.core.unicode import fold
 from bot.rasa.nlu.featurizer import SentenceFeaturizer
-from bot.rasa.nlu.places import words  # noqa: F401 (the cue modules' word lists use it from here)
 
 Patterns = Dict[str, List[re.Pattern[str]]]
 

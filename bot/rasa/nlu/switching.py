@@ -19,7 +19,8 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 
 from bot.rasa.nlu.cues import WORD_END as _E
 from bot.rasa.nlu.cues import WORD_START as _B
-from bot.rasa.nlu.cues import CueFeaturizer, Patterns, alternatives, shown, words
+from bot.rasa.nlu.cues import CueFeaturizer, Patterns, alternatives, shown
+from bot.rasa.nlu.places import words
 
 OPERATORS = words(
     """
