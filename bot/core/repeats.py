@@ -154,8 +154,7 @@ def _stems(text_: str, language: str, answer: bool = False) -> set[str]:
     concepts = {CONCEPT_OF[w] for w in words if w in CONCEPT_OF and w not in asking_only}
     if _DUTCH_SPLIT_STOP.search(folded):
         concepts.add(CONCEPT_OF["stop"])
-    content = [w for w in words if w not in _stopwords()]
-    return set(_stemmer(language).stemWords(content)) | concepts
+    return set(_stemmer(language).stemWords(sorted(_content(words)))) | concepts
 
 
 @cache
@@ -167,7 +166,11 @@ def _stemmer(language: str) -> Any:
 
 def content_words(text_: str) -> set[str]:
     """The folded words of three letters or more that are no stop word of any language."""
-    return {w for w in _WORD.findall(fold(text_)) if w not in _stopwords()}
+    return _content(_WORD.findall(fold(text_)))
+
+
+def _content(words: Iterable[str]) -> set[str]:
+    return {w for w in words if w not in _stopwords()}
 
 
 @cache
