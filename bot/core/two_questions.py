@@ -9,7 +9,13 @@ about different things (:func:`clear_answer`) asks Rasa the two questions one af
 A boundary is a question mark with more text after it, or a connective followed by a question
 word ("... prepaid and how do I ...", "... roaming. Et aussi comment ...", "... en hoe ...") in a
 message that starts as a question or a request; the second part is a question too (a question
-word first or a question mark last). A sentence that only gives context ("I lost my phone. How
+word first or a question mark last). A message that starts as a statement splits only before a
+full question of its own ("my bill is too high and when do I have to pay it?": a question word
+such as when/how/hoe/comment, not a verb such as can/kan, and at least :data:`STATEMENT_SECOND_WORDS`
+words): a story's last words lean on it ("ik ben verhuisd en kan niet meer bellen", "... en hoe
+zit het nu"). Such a question may say "it" for what the statement named ("... and when do I
+have to pay it?"): the router still answers twice only when each part alone is a clear answer,
+about different things. A sentence that only gives context ("I lost my phone. How
 do I block my SIM?", "ik ben verhuisd en kan niet meer bellen", "hoeveel kost een sms naar
 Nederland? ik zit gewoon thuis") stays one message, and so does a second part that leans on the
 first: a word standing for what it named ("et comment désactiver ça ?") or only a few words
@@ -28,6 +34,7 @@ from bot.core.taxonomy import is_answer_topic
 MIN_WORDS = 3  # each part: fewer words lean on the other part ("and how much?")
 CLEAR = 0.8  # each part's confidence (and its article's, for a help-centre answer)
 MAX_CHARS = 300  # a longer message is a story, not two questions
+STATEMENT_SECOND_WORDS = 5  # after a statement, a shorter question leans on it ("en hoe zit het nu")
 
 _CONNECTIVES = (
     "and also", "and", "also", "plus", "btw", "by the way", "another question", "one more thing",
@@ -40,6 +47,12 @@ _QUESTION_WORDS = (
     "hoe", "wat", "wanneer", "waar", "waarom", "welke", "kan", "kun", "kunnen", "mag",
     "comment", "quel", "quelle", "quels", "quelles", "quand", "où", "pourquoi", "est-ce",
     "puis-je", "peut-on", "combien",
+)  # fmt: skip
+# ... of which these open a question on their own, after a statement ("... and when do I pay it?"),
+# where "can/kan/mag" may go on the story ("... en kan niet meer bellen").
+_WH_WORDS = (
+    "how", "what", "when", "where", "why", "which", "hoe", "wat", "wanneer", "waar", "waarom", "welke",
+    "comment", "quel", "quelle", "quels", "quelles", "quand", "où", "pourquoi", "combien",
 )  # fmt: skip
 # ... and the first starts like a question or a request ("I lost my phone and how ..." is a story).
 _FIRST_WORDS = (
@@ -66,6 +79,7 @@ _GREETING = _alternatives(
 )  # fmt: skip
 _ASKS = re.compile(rf"^\W*(?:(?:{_GREETING})\b[\W_]*)?(?:{_alternatives(_FIRST_WORDS)})\b", re.IGNORECASE)
 _QUESTION_START = re.compile(rf"^\W*(?:{_alternatives(_QUESTION_WORDS)})\s", re.IGNORECASE)
+_WH_START = re.compile(rf"^\W*(?:{_alternatives(_WH_WORDS)})\s", re.IGNORECASE)
 _LEADING_CONNECTIVE = re.compile(rf"^(?:(?:{_alternatives(_CONNECTIVES)})\b[\s,:]*)+", re.IGNORECASE)
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -77,17 +91,30 @@ def question_parts(text: str) -> tuple[str, str] | None:
         return None
     cut = _QUESTION_MARK.search(text)
     connected = _CONNECTED_QUESTION.search(text)
-    if connected and (cut is None or connected.start() < cut.start()) and _ASKS.match(text):
-        cut = connected
+    if connected and (cut is None or connected.start() < cut.start()):
+        if _ASKS.match(text):
+            cut = connected
+        else:  # a statement first: only before a full question of its own
+            first, second = _split(text, connected)
+            if (
+                _WH_START.match(second)
+                and _count_words(second) >= STATEMENT_SECOND_WORDS
+                and _count_words(first) >= MIN_WORDS
+            ):
+                return first, second  # "... and when do I pay it?": "it" is the bill; the parse decides
     if cut is None:
         return None
-    first = text[: cut.start()].strip() + ("?" if text[cut.start()] == "?" else "")
-    second = _LEADING_CONNECTIVE.sub("", text[cut.end() :].strip()).strip()
+    first, second = _split(text, cut)
     if _count_words(first) < MIN_WORDS or _count_words(second) < MIN_WORDS:
         return None
     if not (second.endswith("?") or _QUESTION_START.match(second)) or refers_back(second):
         return None  # context ("ik zit thuis in Gent") or leaning on the first ("et comment désactiver ça")
     return first, second
+
+
+def _split(text: str, cut: re.Match[str]) -> tuple[str, str]:
+    first = text[: cut.start()].strip() + ("?" if text[cut.start()] == "?" else "")
+    return first, _LEADING_CONNECTIVE.sub("", text[cut.end() :].strip()).strip()
 
 
 def clear_answer(parsed: dict[str, Any]) -> str | None:

@@ -93,3 +93,38 @@ def test_a_clear_part_is_an_answer_or_an_article() -> None:
 )
 def test_an_unclear_or_sensitive_part_is_no_answer(reading: dict) -> None:
     assert clear_answer(reading) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        (
+            "my bill is too high and when do i have to pay it?",
+            ("my bill is too high", "when do i have to pay it?"),
+        ),
+        (
+            "mijn factuur is veel te hoog en wanneer moet ik die betalen?",
+            ("mijn factuur is veel te hoog", "wanneer moet ik die betalen?"),
+        ),
+        (
+            "ma facture est trop élevée et quand est-ce que je dois la payer ?",
+            ("ma facture est trop élevée", "quand est-ce que je dois la payer ?"),
+        ),
+    ],
+)
+def test_a_statement_splits_before_a_full_question(text: str, parts: tuple[str, str]) -> None:
+    """A complaint and a question: the router answers both when each is clear on its own."""
+    assert question_parts(text) == parts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ik ben verhuisd en kan niet meer bellen",  # "kan" goes on with the story
+        "my internet stopped and how is that possible",  # too short a question of its own: leans back
+        "je suis en Espagne et comment ça se fait",
+        "i'm abroad and can i still call home for free?",
+    ],
+)
+def test_a_statement_keeps_a_leaning_question(text: str) -> None:
+    assert question_parts(text) is None
