@@ -100,7 +100,9 @@ def relevant_lines(answer: str, message: str, language: str) -> list[str]:
     for index, line in enumerate(answer.splitlines()):
         shared = len(wanted & _stems(line, language, answer=True))
         if shared and not line.strip().startswith("http"):
-            scored.append((shared, index, line.strip()))
+            # a tie goes to the line saying it more often: "active immediately ... your next
+            # billing cycle" answers "when?" better than "change your plan at any time"
+            scored.append(((shared, _concept_count(line, wanted)), index, line.strip()))
     if not scored:
         return []
     best = max(s for s, _, _ in scored)
@@ -119,7 +121,9 @@ _CONCEPTS = {
         payant frais""",
     "time": """long time day days hour hours week weeks when duration lang duurt duren dag dagen uur
         uren weken werkdag werkdagen wanneer temps jour jours heure heures semaine semaines quand
-        delai combien""",
+        delai combien
+        immediately instantly meteen onmiddellijk directement immediatement aussitot
+        next volgende prochaine prochain period periode factuurperiode""",
     # "how much is the minimum?" after "You can top up from 10 euros"
     "amount": """minimum maximum minimaal minimale maximaal maximale minstens least lowest highest
         amount bedrag montant euro euros eur""",
@@ -155,6 +159,11 @@ def _stems(text_: str, language: str, answer: bool = False) -> set[str]:
     if _DUTCH_SPLIT_STOP.search(folded):
         concepts.add(CONCEPT_OF["stop"])
     return set(_stemmer(language).stemWords(sorted(_content(words)))) | concepts
+
+
+def _concept_count(line: str, wanted: set[str]) -> int:
+    """How many of the line's words stand for a concept the message asks about."""
+    return sum(1 for w in _WORD.findall(fold(line)) if CONCEPT_OF.get(w) in wanted and w not in ASKING_ONLY)
 
 
 @cache

@@ -239,6 +239,32 @@ def test_how_long_is_answered_by_the_duration_not_by_a_line_saying_when(message:
     assert relevant_lines(PORTING, message, "en") == [PORTING.splitlines()[-1]]
 
 
+PLAN_CHANGE = {
+    "fr": "Vous pouvez changer de formule à tout moment, sans frais :\n1. Ouvrez l'app Mon Compte.\n"
+    "Une formule plus grande est active immédiatement. Une formule plus petite démarre au début de votre "
+    "prochaine période de facturation.",
+    "en": "You can change your plan at any time:\n1. Open the My Account app.\n"
+    "A bigger plan is active immediately. A smaller plan starts at the beginning of your next billing cycle.",
+    "nl": "Je kunt op elk moment van abonnement veranderen:\n1. Open de app Mijn Account.\n"
+    "Kies je een grotere formule, dan is die meteen actief. Kies je een kleinere formule, dan gaat die in "
+    "bij het begin van je volgende factuurperiode.",
+}
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("fr", "et ça prend effet quand ?"),
+        ("en", "and when does it kick in?"),
+        ("nl", "en wanneer gaat dat in?"),
+    ],
+)
+def test_when_is_answered_by_the_line_saying_immediately_or_next_period(language: str, message: str) -> None:
+    """ "et ça prend effet quand ?" after the plan-change answer got "no better answer than above"."""
+    answer = PLAN_CHANGE[language]
+    assert relevant_lines(answer, message, language) == [answer.splitlines()[-1]]
+
+
 PIN_ANSWER = (
     "Geen paniek, dat lossen we snel op!\n"
     "- De standaard pincode van een nieuwe sim is 1111.\n"
