@@ -103,6 +103,23 @@ async def start_check(deps: AccountDeps, conversation_id: str, typed: str, langu
     return "sent"
 
 
+async def other_line_named(deps: AccountDeps, customer_id: str, typed: str) -> str | None:
+    """The last digits of the verified line when ``typed`` names another number or customer
+    number than the verified customer's ("and the usage of 0470 12 34 56?"), else None. The other
+    number is not looked up: whether it is a customer's is nobody else's business."""
+    number = normalise_number(typed)
+    other = normalise_customer_number(typed) if number is None else None
+    if (number is None and other is None) or other == customer_id:
+        return None
+    try:
+        account = await deps.accounts.account_async(customer_id)
+    except AccountUnavailable:
+        account = None
+    if account is not None and number == account.msisdn:
+        return None
+    return account.msisdn[-2:] if account is not None else "••"
+
+
 def _number_on_file(deps: AccountDeps, customer_id: str) -> Any:
     def find() -> str | None:
         account = deps.accounts.account(customer_id)
@@ -267,7 +284,14 @@ class ActionVerificationStart(Action):
         deps = self._deps or default_deps()
         events = reset_events()
         language = reply_language(tracker)
-        if deps.identity.verified_in(tracker.sender_id) is not None:
+        verified = deps.identity.verified_in(tracker.sender_id)
+        if verified is not None:
+            tail = await other_line_named(
+                deps, verified.customer_id, tracker.latest_message.get("text") or ""
+            )
+            if tail is not None:  # "what's the usage of 0470 ...": only the verified line's details
+                dispatcher.utter_message(text=text("verification_other_number", language).format(tail=tail))
+                return [*events, FollowupAction("action_listen")]
             events += await answer_after_check(deps, dispatcher, tracker, "utter_verification_already")
             return [*events, FollowupAction("action_listen")]  # no form
         if (tracker.latest_message.get("intent") or {}).get("name") != "inform_number":

@@ -337,6 +337,43 @@ def test_start_when_verified_answers_the_waiting_question_without_a_form(engine:
     assert events[-2:] == [SlotSet("account_topic", None), FollowupAction("action_listen")]
 
 
+@pytest.mark.parametrize(
+    "typed",
+    ["wat is het verbruik van 0485 11 22 33?", "switch to number +32 485 11 22 33 please", "klant MC1000002"],
+)
+def test_a_verified_customer_naming_another_line_sees_only_their_own(engine: Engine, typed: str) -> None:
+    """ "what's the data usage of 0470 12 34 56?" while verified for another line got "you're
+    already verified, what would you like to know?": only the verified line's details are shown,
+    and the other number is not looked up (nothing says whether it is a customer's)."""
+    cid = new_conversation(engine, "nl")
+    verify(engine, cid)  # Jan, +32470123456
+    sms = RecordingSmsSender()
+    events, messages = run(
+        ActionVerificationStart(make_deps(engine, outbox=InlineOutbox(sms))),
+        tracker(cid, typed, "inform_number"),
+    )
+    assert [m["text"] for m in messages] == [text("verification_other_number", "nl").format(tail="56")]
+    assert events[-1] == FollowupAction("action_listen")
+    assert sms.sent == []
+
+
+@pytest.mark.parametrize("typed", ["mijn nummer is 0470 12 34 56", "MC1000001", "hoeveel data heb ik nog"])
+def test_a_verified_customer_naming_their_own_line_is_answered(engine: Engine, typed: str) -> None:
+    cid = new_conversation(engine, "nl")
+    verify(engine, cid)
+    _, messages = run(ActionVerificationStart(make_deps(engine)), tracker(cid, typed, "inform_number"))
+    assert said(messages)[0] == ("utter_verification_already", {"name": ", Jan"})
+
+
+def test_the_other_line_text_is_said_when_the_accounts_are_down(engine: Engine) -> None:
+    cid = new_conversation(engine, "fr")
+    verify(engine, cid)
+    deps = make_deps(engine, provider=FailingAccountProvider())
+    t = tracker(cid, "et pour le 0485 11 22 33 ?", "inform_number", slots={"language": "fr"})
+    _, messages = run(ActionVerificationStart(deps), t)
+    assert [m["text"] for m in messages] == [text("verification_other_number", "fr").format(tail="••")]
+
+
 def test_a_number_typed_unasked_goes_out_at_once(engine: Engine) -> None:
     cid = new_conversation(engine)
     sms = RecordingSmsSender()
