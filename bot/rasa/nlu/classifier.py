@@ -30,6 +30,7 @@ from bot.core.taxonomy import FALLBACK_INTENT, is_escalation
 from bot.rasa.nlu import parallel_fit
 from bot.rasa.nlu.component import ConfiguredComponent, first_in_ranking
 from bot.rasa.nlu.knowledge import ARTICLE
+from bot.rasa.nlu.place_question import without_placeless_question
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -272,6 +273,8 @@ class ArticleDecision(ConfiguredComponent):
 
     Placed after the classifier and ``HelpCentreLexicalScore`` (before the FallbackClassifier and
     the escalation guard, which keep their say). In this order:
+    0. the place question ("which town?") is set aside when the message names no place nor the
+       network (bot/rasa/nlu/place_question.py);
     1. an intent the classifier is sure of (``intent_preference``) and that beats the help centre
        keeps its answer;
     2. else the predicted article answers when the classifier's second stage is sure enough
@@ -316,7 +319,10 @@ class ArticleDecision(ConfiguredComponent):
             intent = (message.get("intent") or {}).get("name") or ""
             if not article or is_escalation(intent):
                 continue
-            classified = message.get("intent_ranking") or []
+            # "can you recommend a good phone?" is no coverage question (bot/rasa/nlu/place_question.py)
+            classified = without_placeless_question(
+                message.get(TEXT) or "", message.get("intent_ranking") or []
+            )
             decided, ranking = self.decide(classified, article)
             # the classifier's own ranking stays on the article: bench/longtail.py --sweep
             # replays this decision with other thresholds from it
