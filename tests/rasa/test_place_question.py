@@ -45,6 +45,7 @@ def test_a_place_or_the_network_is_named(text: str) -> None:
         "and for my daughter?",
         "a cheaper plan?",
         "tu peux me conseiller un bon forfait ?",
+        "et la consommation du 0499 88 77 66 ?",  # a phone number is no postcode
     ],
 )
 def test_other_questions_name_neither(text: str) -> None:

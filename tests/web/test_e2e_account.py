@@ -19,6 +19,7 @@ from bot.connectors.accounts import Account, DemoAccountProvider
 from bot.connectors.sms import OUTBOX_NAME
 from bot.core.db import create_db_engine, messages
 from bot.core.identity import CODE_MASK
+from bot.core.texts import text
 from bot.run import Stack
 from tests.helpers.domain import response_text, texts
 
@@ -238,3 +239,26 @@ def test_two_personal_questions_before_the_check_are_both_answered_after_it(
         usage_text(account, language),
     ]
     assert len(verified) == 3 and account.plan in verified[2]  # the contract: "your Mila Smart plan ..."
+
+
+OTHER_NUMBER = {
+    "nl": "kijk eens naar het nummer 0485 11 22 33",
+    "fr": "et pour le 0499 88 77 66 ?",
+    "en": "what's the data usage of 0470 12 34 56?",
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_a_verified_customer_asking_about_another_number_sees_only_their_own_line(
+    chat: Callable[[str], dict[str, Any]], stack: Stack, language: str
+) -> None:
+    """ "what's the data usage of 0470 12 34 56?" while verified for another line got "you're
+    already verified, what would you like to know?": only the verified line's details, and how to
+    check the other number (log out, its own code); no code goes to the other number."""
+    customer, typed, *_ = CASES[language]
+    account = DemoAccountProvider.from_file(today=date.today()).account(customer)
+    assert account is not None
+    verify_with_code(chat, stack, account, typed)
+    body = chat(OTHER_NUMBER[language])
+    assert body["owner"] == "bot" and body["language"] == language
+    assert texts(body) == [text("verification_other_number", language).format(tail=account.msisdn[-2:])]

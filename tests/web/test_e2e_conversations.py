@@ -212,6 +212,45 @@ def test_two_questions_in_one_message_get_both_answers(chat, language: str) -> N
     assert answers.count(response_text("utter_did_this_help", language)) == 1
 
 
+STATEMENT_AND_QUESTION = {
+    "nl": "mijn factuur is veel te hoog en wanneer moet ik die betalen?",
+    "fr": "ma facture est trop élevée et quand est-ce que je dois la payer ?",
+    "en": "my bill is too high and when do i have to pay it?",
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_a_complaint_and_a_question_get_both_answers(chat, language: str) -> None:
+    """ "my bill is too high and when do i have to pay it?" got only the higher-bill answer: a
+    statement, then a full question of its own, is two questions too (bot/core/two_questions.py)."""
+    body = chat(STATEMENT_AND_QUESTION[language])
+    assert body["owner"] == "bot" and body["language"] == language
+    answers = texts(body)
+    assert answers[0] == response_text("utter_billing_higher_than_usual", language)
+    assert answers[1] == response_text("utter_billing_due_date", language)
+
+
+PHONE_ADVICE = {
+    "nl": "kun je me een goede gsm aanraden?",
+    "fr": "vous pouvez me conseiller un bon téléphone ?",
+    "en": "can you recommend a good phone?",
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_a_question_naming_no_place_is_not_asked_for_a_town(chat, language: str) -> None:
+    """ "can you recommend a good phone?" got "Which town or postcode would you like me to
+    check?" (the coverage question, 0.52): it names no place nor the network
+    (bot/rasa/nlu/place_question.py)."""
+    body = chat(PHONE_ADVICE[language])
+    assert body["owner"] == "bot" and body["language"] == language
+    assert response_text("utter_ask_place", language) not in texts(body)
+    assert (
+        "buy_phone" in str(body["replies"])
+        or load_help_centre().get("buy_phone", language).body in texts(body)[0]
+    )
+
+
 ASKS_FOR_A_PERSON = {
     "nl": "mijn factuur is veel te hoog, ik wil met een medewerker praten",
     "fr": "ma facture est trop élevée et je veux parler à quelqu'un",
@@ -226,3 +265,19 @@ def test_a_request_for_a_person_beside_a_question_goes_to_a_person(chat, languag
     body = chat(ASKS_FOR_A_PERSON[language])
     assert body["owner"] == "queued" and body["language"] == language
     assert texts(body)[0] == response_text("utter_escalate_request_human", language)
+
+
+NOT_REGISTERED_ABROAD = {
+    "nl": "hallo, mijn gsm zegt 'sim niet geregistreerd' sinds ik in frankrijk ben",
+    "fr": "bonjour, mon téléphone affiche 'SIM non enregistrée' depuis que je suis en Espagne",
+    "en": "hi, my phone says 'sim not registered' since I got to Italy",
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_a_phone_not_registered_abroad_is_no_fraud(chat, language: str) -> None:
+    """ "mijn gsm zegt 'sim niet geregistreerd' sinds ik in frankrijk ben" was handed over as
+    fraud ("That's serious ... block your SIM now"): it is the phone's network status abroad."""
+    body = chat(NOT_REGISTERED_ABROAD[language])
+    assert body["owner"] == "bot" and body["language"] == language
+    assert texts(body)[0] == response_text("utter_coverage_abroad", language)

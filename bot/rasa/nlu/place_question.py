@@ -36,7 +36,7 @@ _WHERE = words(
     """
 )
 _PLACE = re.compile(WORD_START + alternatives((*BELGIAN_PLACES, *FOREIGN_PLACES, *_WHERE)) + WORD_END)
-_POSTCODE = re.compile(r"\b\d{4}\b")
+_POSTCODE = re.compile(r"(?<!\d )(?<!\d)\d{4}(?! ?\d)")  # "9000", not "0499 88 77 66"
 _PREPOSITION = re.compile(
     r"\b(?:in|at|near|around|bij|rond|nabij|te|op|au|aux|pres de|autour de|naar)"
     r" (?:de |het |la |le |les |the |l')?[a-z'-]{3,}"
