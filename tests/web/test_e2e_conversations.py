@@ -281,3 +281,28 @@ def test_a_phone_not_registered_abroad_is_no_fraud(chat, language: str) -> None:
     body = chat(NOT_REGISTERED_ABROAD[language])
     assert body["owner"] == "bot" and body["language"] == language
     assert texts(body)[0] == response_text("utter_coverage_abroad", language)
+
+
+PHISHING = {
+    "nl": (
+        "ik kreeg een sms met een link om mijn pakje te betalen, is dat van jullie?",
+        "ik heb al op de link geklikt",
+    ),
+    "fr": (
+        "j'ai reçu un sms avec un lien pour payer mon colis, c'est de chez vous ?",
+        "j'ai déjà cliqué sur le lien",
+    ),
+    "en": ("got a text with a link to pay for my parcel, is that from you?", "I already clicked the link"),
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_a_customer_who_clicked_the_phishing_link_goes_to_a_person(chat, language: str) -> None:
+    """ "ik heb al op de link geklikt" after the spam-SMS article got the whole article again (in
+    English "logged out"): the customer may have given their line away, a fraud case for a person
+    (bot/rasa/nlu/phishing.py)."""
+    question, clicked = PHISHING[language]
+    assert chat(question)["owner"] == "bot"
+    body = chat(clicked)
+    assert body["owner"] == "queued" and body["language"] == language
+    assert texts(body)[0] == response_text("utter_escalate_fraud", language)

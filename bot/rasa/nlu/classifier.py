@@ -30,7 +30,10 @@ from bot.core.taxonomy import FALLBACK_INTENT, is_escalation
 from bot.rasa.nlu import parallel_fit
 from bot.rasa.nlu.component import ConfiguredComponent, first_in_ranking
 from bot.rasa.nlu.knowledge import ARTICLE
+from bot.rasa.nlu.phishing import clicked_a_link
 from bot.rasa.nlu.place_question import without_placeless_question
+
+FRAUD = "sensitive_fraud"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -233,6 +236,9 @@ class EscalationGuard(ConfiguredComponent):
     escalation intents together keeps its answer: "got a dodgy text with a link, didn't click,
     what do I do?" is the spam article's question even though it sounds like fraud. A real
     report ("I clicked and now money is gone") leaves the fraud intent the likelier one.
+
+    A customer who says they clicked a link (not negated, not one of ours that fails) is a fraud
+    case whatever the classifier says (bot/rasa/nlu/phishing.py).
     """
 
     @staticmethod
@@ -247,6 +253,10 @@ class EscalationGuard(ConfiguredComponent):
         for message in messages:
             intent = message.get("intent") or {}
             if is_escalation(intent.get("name") or ""):
+                continue
+            if clicked_a_link(message.get(TEXT) or ""):  # bot/rasa/nlu/phishing.py
+                message.set("intent", {"name": FRAUD, "confidence": 1.0}, add_to_output=True)
+                message.set("clicked_link", True, add_to_output=True)
                 continue
             candidates = [e for e in message.get("intent_ranking") or [] if is_escalation(e["name"])]
             guarded = sum(float(e["confidence"]) for e in candidates)
