@@ -32,6 +32,9 @@ def test_a_click_on_a_link_is_said(text: str) -> None:
         "got a dodgy text with a link, I did NOT click it, where do I report it",  # the spam article's
         "kreeg een sms met een verdachte link, ik heb er NIET op geklikt, moet ik da ergens melden?",
         "heb nie geklikt op die link",
+        "I haven't clicked the link, is it safe to delete?",
+        "ik heb de link niet aangeklikt",
+        "je n'ai pas cliqué sur le lien",
         "j'ai recu un sms bizarre avec un lien, j'ai pas cliqué, je fais quoi",
         "jai recu un sms soi disant de la banque avec un lien, jai rien clique",
         "oplichters sturen me sms'en met een link, niks aangeklikt, gewoon wissen?",
@@ -41,6 +44,9 @@ def test_a_click_on_a_link_is_said(text: str) -> None:
         "I clicked on the link in your email to reset my password but nothing happens",  # ours, failing
         "de activatielink werkt niet als ik erop geklikt heb",
         "I clicked the button in the app",  # no link
+        "I opened the link you sent but it doesn't say how much it costs",  # the bot's own link
+        "ik heb op de link hierboven geklikt maar daar staat het niet",
+        "j'ai cliqué sur le lien que vous m'avez donné, je ne trouve pas",
         "",
     ],
 )

@@ -11,7 +11,8 @@ docs/benchmarks.md), so the words decide. ``EscalationGuard`` makes such a messa
 - not negated in the words before it ("didn't", "niet op geklikt", "j'ai pas cliqué", "rien
   cliqué": the spam article's own questions) and no "if / als / si" (what would happen);
 - not one of our own links that does not work ("the link in your email to reset my password",
-  "the activation link does nothing"): a support question, as before.
+  "the activation link does nothing"), nor the link the bot or a colleague gave ("I opened the
+  link you sent", "de link hierboven"): a support question, as before.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ _CLICKED = re.compile(
     r"(?:ai|as|a|avons|avez|ont|deja) (?:\w+ )?(?:clique|appuye|ouvert))\b"
 )
 _NEGATION = re.compile(
-    r"\b(?:not|didn t|didnt|did not|never|haven t|havent|hasn t|no|niet|nie|nooit|geen|niks|niets|"
-    r"pas|jamais|rien|point)\b"
+    r"\b(?:not|didn'?t|didn t|did not|never|haven'?t|haven t|hasn'?t|hasn t|no|"
+    r"niet|nie|nooit|geen|niks|niets|pas|jamais|rien|point)\b"
 )
 _IF = re.compile(r"\b(?:if|what if|als|wat als|indien|si|et si)\b")
 _OURS_NOT_WORKING = re.compile(
@@ -36,13 +37,22 @@ _OURS_NOT_WORKING = re.compile(
     r"werkt niet|werkt nie|gebeurt niets|gebeurt niks|verlopen|marche pas|fonctionne pas|"
     r"rien ne se passe|expire|erreur|error|fout"
 )
+# The link the bot or a colleague gave ("I opened the link you sent but it doesn't say", "de link
+# hierboven", "le lien que vous m'avez donné"): ours, a question about the answer.
+_OUR_LINK = re.compile(
+    r"\b(?:(?:link|lien) (?:that |which )?(?:you|u) (?:sent|gave|posted|shared|mentioned)|"
+    r"your link|the link above|that link above|help mila|help centre|help center|"
+    r"link (?:die |dat )?(?:je|jij|u|jullie) (?:gaf|gaven|stuurde|stuurden|stuurt|geeft|gegeven)|"
+    r"jouw link|uw link|link hierboven|linkje hierboven|"
+    r"lien (?:que |qu')(?:vous|tu) (?:m'|m )?(?:avez|as)|votre lien|ton lien|lien ci dessus|lien plus haut)\b"
+)
 WINDOW = 6  # words before the click that may negate it: "heb er echt NIET op geklikt"
 
 
 def clicked_a_link(text: str) -> bool:
     """Whether the customer says they clicked a link that was not ours (module docstring)."""
     plain = folded(text or "")
-    if not plain or not _LINK.search(plain) or _OURS_NOT_WORKING.search(plain):
+    if not plain or not _LINK.search(plain) or _OURS_NOT_WORKING.search(plain) or _OUR_LINK.search(plain):
         return False
     for click in _CLICKED.finditer(plain):
         # the words before it and its own ("j ai pas clique": the negation sits inside the match)
