@@ -284,11 +284,10 @@ class ActionVerificationStart(Action):
         deps = self._deps or default_deps()
         events = reset_events()
         language = reply_language(tracker)
+        typed = tracker.latest_message.get("text") or ""
         verified = deps.identity.verified_in(tracker.sender_id)
         if verified is not None:
-            tail = await other_line_named(
-                deps, verified.customer_id, tracker.latest_message.get("text") or ""
-            )
+            tail = await other_line_named(deps, verified.customer_id, typed)
             if tail is not None:  # "what's the usage of 0470 ...": only the verified line's details
                 dispatcher.utter_message(text=text("verification_other_number", language).format(tail=tail))
                 return [*events, FollowupAction("action_listen")]
@@ -296,7 +295,6 @@ class ActionVerificationStart(Action):
             return [*events, FollowupAction("action_listen")]  # no form
         if (tracker.latest_message.get("intent") or {}).get("name") != "inform_number":
             return events
-        typed = tracker.latest_message.get("text") or ""
         outcome = await start_check(deps, tracker.sender_id, typed, language)
         if outcome == "sent":
             return [*events, SlotSet(NUMBER, HANDLED)]

@@ -41,18 +41,17 @@ _CONNECTIVES = (
     "en ook", "en", "ook", "trouwens", "nog een vraag", "andere vraag", "verder",
     "et aussi", "et", "aussi", "sinon", "autre question", "par ailleurs", "puis",
 )  # fmt: skip
-# A second question starts with one of these after its connective ("... and how do I ...").
-_QUESTION_WORDS = (
-    "how", "what", "when", "where", "why", "which", "can", "could", "will",
-    "hoe", "wat", "wanneer", "waar", "waarom", "welke", "kan", "kun", "kunnen", "mag",
-    "comment", "quel", "quelle", "quels", "quelles", "quand", "où", "pourquoi", "est-ce",
-    "puis-je", "peut-on", "combien",
-)  # fmt: skip
-# ... of which these open a question on their own, after a statement ("... and when do I pay it?"),
-# where "can/kan/mag" may go on the story ("... en kan niet meer bellen").
+# Question words that open a question on their own, even after a statement ("... and when do I
+# pay it?").
 _WH_WORDS = (
     "how", "what", "when", "where", "why", "which", "hoe", "wat", "wanneer", "waar", "waarom", "welke",
     "comment", "quel", "quelle", "quels", "quelles", "quand", "où", "pourquoi", "combien",
+)  # fmt: skip
+# A second question starts with one of these after its connective ("... and how do I ..."); the
+# verbs only after a question or a request: after a statement "can/kan/mag" may go on the story
+# ("... en kan niet meer bellen").
+_QUESTION_WORDS = (
+    *_WH_WORDS, "can", "could", "will", "kan", "kun", "kunnen", "mag", "est-ce", "puis-je", "peut-on",
 )  # fmt: skip
 # ... and the first starts like a question or a request ("I lost my phone and how ..." is a story).
 _FIRST_WORDS = (

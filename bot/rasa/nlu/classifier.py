@@ -30,10 +30,8 @@ from bot.core.taxonomy import FALLBACK_INTENT, is_escalation
 from bot.rasa.nlu import parallel_fit
 from bot.rasa.nlu.component import ConfiguredComponent, first_in_ranking
 from bot.rasa.nlu.knowledge import ARTICLE
-from bot.rasa.nlu.phishing import clicked_a_link
+from bot.rasa.nlu.phishing import FRAUD, clicked_a_link
 from bot.rasa.nlu.place_question import without_placeless_question
-
-FRAUD = "sensitive_fraud"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)

@@ -21,6 +21,8 @@ import re
 
 from bot.rasa.nlu.cues import folded
 
+FRAUD = "sensitive_fraud"  # what the escalation guard makes such a message
+
 _LINK = re.compile(r"\b(?:link|links|linkje|lien|liens|url)\b")
 _CLICKED = re.compile(
     r"\b(?:clicked|tapped|pressed|opened|geklikt|aangeklikt|klikte|getikt|geopend|"
