@@ -37,7 +37,7 @@ from actions.formatting import day, gigabytes, locale_for, minutes, money, signe
 from bot.connectors.accounts import Account, AccountService, AccountUnavailable, Invoice, account_service
 from bot.connectors.sms import SmsOutbox, sms_outbox
 from bot.core.db import create_db_engine
-from bot.core.identity import Identity, Verified
+from bot.core.identity import Identity, Verified, normalise_customer_number, normalise_number
 from bot.core.settings import SUPPORTED_LANGUAGES, Settings
 from bot.core.taxonomy import ACCOUNT_ARTICLE_TOPICS, ACCOUNT_INTENT_TOPICS
 from bot.core.texts import text
@@ -121,6 +121,11 @@ class PersonalAnswer:
         language = reply_language(tracker)
         verified = self.deps.identity.verified_in(tracker.sender_id)
         if verified is not None:
+            typed = tracker.latest_message.get("text") or ""
+            tail = await other_line_named(self.deps, verified.customer_id, typed)
+            if tail is not None:  # "the usage of 0485 ...?": not the verified line's figures
+                dispatcher.utter_message(text=text("verification_other_number", language).format(tail=tail))
+                return [SlotSet(TOPIC_SLOT, None)]
             if await self.answer(dispatcher, verified, topic, language):
                 return [SlotSet(TOPIC_SLOT, None)]
             general()
@@ -149,6 +154,23 @@ class PersonalAnswer:
             return False
         answer_topic(dispatcher, topic, account, language)
         return True
+
+
+async def other_line_named(deps: AccountDeps, customer_id: str, typed: str) -> str | None:
+    """The last digits of the verified line when ``typed`` names another number or customer
+    number than the verified customer's ("and the usage of 0470 12 34 56?"), else None. The other
+    number is not looked up: whether it is a customer's is nobody else's business."""
+    number = normalise_number(typed)
+    other = normalise_customer_number(typed) if number is None else None
+    if (number is None and other is None) or other == customer_id:
+        return None
+    try:
+        account = await deps.accounts.account_async(customer_id)
+    except AccountUnavailable:
+        account = None
+    if account is not None and number == account.msisdn:
+        return None
+    return account.msisdn[-2:] if account is not None else "••"
 
 
 async def fetch_account(accounts: AccountService, customer_id: str) -> Account | None:

@@ -35,6 +35,7 @@ from actions.account import (
     default_deps,
     fetch_account,
     offer_verification,
+    other_line_named,
     pending_topics,
     reply_language,
 )
@@ -101,23 +102,6 @@ async def start_check(deps: AccountDeps, conversation_id: str, typed: str, langu
         message = text("verification_sms", language).format(code=issued.code)
         deps.outbox.send_later(number or _number_on_file(deps, customer_id), message)
     return "sent"
-
-
-async def other_line_named(deps: AccountDeps, customer_id: str, typed: str) -> str | None:
-    """The last digits of the verified line when ``typed`` names another number or customer
-    number than the verified customer's ("and the usage of 0470 12 34 56?"), else None. The other
-    number is not looked up: whether it is a customer's is nobody else's business."""
-    number = normalise_number(typed)
-    other = normalise_customer_number(typed) if number is None else None
-    if (number is None and other is None) or other == customer_id:
-        return None
-    try:
-        account = await deps.accounts.account_async(customer_id)
-    except AccountUnavailable:
-        account = None
-    if account is not None and number == account.msisdn:
-        return None
-    return account.msisdn[-2:] if account is not None else "••"
 
 
 def _number_on_file(deps: AccountDeps, customer_id: str) -> Any:

@@ -27,6 +27,7 @@ from actions.formatting import day, gigabytes, locale_for, money, signed_money
 from actions.knowledge import ActionAnswerArticle
 from bot.core.identity import Identity
 from bot.core.rules import default_rules
+from bot.core.texts import text
 from handoff.queue import HandoffQueue
 from testkit.fakes.accounts import FailingAccountProvider, SlowAccountProvider
 from tests.helpers.accounts import demo_accounts, make_deps, new_conversation, responses, run, said, tracker
@@ -231,6 +232,35 @@ def test_a_personal_article_answers_from_the_account_when_verified(engine: Engin
         )
     ]
     assert events == [SlotSet("account_topic", None)]
+
+
+@pytest.mark.parametrize(
+    ("typed", "article", "intent"),
+    [
+        ("hoeveel data heeft 0485 11 22 33 nog?", "check_usage", None),
+        ("wanneer moet de factuur van 0485 11 22 33 betaald zijn?", None, "billing_due_date"),
+    ],
+)
+def test_a_verified_personal_question_about_another_number_shows_no_figures(
+    engine: Engine, typed: str, article: str | None, intent: str | None
+) -> None:
+    """ "how much data does 0485 11 22 33 have left?" while verified for Jan's line gave Jan's
+    figures as if they were the other line's: the answer says only the verified line is shown."""
+    cid = new_conversation(engine, "nl")
+    verify(engine, cid, "MC1000001")  # +32470123456
+    deps = make_deps(engine)
+    action = ActionAnswerArticle(deps=deps) if article else ActionBillingDueDate(deps)
+    events, messages = run(action, tracker(cid, typed, intent or "knowledge", article=article))
+    assert [m["text"] for m in messages] == [text("verification_other_number", "nl").format(tail="56")]
+    assert events == [SlotSet("account_topic", None)]
+
+
+def test_a_verified_personal_question_naming_the_own_number_is_answered(engine: Engine) -> None:
+    cid = new_conversation(engine, "nl")
+    verify(engine, cid, "MC1000001")
+    action = ActionAnswerArticle(deps=make_deps(engine))
+    _, messages = run(action, tracker(cid, "hoeveel data heeft 0470 12 34 56 nog", article="check_usage"))
+    assert responses(messages) == ["utter_account_usage"]
 
 
 def test_a_personal_article_for_an_unverified_customer_offers_to_verify(engine: Engine) -> None:
