@@ -37,7 +37,7 @@ from bot.core.repeats import without_repeats
 from bot.core.settings import Settings
 from bot.core.store import ConversationStore, Inbound
 from bot.core.texts import text as gateway_text
-from bot.core.two_questions import clear_answer, question_parts
+from bot.core.two_questions import answer_reading, both_answered, question_parts
 from bot.core.unicode import plain_words, well_formed, without_markup
 from bot.core.wait_question import asks_how_long
 from bot.core.welcome import WELCOME_PAYLOADS, welcome_language, welcome_replies
@@ -403,16 +403,17 @@ class Router:
             return None
 
     def _two_questions(self, text: str) -> tuple[str, str] | None:
-        """The message's two questions when each alone is a clear answer about something else
-        (bot/core/two_questions.py); two extra NLU passes, only for a message with a boundary."""
+        """The message's two questions when each alone is an answer about something else, one
+        of them clear (bot/core/two_questions.py); two extra NLU passes, only for a message with
+        a boundary."""
         parts = question_parts(text)
         if parts is None:
             return None
         try:
-            first, second = (clear_answer(self.rasa.parse(part)) for part in parts)
+            first, second = (answer_reading(self.rasa.parse(part)) for part in parts)
         except RasaUnavailable:
             return None
-        return parts if first and second and first != second else None
+        return parts if both_answered(first, second) else None
 
     def _answer_both(
         self, conversation_id: str, parts: tuple[str, str], metadata: dict[str, Any]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.two_questions import clear_answer, question_parts
+from bot.core.two_questions import answer_reading, both_answered, clear_answer, question_parts
 
 
 @pytest.mark.parametrize(
@@ -128,3 +128,28 @@ def test_a_statement_splits_before_a_full_question(text: str, parts: tuple[str, 
 )
 def test_a_statement_keeps_a_leaning_question(text: str) -> None:
     assert question_parts(text) is None
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [
+        (("knowledge:esim", 0.67), ("knowledge:international_calls_from_home", 0.97), True),
+        (("sim_esim", 0.97), ("coverage_5g", 0.62), True),
+        (("sim_esim", 0.97), ("coverage_5g", 0.5), False),  # the other part too unsure
+        (("sim_esim", 0.75), ("coverage_5g", 0.7), False),  # neither clear
+        (("sim_esim", 0.97), ("sim_esim", 0.9), False),  # the same question twice
+        (("sim_esim", 0.97), None, False),  # a part that is no answer
+    ],
+)
+def test_both_parts_are_answered_when_one_is_clear_and_the_other_likely(
+    first: tuple[str, float] | None, second: tuple[str, float] | None, expected: bool
+) -> None:
+    """ "hoe activeer ik mijn esim? en hoeveel kost bellen naar marokko?" (0.67 and 0.97) was read
+    whole and got only the Morocco answer."""
+    assert both_answered(first, second) is expected
+    assert both_answered(second, first) is expected
+
+
+def test_an_article_reading_is_as_sure_as_its_less_sure_half() -> None:
+    reading = answer_reading(parsed("knowledge", 0.9, {"id": "volte", "conditional": 0.65}))
+    assert reading == ("knowledge:volte", 0.65)

@@ -23,6 +23,8 @@ READINGS = {
     "how do I turn off my voicemail": {"name": "knowledge", "article": "voicemail_disable"},
     "how do I change my pin?": {"name": "sim_pin_puk"},
     "how do I block my card": {"name": "sensitive_fraud"},
+    "how do I activate my esim?": {"name": "sim_esim", "confidence": 0.67},
+    "what about the other thing": {"name": "sim_esim", "confidence": 0.5},
 }
 FEEDBACK = {
     "text": "Did this help?",
@@ -39,7 +41,8 @@ def reading(text: str) -> dict[str, Any]:
     if found is None:
         return {"text": text, "intent": {"name": "nlu_fallback", "confidence": 0.4}}
     article = {"id": found["article"], "confidence": 0.9, "conditional": 0.95} if "article" in found else None
-    return {"text": text, "intent": {"name": found["name"], "confidence": 0.92}, "article": article}
+    intent = {"name": found["name"], "confidence": found.get("confidence", 0.92)}
+    return {"text": text, "intent": intent, "article": article}
 
 
 def answers(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -70,6 +73,12 @@ def test_two_clear_questions_get_two_answers_and_one_did_this_help(router: Route
     assert rasa.received("POST", "/webhooks/rest/webhook")[0].json()["metadata"]["language"] == "en"
 
 
+def test_a_clear_question_and_a_likely_one_get_two_answers(router: Router, rasa: FakeServer) -> None:
+    """One part clear (0.92), the other likely (0.67): both answered, not only the clear one."""
+    router.handle(IncomingMessage("web", "q1b", f"how do I activate my esim? and {VOICEMAIL}"))
+    assert sent(rasa) == ["how do I activate my esim?", VOICEMAIL]
+
+
 def test_the_transcript_keeps_the_message_as_typed(router: Router) -> None:
     result = router.handle(IncomingMessage("web", "q2", BOTH))
     transcript = router.store.transcript(result.conversation_id)
@@ -81,7 +90,7 @@ def test_the_transcript_keeps_the_message_as_typed(router: Router) -> None:
     [
         f"{VOICEMAIL}? and also how do I turn off my voicemail",  # the same question twice
         f"{TOP_UP} and how do I block my card",  # a part for a person: the guard reads the whole
-        f"{TOP_UP} and what about the other thing",  # a part that is unclear alone
+        f"{TOP_UP} and what about the other thing",  # a part that is unclear alone (0.5)
         TOP_UP,
     ],
 )

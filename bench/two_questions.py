@@ -1,0 +1,107 @@
+"""Two questions in one message: how sure must each part be before both are answered?
+
+    .venv/bin/python -m bench.two_questions [--model models/assistant-XXXX.tar.gz] [--show]
+
+Joins pairs of held-out long-tail questions (bench/heldout/longtail/<lang>.yml, two different
+labels, both answerable) into one message, as customers write them: "<first>? <second>" and
+"<first> and <second>" when the second starts with a question word. For each message that
+bot/core/two_questions.py splits, it compares reading the message whole (one answer) with
+answering both parts (:func:`both_answered`) for several values of ``LIKELY`` (the less sure
+part's floor; the surer one needs ``CLEAR``). Printed per language and floor: the questions
+answered right (of two per message) and the answers about something else (confidently wrong).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections import defaultdict
+from itertools import product
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.core.settings import SUPPORTED_LANGUAGES, Settings  # noqa: E402
+from bot.core.two_questions import CLEAR, answer_reading, question_parts  # noqa: E402
+from bot.rasa.longtail import ACCOUNT_SET, UNANSWERABLE, Item, load_longtail, outcome, parse_all  # noqa: E402
+
+FLOORS = (0.8, 0.7, 0.6, 0.5, 0.4)
+CONNECTIVE = {"nl": "en", "fr": "et", "en": "and"}
+STEPS = (7, 19)  # pairs item i with items i + 7 and i + 19 (when another label)
+
+
+def pairs(items: list[Item]) -> list[tuple[str, Item, Item]]:
+    """(message, first item, second item) for each language's answerable questions."""
+    found = []
+    for language in SUPPORTED_LANGUAGES:
+        rows = [i for i in items if i.language == language and i.source != ACCOUNT_SET]
+        rows = [i for i in rows if i.label != UNANSWERABLE]
+        for step, (index, first) in product(STEPS, enumerate(rows)):
+            second = rows[(index + step) % len(rows)]
+            if first.label == second.label:
+                continue
+            head = first.text.rstrip(" ?.!")
+            joined = f"{head}? {second.text}" if index % 2 else f"{head} {CONNECTIVE[language]} {second.text}"
+            found.append((joined, first, second))
+    return found
+
+
+def count(answers: list[str], first: Item, second: Item) -> tuple[int, int]:
+    """(right, wrong): answers about one of the two questions, and answers about neither."""
+    labels = {first.label, second.label}
+    right = len(labels & set(answers))
+    wrong = sum(1 for a in answers if a not in labels and a not in ("honest", "handover"))
+    return right, wrong
+
+
+async def run(model: Path, show: bool) -> None:
+    candidates = [(joined, a, b, question_parts(joined)) for joined, a, b in pairs(load_longtail())]
+    split = [(joined, a, b, parts) for joined, a, b, parts in candidates if parts is not None]
+    texts = [t for joined, _, _, parts in split for t in (joined, *parts)]  # type: ignore[misc]
+    parsed = await parse_all(model, texts)
+    print(f"model: {model}; {len(split)} of {len(candidates)} joined messages split; CLEAR {CLEAR}")
+    table: dict[tuple[str, float], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for index, (joined, first, second, _) in enumerate(split):
+        whole, one, two = parsed[3 * index : 3 * index + 3]
+        whole_counts = count([outcome(whole)], first, second)
+        readings = answer_reading(one), answer_reading(two)
+        for floor in FLOORS:
+            both = _both(readings, floor)
+            right, wrong = count([outcome(one), outcome(two)], first, second) if both else whole_counts
+            row = table[(first.language, floor)]
+            row[0] += 1
+            row[1] += right
+            row[2] += wrong
+            if show and both and floor == min(FLOORS) and not _both(readings, CLEAR):
+                print(f"  {first.language} {readings} {(outcome(one), outcome(two))} <- {joined}")
+    print(f"{'lang':<6}{'LIKELY':>8}{'messages':>10}{'right':>8}{'wrong':>8}")
+    for (language, floor), (n, right, wrong) in sorted(table.items(), key=lambda kv: (kv[0][0], -kv[0][1])):
+        print(f"{language:<6}{floor:>8}{n:>10}{right:>8}{wrong:>8}")
+
+
+def _both(readings: tuple, floor: float) -> bool:
+    first, second = readings
+    if first is None or second is None or first[0] == second[0]:
+        return False
+    return max(first[1], second[1]) >= CLEAR and min(first[1], second[1]) >= floor
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--show", action="store_true", help="the messages only the lowest floor splits")
+    args = parser.parse_args(argv)
+    if args.model is None:
+        from bot.rasa.training import ensure_model
+
+        args.model = ensure_model(Settings.from_env().model_dir)
+    asyncio.run(run(args.model, args.show))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
