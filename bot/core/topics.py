@@ -1,7 +1,7 @@
 """Broad topics named without a question: "factuur", "question about my bill", "probleem met mijn sim".
 
 Such a message has no answer yet: the assistant asks which of the topic's commonest questions it
-is (actions/actions.py ``ActionClarify``). ``data/topics.yml`` (editors' file) lists per topic
+is (actions/clarify.py ``ActionClarify``). ``data/topics.yml`` (editors' file) lists per topic
 what customers call it in each language, the filler words around it, the assistant's name for
 it and the options offered; :func:`load_topics` reads it, :meth:`Topics.only_topic` tells whether
 a message is nothing but a topic, and ``make check`` reports the file's problems

@@ -45,7 +45,7 @@ BATCH_SIZE = 500
 # PostgreSQL hands out event ids before commit, so an event can appear below the cursor after a
 # later one was read. Each sync re-reads this many ids below the cursor for such late commits.
 LATE_COMMIT_IDS = 2000
-# The bot's "I can't answer that one yet" (actions/actions.py ActionClarify: nothing plausible).
+# The bot's "I can't answer that one yet" (actions/clarify.py ActionClarify: nothing plausible).
 DONT_KNOW_RESPONSE = "utter_clarify_topics"
 
 # Rasa's SQLTrackerStore table, just the columns read here (bot.rasa.stores owns the real one).

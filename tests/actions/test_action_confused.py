@@ -6,7 +6,8 @@ import pytest
 from rasa_sdk import Tracker
 from sqlalchemy.engine import Engine
 
-from actions.actions import ActionConfused, ActionEscalate
+from actions.actions import ActionEscalate
+from actions.clarify import ActionConfused
 from bot.core.hours import default_hours
 from bot.core.rules import default_rules
 from handoff.queue import HandoffQueue
@@ -63,7 +64,7 @@ def test_not_following_twice_in_a_row_goes_to_a_person(engine: Engine, bot_said:
 
 def test_gibberish_after_the_apology_is_the_second_misunderstanding(engine: Engine) -> None:
     """ "??" → "sorry, what would you like to know?" → "blub": the clarification hands over."""
-    from actions.actions import ActionClarify
+    from actions.clarify import ActionClarify
 
     queue = HandoffQueue(engine)
     clarify = ActionClarify(ActionEscalate(queue, default_rules(), default_hours(), now=lambda: OPEN))

@@ -161,7 +161,7 @@ def clarified_before(cid: str, language: str) -> Tracker:
 
 @pytest.mark.parametrize("language", ["nl", "fr", "en"])
 def test_second_misunderstanding_in_a_row_goes_to_a_person(engine: Engine, language: str) -> None:
-    from actions.actions import ActionClarify
+    from actions.clarify import ActionClarify
 
     queue = HandoffQueue(engine)
     clarify = ActionClarify(ActionEscalate(queue, hours=default_hours(), now=lambda: OPEN))

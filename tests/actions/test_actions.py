@@ -10,11 +10,11 @@ from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 
 from actions import actions as actions_module
 from actions.actions import (
-    ActionClarify,
     ActionSessionStart,
     format_local,
     last_bot_response,
 )
+from actions.clarify import ActionClarify
 from actions.knowledge import ActionAnswerArticle
 from bot.core.settings import Settings
 from tests.helpers.trackers import asked, run, said, tracker

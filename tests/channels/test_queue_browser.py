@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from actions.actions import none_of_these_button
+from actions.clarify import none_of_these_button
 from bot.core.db import handoffs
 from bot.core.hours import DAYS, BusinessHours, parse_hours
 from bot.core.rules import default_rules
@@ -54,7 +54,7 @@ class OpenEveryDay:
 
 def escalating_rasa(rasa: FakeServer, engine: Engine) -> None:
     """Rasa as the assistant answers here: an unclear first message gets a clarification with
-    "none of these: a person" (actions/actions.py), asking for a person escalates as
+    "none of these: a person" (actions/clarify.py), asking for a person escalates as
     action_escalate does (the fake shares the gateway's database), anything else is echoed."""
 
     def reply(body: dict[str, Any]) -> list[dict[str, Any]]:
