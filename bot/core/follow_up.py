@@ -70,12 +70,15 @@ FRENCH_CLITIC = re.compile(
 VERY_SHORT = 4  # words: "can I buy extra?", "et les sms ?"
 # A question of its own about the answer just given: what it costs, how long or when ("c'est
 # combien ?", "hoeveel kost dat?"), whether or where the customer can do something ("kan ik dat
-# afzetten?", "where do I find it?"). It is not "I don't follow", even as short as one.
+# afzetten?", "where do I find it?"), or which of the options it listed ("welke is het goedkoopst?",
+# "lequel est le moins cher ?"). It is not "I don't follow", even as short as one.
 _ASKS_ABOUT_THE_ANSWER = re.compile(
     r"\b(?:combien|coute|couter|prix|tarif|tarifs|kost|kosten|prijs|hoeveel|how much|cost|costs|price|"
     r"how long|hoe lang|quand|wanneer|when|"
     r"kan ik|kun ik|mag ik|can i|could i|je peux|puis je|on peut|where|waar vind|ou je|ou est|"
-    r"minimum|maximum|minimaal|minimale|maximaal|maximale)\b"
+    r"minimum|maximum|minimaal|minimale|maximaal|maximale|"
+    r"which one|which is|welke is|welk is|welke van|lequel|laquelle|"
+    r"cheapest|goedkoopst|goedkoopste|moins cher|the best|de beste|le meilleur|la meilleure)\b"
 )
 # Words: a short question about the answer just given ("how much is the minimum?", "wat is het
 # minimum bedrag?") leans on it as much as "and ...?" does.

@@ -124,9 +124,11 @@ _CONCEPTS = {
         delai combien
         immediately instantly meteen onmiddellijk directement immediatement aussitot
         next volgende prochaine prochain period periode factuurperiode""",
-    # "how much is the minimum?" after "You can top up from 10 euros"
+    # "how much is the minimum?" after "You can top up from 10 euros"; "which is the cheapest?"
+    # after the plans and their prices
     "amount": """minimum maximum minimaal minimale maximaal maximale minstens least lowest highest
-        amount bedrag montant euro euros eur""",
+        amount bedrag montant euro euros eur
+        cheap cheaper cheapest goedkoop goedkoper goedkoopst goedkoopste cher""",
     # "en als ik te laat betaal?" is answered by "Ben je toch te laat, dan krijg je een herinnering"
     "late": """late later overdue laat achterstand retard tard tardif""",
     # a personal answer's units: "and minutes?" after "Calls: 67 min of 300 min"

@@ -96,6 +96,38 @@ def test_the_minimum_points_at_the_amount_line(language: str, message: str) -> N
     assert any("10 euro" in line for line in relevant_lines(body, message, language))
 
 
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("nl", "welke is het goedkoopst?"),
+        ("fr", "lequel est le moins cher ?"),
+        ("en", "which one is cheapest?"),
+    ],
+)
+def test_the_cheapest_points_at_the_lines_with_prices(language: str, message: str) -> None:
+    """ "welke is het goedkoopst?" right after the plans got the whole list again: it asks about
+    the answer (leans back), and the lines with the prices are what it asks about."""
+    body = load_help_centre().get("plans_overview", language).body
+    assert leans_back(message)
+    lines = relevant_lines(body, message, language)
+    assert lines and all("15" in line or "25" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("language", "message", "line"),
+    [
+        ("en", "which one is the best?", "Not sure which one fits?"),  # the advice line
+        ("nl", "welke is de beste voor mij?", None),  # no line says: the honest pointer
+        ("fr", "lequel est le meilleur ?", None),
+    ],
+)
+def test_which_is_best_leans_back(language: str, message: str, line: str | None) -> None:
+    body = load_help_centre().get("plans_overview", language).body
+    assert leans_back(message)
+    lines = relevant_lines(body, message, language)
+    assert (line in lines[0]) if line else lines == []
+
+
 USAGE = {
     "en": "Emma, here's your usage this period:\n- Data: 0.8 GB of 5.0 GB\n- Calls: 67 min of 300 min\n"
     "Your bundle renews on 3 January 2027.",
