@@ -251,6 +251,40 @@ def test_a_question_naming_no_place_is_not_asked_for_a_town(chat, language: str)
     )
 
 
+LIVING_ABROAD = {
+    "nl": "ik verhuis volgende maand naar nederland, kan ik mijn nummer houden?",
+    "fr": "je déménage en france le mois prochain, je peux garder mon numéro ?",
+    "en": "I'm moving to the netherlands next month, can I keep my number?",
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_moving_abroad_is_not_moving_house(chat, language: str) -> None:
+    """ "I'm moving to the netherlands next month, can I keep my number?" got "your plan simply
+    moves with you, update your address": moving abroad is another question (roaming is for
+    travel, a Belgian number can't go to a foreign operator)."""
+    body = chat(LIVING_ABROAD[language])
+    assert body["owner"] == "bot" and body["language"] == language
+    assert load_help_centre().get("living_abroad", language).body in texts(body)[0]
+
+
+PLANS = {
+    "nl": ("welke abonnementen hebben jullie?", "welke is het goedkoopst?"),
+    "fr": ("quels forfaits proposez-vous ?", "lequel est le moins cher ?"),
+    "en": ("what plans do you have?", "which one is cheapest?"),
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_which_is_cheapest_points_at_the_prices_just_given(chat, language: str) -> None:
+    """ "welke is het goedkoopst?" right after the plans got the whole list a second time."""
+    question, cheapest = PLANS[language]
+    plans = load_help_centre().get("plans_overview", language).body
+    assert plans in texts(chat(question))[0]
+    body = chat(cheapest)
+    assert plans not in texts(body)[0] and "15" in texts(body)[0]
+
+
 ASKS_FOR_A_PERSON = {
     "nl": "mijn factuur is veel te hoog, ik wil met een medewerker praten",
     "fr": "ma facture est trop élevée et je veux parler à quelqu'un",
