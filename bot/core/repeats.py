@@ -92,12 +92,13 @@ def point_back(answer: str, message: str, language: str) -> str:
 
 
 def relevant_lines(answer: str, message: str, language: str) -> list[str]:
-    """The (at most ``MAX_LINES``) lines of the answer sharing the most words with the message."""
+    """The (at most ``MAX_LINES``) lines (or sentences, :func:`_sentences`) of the answer sharing
+    the most words with the message."""
     wanted = _stems(message, language)
     if not wanted:
         return []
     scored = []
-    for index, line in enumerate(answer.splitlines()):
+    for index, line in enumerate(_sentences(answer)):
         shared = len(wanted & _stems(line, language, answer=True))
         if shared and not line.strip().startswith("http"):
             # a tie goes to the line saying it more often: "active immediately ... your next
@@ -108,6 +109,25 @@ def relevant_lines(answer: str, message: str, language: str) -> list[str]:
     best = max(s for s, _, _ in scored)
     chosen = sorted(i for s, i, _ in scored if s == best)[:MAX_LINES]
     return [line for _, i, line in scored if i in chosen]
+
+
+# A sentence ends after a word, not after a list number ("1. Mila Start: 15 euros."); in French a
+# space may come before "?" and "!".
+_SENTENCE_END = re.compile(r"(?:(?<=[^\d\s][.!?])|(?<=\s[?!]))\s+(?=\S)")
+
+
+PARAGRAPH_CHARS = 200  # a longer line is a paragraph: its sentences are the lines
+
+
+def _sentences(answer: str) -> list[str]:
+    """The answer's lines, a paragraph cut into its sentences: in a one-paragraph article the
+    line asked about is a sentence ("You get 5 euro off per month"), not the whole article. A
+    short line stays whole ("A bigger plan is active immediately. A smaller plan starts ...")."""
+    return [
+        part
+        for line in answer.splitlines()
+        for part in (_SENTENCE_END.split(line) if len(line) > PARAGRAPH_CHARS else [line])
+    ]
 
 
 # What follow-ups ask about most, in other words than the answer's: "et pour l'annuler ?" is
@@ -121,7 +141,7 @@ _CONCEPTS = {
         payant frais""",
     "time": """long time day days hour hours week weeks when duration lang duurt duren dag dagen uur
         uren weken werkdag werkdagen wanneer temps jour jours heure heures semaine semaines quand
-        delai combien
+        delai duree tijd
         immediately instantly meteen onmiddellijk directement immediatement aussitot
         next volgende prochaine prochain period periode factuurperiode""",
     # "how much is the minimum?" after "You can top up from 10 euros"; "which is the cheapest?"
@@ -129,6 +149,8 @@ _CONCEPTS = {
     "amount": """minimum maximum minimaal minimale maximaal maximale minstens least lowest highest
         amount bedrag montant euro euros eur
         cheap cheaper cheapest goedkoop goedkoper goedkoopst goedkoopste cher""",
+    # "how much is it?" asks what it costs or how much it is: the line with the price or the amount
+    "how_much": """much hoeveel combien""",
     # "en als ik te laat betaal?" is answered by "Ben je toch te laat, dan krijg je een herinnering"
     "late": """late later overdue laat achterstand retard tard tardif""",
     # a personal answer's units: "and minutes?" after "Calls: 67 min of 300 min"
@@ -141,9 +163,13 @@ _CONCEPTS = {
     "texts": """sms texts text sms'jes berichtjes""",
 }
 CONCEPT_OF = {w: f"#{c}" for c, words in _CONCEPTS.items() for w in words.split()}
+# Concepts that ask for others: "how much" is answered by a price or an amount.
+ASKS_FOR = {"#how_much": ("#cost", "#amount")}
+# "combien de temps" and "how much time" ask how long, not how much.
+_HOW_LONG = re.compile(r"\b(?:combien de temps|how much time|hoeveel tijd)\b")
 # Words that ask for a concept but do not answer it: "how long does it take?" is answered by
 # "takes 1 working day", not by "enter those details when you order".
-ASKING_ONLY = frozenset("when wanneer quand combien long lang where waar".split())
+ASKING_ONLY = frozenset("when wanneer quand combien much hoeveel long lang where waar".split())
 # Dutch splits "afzetten" / "uitschakelen" around the object: "hoe zet ik het weer af?", "schakel
 # ik dat zo uit?" ask to stop it too (the particle alone is too short a word to count).
 _DUTCH_SPLIT_STOP = re.compile(
@@ -155,9 +181,13 @@ def _stems(text_: str, language: str, answer: bool = False) -> set[str]:
     """The content words' stems and the concepts; of an ``answer`` line, without the concepts
     only a question asks for (:data:`ASKING_ONLY`)."""
     folded = fold(text_)
+    if not answer:
+        folded = _HOW_LONG.sub("duree", folded)
     words = _WORD.findall(folded)
     asking_only = ASKING_ONLY if answer else frozenset()
     concepts = {CONCEPT_OF[w] for w in words if w in CONCEPT_OF and w not in asking_only}
+    if not answer:
+        concepts |= {c for asked in concepts & ASKS_FOR.keys() for c in ASKS_FOR[asked]}
     if _DUTCH_SPLIT_STOP.search(folded):
         concepts.add(CONCEPT_OF["stop"])
     return set(_stemmer(language).stemWords(sorted(_content(words)))) | concepts

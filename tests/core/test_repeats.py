@@ -128,6 +128,22 @@ def test_which_is_best_leans_back(language: str, message: str, line: str | None)
     assert (line in lines[0]) if line else lines == []
 
 
+@pytest.mark.parametrize(
+    ("language", "message"), [("nl", "hoeveel is dat?"), ("fr", "c'est combien ?"), ("en", "how much is it?")]
+)
+def test_how_much_points_at_the_sentences_with_the_amount(language: str, message: str) -> None:
+    """ "how much is it?" after the one-paragraph family-discount answer got "no better answer than
+    above": "how much" asks for a price or an amount, and in a paragraph the lines are sentences."""
+    body = load_help_centre().get("multi_line_discount", language).body
+    lines = relevant_lines(body, message, language)
+    assert lines and all(("5 euro" in line or "15 euro" in line) and len(line) < 200 for line in lines)
+
+
+def test_how_much_time_asks_how_long() -> None:
+    assert "#amount" not in _stems("combien de temps ça prend ?", "fr")
+    assert "#time" in _stems("hoeveel tijd duurt dat?", "nl")
+
+
 USAGE = {
     "en": "Emma, here's your usage this period:\n- Data: 0.8 GB of 5.0 GB\n- Calls: 67 min of 300 min\n"
     "Your bundle renews on 3 January 2027.",
