@@ -15,10 +15,8 @@ figure closely but not exactly (that one reads the predicted intent name).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import itertools
-import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -26,7 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.core.settings import SUPPORTED_LANGUAGES, Settings  # noqa: E402
+from bench.model_arg import model_of, model_parser  # noqa: E402
+from bot.core.settings import SUPPORTED_LANGUAGES  # noqa: E402
 from bot.core.taxonomy import OUT_OF_SCOPE_INTENT, is_escalation  # noqa: E402
 from bot.rasa.evaluation import load_heldout  # noqa: E402
 from bot.rasa.longtail import load_longtail, parse_all, score, simulate  # noqa: E402
@@ -65,14 +64,9 @@ def evaluate(longtail, long_parsed, heldout, held_parsed, settings: dict[str, fl
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--model", type=Path, default=None)
+    parser = model_parser()
     args = parser.parse_args(argv)
-    if args.model is None:
-        from bot.rasa.training import ensure_model
-
-        args.model = ensure_model(Settings.from_env().model_dir)
+    args.model = model_of(args)
     longtail, heldout = load_longtail(), load_heldout()
     parsed = asyncio.run(parse_all(args.model, [i.text for i in longtail] + [t for _, _, t in heldout]))
     long_parsed, held_parsed = parsed[: len(longtail)], parsed[len(longtail) :]

@@ -11,9 +11,7 @@ context; ``new_topics`` (a new question after an answered one) must not lose.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,8 +21,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.model_arg import model_of, model_parser  # noqa: E402
 from bot.core.follow_up import FOLLOW_UP_KEY, follow_up_context, looks_like_follow_up  # noqa: E402
-from bot.core.settings import Settings  # noqa: E402
 from bot.rasa.longtail import outcome  # noqa: E402
 
 PROBE = ROOT / "bench" / "probes" / "follow_ups.yml"
@@ -65,15 +63,10 @@ async def run(model: Path, show: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--model", type=Path, default=None)
+    parser = model_parser()
     parser.add_argument("--show", action="store_true", help="list the messages the context changed")
     args = parser.parse_args(argv)
-    if args.model is None:
-        from bot.rasa.training import ensure_model
-
-        args.model = ensure_model(Settings.from_env().model_dir)
+    args.model = model_of(args)
     asyncio.run(run(args.model, args.show))
     return 0
 

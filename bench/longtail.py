@@ -8,16 +8,15 @@ Targets: right answer (article or intent) >= 85 %, confidently wrong <= 2 %, the
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.core.settings import SUPPORTED_LANGUAGES, Settings  # noqa: E402
+from bench.model_arg import model_of, model_parser  # noqa: E402
+from bot.core.settings import SUPPORTED_LANGUAGES  # noqa: E402
 from bot.rasa.longtail import (  # noqa: E402
     ACCOUNT_SET,
     UNANSWERABLE,
@@ -34,16 +33,11 @@ SET_APART = (ACCOUNT_SET,)
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--model", type=Path, default=None)
+    parser = model_parser()
     parser.add_argument("--errors", type=int, default=60)
     parser.add_argument("--sweep", action="store_true", help="figures for other thresholds (no retraining)")
     args = parser.parse_args(argv)
-    if args.model is None:
-        from bot.rasa.training import ensure_model
-
-        args.model = ensure_model(Settings.from_env().model_dir)
+    args.model = model_of(args)
     items = load_longtail()
     parsed = asyncio.run(parse_all(args.model, [i.text for i in items]))
     outcomes = [outcome(p) for p in parsed]

@@ -13,9 +13,7 @@ answered right (of two per message) and the answers about something else (confid
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
 import sys
 from collections import defaultdict
 from itertools import product
@@ -24,8 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.core.settings import SUPPORTED_LANGUAGES, Settings  # noqa: E402
-from bot.core.two_questions import CLEAR, answer_reading, question_parts  # noqa: E402
+from bench.model_arg import model_of, model_parser  # noqa: E402
+from bot.core.settings import SUPPORTED_LANGUAGES  # noqa: E402
+from bot.core.two_questions import CLEAR, answer_reading, both_answered, question_parts  # noqa: E402
 from bot.rasa.longtail import ACCOUNT_SET, UNANSWERABLE, Item, load_longtail, outcome, parse_all  # noqa: E402
 
 FLOORS = (0.8, 0.7, 0.6, 0.5, 0.4)
@@ -69,36 +68,24 @@ async def run(model: Path, show: bool) -> None:
         whole_counts = count([outcome(whole)], first, second)
         readings = answer_reading(one), answer_reading(two)
         for floor in FLOORS:
-            both = _both(readings, floor)
+            both = both_answered(*readings, likely=floor)
             right, wrong = count([outcome(one), outcome(two)], first, second) if both else whole_counts
             row = table[(first.language, floor)]
             row[0] += 1
             row[1] += right
             row[2] += wrong
-            if show and both and floor == min(FLOORS) and not _both(readings, CLEAR):
+            if show and both and floor == min(FLOORS) and not both_answered(*readings, likely=CLEAR):
                 print(f"  {first.language} {readings} {(outcome(one), outcome(two))} <- {joined}")
     print(f"{'lang':<6}{'LIKELY':>8}{'messages':>10}{'right':>8}{'wrong':>8}")
     for (language, floor), (n, right, wrong) in sorted(table.items(), key=lambda kv: (kv[0][0], -kv[0][1])):
         print(f"{language:<6}{floor:>8}{n:>10}{right:>8}{wrong:>8}")
 
 
-def _both(readings: tuple, floor: float) -> bool:
-    first, second = readings
-    if first is None or second is None or first[0] == second[0]:
-        return False
-    return max(first[1], second[1]) >= CLEAR and min(first[1], second[1]) >= floor
-
-
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--model", type=Path, default=None)
+    parser = model_parser()
     parser.add_argument("--show", action="store_true", help="the messages only the lowest floor splits")
     args = parser.parse_args(argv)
-    if args.model is None:
-        from bot.rasa.training import ensure_model
-
-        args.model = ensure_model(Settings.from_env().model_dir)
+    args.model = model_of(args)
     asyncio.run(run(args.model, args.show))
     return 0
 

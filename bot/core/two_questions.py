@@ -141,13 +141,15 @@ def clear_answer(parsed: dict[str, Any]) -> str | None:
     return reading[0] if reading is not None and reading[1] >= CLEAR else None
 
 
-def both_answered(first: tuple[str, float] | None, second: tuple[str, float] | None) -> bool:
+def both_answered(
+    first: tuple[str, float] | None, second: tuple[str, float] | None, likely: float = LIKELY
+) -> bool:
     """Answer the two parts one after the other: each is an answer about something else, one
     is clear and the other at least :data:`LIKELY` ("hoe activeer ik mijn esim? en hoeveel kost
     bellen naar marokko?": 0.67 and 0.97; read whole, only Morocco was answered)."""
     if first is None or second is None or first[0] == second[0]:
         return False
-    return max(first[1], second[1]) >= CLEAR and min(first[1], second[1]) >= LIKELY
+    return max(first[1], second[1]) >= CLEAR and min(first[1], second[1]) >= likely
 
 
 def _count_words(text: str) -> int:
