@@ -24,16 +24,20 @@ from testkit.fakes.http_server import FakeServer
 
 PROXY = "10.0.0.5"
 BURST = 5
+# One token every 10 s after the burst: slow enough that a loaded machine (the PostgreSQL pass
+# beside the publish loop in `make test`) never refills a token while a test sends its burst; at
+# one a second the sixth message of the burst test was once answered instead of refused.
+TOKEN_S = 10.0
 
 
 @pytest.fixture
 def limited(settings: Settings, rasa: FakeServer, actions: FakeServer) -> Settings:
-    """A burst of 5, then one message a second, per client; the proxy at 10.0.0.0/24 is trusted."""
+    """A burst of 5, then one message every 10 s, per client; the proxy at 10.0.0.0/24 is trusted."""
     return settings.with_overrides(
         rasa_url=rasa.url,
         action_server_url=actions.url,
         rasa_timeout_s=2.0,
-        chat_rate_per_minute=60.0,
+        chat_rate_per_minute=60.0 / TOKEN_S,
         chat_rate_burst=BURST,
         trusted_proxies=("10.0.0.0/24",),
     )
@@ -70,7 +74,7 @@ def test_over_its_burst_a_client_gets_429_with_retry_after_and_nothing_is_stored
     assert refused.json() == {
         "error": {"code": "rate_limited", "message": refused.json()["error"]["message"]}
     }
-    assert 1 <= int(refused.headers["retry-after"]) <= 2  # a token a second
+    assert 1 <= int(refused.headers["retry-after"]) <= TOKEN_S  # at most one token's time
     assert stored_messages(engine) == before
     malformed = client.post("/api/chat", content=b"{not json")  # refused before it is even read
     assert malformed.status_code == 429
@@ -102,7 +106,7 @@ def test_a_flooding_client_does_not_starve_the_others(app: FastAPI, engine: Engi
     took_s = time.monotonic() - started
     assert calm_codes == [200] * 9
     assert set(flood_codes) == {200, 429}
-    assert flood_codes.count(200) <= BURST + took_s + 1  # the burst, and a token a second since
+    assert flood_codes.count(200) <= BURST + took_s / TOKEN_S + 1  # the burst, and the tokens since
     assert stored_messages(engine) == 2 * (9 + flood_codes.count(200))  # each 200: message + reply
 
 
