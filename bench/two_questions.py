@@ -7,8 +7,9 @@ labels, both answerable) into one message, as customers write them: "<first>? <s
 "<first> and <second>" when the second starts with a question word. For each message that
 bot/core/two_questions.py splits, it compares reading the message whole (one answer) with
 answering both parts (:func:`both_answered`) for several values of ``LIKELY`` (the less sure
-part's floor; the surer one needs ``CLEAR``). Printed per language and floor: the questions
-answered right (of two per message) and the answers about something else (confidently wrong).
+part's floor; the surer one needs ``CLEAR``; after a statement both need ``CLEAR``, as in the
+router). Printed per language and floor: the questions answered right (of two per message) and
+the answers about something else (confidently wrong).
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench.model_arg import model_of, model_parser  # noqa: E402
 from bot.core.settings import SUPPORTED_LANGUAGES  # noqa: E402
-from bot.core.two_questions import CLEAR, answer_reading, both_answered, question_parts  # noqa: E402
+from bot.core.two_questions import (  # noqa: E402
+    CLEAR,
+    answer_reading,
+    both_answered,
+    opens_with_a_question,
+    question_parts,
+)
 from bot.rasa.longtail import ACCOUNT_SET, UNANSWERABLE, Item, load_longtail, outcome, parse_all  # noqa: E402
 
 FLOORS = (0.8, 0.7, 0.6, 0.5, 0.4)
@@ -63,12 +70,13 @@ async def run(model: Path, show: bool) -> None:
     parsed = await parse_all(model, texts)
     print(f"model: {model}; {len(split)} of {len(candidates)} joined messages split; CLEAR {CLEAR}")
     table: dict[tuple[str, float], list[int]] = defaultdict(lambda: [0, 0, 0])
-    for index, (joined, first, second, _) in enumerate(split):
+    for index, (joined, first, second, parts) in enumerate(split):
         whole, one, two = parsed[3 * index : 3 * index + 3]
         whole_counts = count([outcome(whole)], first, second)
         readings = answer_reading(one), answer_reading(two)
+        asks = opens_with_a_question(joined, parts)  # after a statement the router asks CLEAR of both
         for floor in FLOORS:
-            both = both_answered(*readings, likely=floor)
+            both = both_answered(*readings, likely=floor if asks else CLEAR)
             right, wrong = count([outcome(one), outcome(two)], first, second) if both else whole_counts
             row = table[(first.language, floor)]
             row[0] += 1

@@ -37,7 +37,7 @@ from bot.core.repeats import without_repeats
 from bot.core.settings import Settings
 from bot.core.store import ConversationStore, Inbound
 from bot.core.texts import text as gateway_text
-from bot.core.two_questions import answer_reading, both_answered, question_parts
+from bot.core.two_questions import answer_reading, answers_both, question_parts
 from bot.core.unicode import plain_words, well_formed, without_markup
 from bot.core.wait_question import asks_how_long
 from bot.core.welcome import WELCOME_PAYLOADS, welcome_language, welcome_replies
@@ -413,7 +413,7 @@ class Router:
             first, second = (answer_reading(self.rasa.parse(part)) for part in parts)
         except RasaUnavailable:
             return None
-        return parts if both_answered(first, second) else None
+        return parts if answers_both(text, parts, first, second) else None
 
     def _answer_both(
         self, conversation_id: str, parts: tuple[str, str], metadata: dict[str, Any]

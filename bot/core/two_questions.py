@@ -114,6 +114,23 @@ def question_parts(text: str) -> tuple[str, str] | None:
     return first, second
 
 
+def opens_with_a_question(text: str, parts: tuple[str, str]) -> bool:
+    """Whether the first part is a question or a request ("hoe activeer ik mijn esim?", "I want
+    to ..."), not a statement ("I'm in Spain and how do I ..."): a statement may be only context,
+    so after one both parts must be clear, not only likely."""
+    return parts[0].endswith("?") or bool(_ASKS.match(text))
+
+
+def answers_both(
+    text: str, parts: tuple[str, str], first: tuple[str, float] | None, second: tuple[str, float] | None
+) -> bool:
+    """Whether the router answers the two parts of ``text`` one after the other, from each part's
+    reading (:func:`answer_reading`): one clear and the other likely after a question, both
+    clear after a statement."""
+    likely = LIKELY if opens_with_a_question(text, parts) else CLEAR
+    return both_answered(first, second, likely)
+
+
 def _split(text: str, cut: re.Match[str]) -> tuple[str, str]:
     first = text[: cut.start()].strip() + ("?" if text[cut.start()] == "?" else "")
     return first, _LEADING_CONNECTIVE.sub("", text[cut.end() :].strip()).strip()
@@ -145,8 +162,9 @@ def both_answered(
     first: tuple[str, float] | None, second: tuple[str, float] | None, likely: float = LIKELY
 ) -> bool:
     """Answer the two parts one after the other: each is an answer about something else, one
-    is clear and the other at least :data:`LIKELY` ("hoe activeer ik mijn esim? en hoeveel kost
-    bellen naar marokko?": 0.67 and 0.97; read whole, only Morocco was answered)."""
+    is clear and the other at least ``likely`` ("hoe activeer ik mijn esim? en hoeveel kost
+    bellen naar marokko?": 0.67 and 0.97; read whole, only Morocco was answered). After a
+    statement the router asks :data:`CLEAR` of both (:func:`opens_with_a_question`)."""
     if first is None or second is None or first[0] == second[0]:
         return False
     return max(first[1], second[1]) >= CLEAR and min(first[1], second[1]) >= likely

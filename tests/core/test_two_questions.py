@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.two_questions import answer_reading, both_answered, clear_answer, question_parts
+from bot.core.two_questions import answer_reading, answers_both, both_answered, clear_answer, question_parts
 
 
 @pytest.mark.parametrize(
@@ -153,3 +153,19 @@ def test_both_parts_are_answered_when_one_is_clear_and_the_other_likely(
 def test_an_article_reading_is_as_sure_as_its_less_sure_half() -> None:
     reading = answer_reading(parsed("knowledge", 0.9, {"id": "volte", "conditional": 0.65}))
     assert reading == ("knowledge:volte", 0.65)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hoe activeer ik mijn esim? en hoeveel kost bellen naar marokko?", True),
+        ("how do I top up my prepaid and how do I turn off voicemail", True),  # a question first
+        ("I'm in Spain and how do I turn on roaming on my phone?", False),  # a statement: context
+    ],
+)
+def test_a_likely_part_is_enough_only_after_a_question(text: str, expected: bool) -> None:
+    """After a statement both parts must be clear: "I'm in Spain" may be only context."""
+    parts = question_parts(text)
+    assert parts is not None
+    assert answers_both(text, parts, ("coverage_check_place", 0.65), ("knowledge:roaming", 0.95)) is expected
+    assert answers_both(text, parts, ("coverage_check_place", 0.85), ("knowledge:roaming", 0.95))
