@@ -301,6 +301,24 @@ def test_a_request_for_a_person_beside_a_question_goes_to_a_person(chat, languag
     assert texts(body)[0] == response_text("utter_escalate_request_human", language)
 
 
+INSTALMENTS = {
+    "nl": ("mijn factuur is veel hoger dan normaal", "kan ik die in twee keer betalen?"),
+    "fr": ("ma facture est beaucoup plus élevée que d'habitude", "ok et je peux payer en 2 fois ?"),
+    "en": ("my bill is much higher than usual", "can I pay it in 2 goes?"),
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_paying_in_instalments_goes_to_a_person(chat, language: str) -> None:
+    """ "ok et je peux payer en 2 fois ?" after the higher-bill answer got "did you mean: due
+    date / refund?" ("payé deux fois" is a refund): a payment arrangement is for a colleague."""
+    bill, instalments = INSTALMENTS[language]
+    chat(bill)
+    body = chat(instalments)
+    assert body["owner"] == "queued" and body["language"] == language
+    assert texts(body)[0] == response_text("utter_escalate_payment_difficulty", language)
+
+
 NOT_REGISTERED_ABROAD = {
     "nl": "hallo, mijn gsm zegt 'sim niet geregistreerd' sinds ik in frankrijk ben",
     "fr": "bonjour, mon téléphone affiche 'SIM non enregistrée' depuis que je suis en Espagne",
