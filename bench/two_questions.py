@@ -6,9 +6,9 @@ Joins pairs of held-out long-tail questions (bench/heldout/longtail/<lang>.yml, 
 labels, both answerable) into one message, as customers write them: "<first>? <second>" and
 "<first> and <second>" when the second starts with a question word. For each message that
 bot/core/two_questions.py splits, it compares reading the message whole (one answer) with
-answering both parts (:func:`both_answered`) for several values of ``LIKELY`` (the less sure
-part's floor; the surer one needs ``CLEAR``; after a statement both need ``CLEAR``, as in the
-router). Printed per language and floor: the questions answered right (of two per message) and
+answering both parts (:func:`answers_both`, the router's decision) for several values of
+``LIKELY`` (the less sure part's floor; the surer one needs ``CLEAR``; after a statement both
+need ``CLEAR``). Printed per language and floor: the questions answered right (of two per message) and
 the answers about something else (confidently wrong).
 """
 
@@ -28,8 +28,7 @@ from bot.core.settings import SUPPORTED_LANGUAGES  # noqa: E402
 from bot.core.two_questions import (  # noqa: E402
     CLEAR,
     answer_reading,
-    both_answered,
-    opens_with_a_question,
+    answers_both,
     question_parts,
 )
 from bot.rasa.longtail import ACCOUNT_SET, UNANSWERABLE, Item, load_longtail, outcome, parse_all  # noqa: E402
@@ -74,15 +73,14 @@ async def run(model: Path, show: bool) -> None:
         whole, one, two = parsed[3 * index : 3 * index + 3]
         whole_counts = count([outcome(whole)], first, second)
         readings = answer_reading(one), answer_reading(two)
-        asks = opens_with_a_question(joined, parts)  # after a statement the router asks CLEAR of both
         for floor in FLOORS:
-            both = both_answered(*readings, likely=floor if asks else CLEAR)
+            both = answers_both(joined, parts, *readings, likely=floor)  # as the router decides
             right, wrong = count([outcome(one), outcome(two)], first, second) if both else whole_counts
             row = table[(first.language, floor)]
             row[0] += 1
             row[1] += right
             row[2] += wrong
-            if show and both and floor == min(FLOORS) and not both_answered(*readings, likely=CLEAR):
+            if show and both and floor == min(FLOORS) and not answers_both(joined, parts, *readings, CLEAR):
                 print(f"  {first.language} {readings} {(outcome(one), outcome(two))} <- {joined}")
     print(f"{'lang':<6}{'LIKELY':>8}{'messages':>10}{'right':>8}{'wrong':>8}")
     for (language, floor), (n, right, wrong) in sorted(table.items(), key=lambda kv: (kv[0][0], -kv[0][1])):

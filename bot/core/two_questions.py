@@ -3,8 +3,9 @@
 Read as one, the message got one answer (the first question's, the second ignored) or, with the
 two topics pulling apart, "I can't answer that one well yet" for two questions the bot answers
 well one at a time. The router splits such a message at its first question boundary
-(:func:`question_parts`), has Rasa read each part alone, and only when both are clear answers
-about different things (:func:`clear_answer`) asks Rasa the two questions one after the other.
+(:func:`question_parts`), has Rasa read each part alone (:func:`answer_reading`), and only when
+both are answers about different things, sure enough (:func:`answers_both`), asks Rasa the two
+questions one after the other.
 
 A boundary is a question mark with more text after it, or a connective followed by a question
 word ("... prepaid and how do I ...", "... roaming. Et aussi comment ...", "... en hoe ...") in a
@@ -122,13 +123,16 @@ def opens_with_a_question(text: str, parts: tuple[str, str]) -> bool:
 
 
 def answers_both(
-    text: str, parts: tuple[str, str], first: tuple[str, float] | None, second: tuple[str, float] | None
+    text: str,
+    parts: tuple[str, str],
+    first: tuple[str, float] | None,
+    second: tuple[str, float] | None,
+    likely: float = LIKELY,
 ) -> bool:
     """Whether the router answers the two parts of ``text`` one after the other, from each part's
-    reading (:func:`answer_reading`): one clear and the other likely after a question, both
-    clear after a statement."""
-    likely = LIKELY if opens_with_a_question(text, parts) else CLEAR
-    return both_answered(first, second, likely)
+    reading (:func:`answer_reading`): one clear and the other ``likely`` after a question, both
+    clear after a statement (bench/two_questions.py tries other values of ``likely``)."""
+    return both_answered(first, second, likely if opens_with_a_question(text, parts) else CLEAR)
 
 
 def _split(text: str, cut: re.Match[str]) -> tuple[str, str]:
@@ -150,12 +154,6 @@ def answer_reading(parsed: dict[str, Any]) -> tuple[str, float] | None:
         sure = min(confidence, float(article.get("conditional") or 0.0))
         return f"{KNOWLEDGE_INTENT}:{article['id']}", sure
     return (name, confidence) if is_answer_topic(name) else None
-
-
-def clear_answer(parsed: dict[str, Any]) -> str | None:
-    """What a part is clearly about (its reading at :data:`CLEAR` or above), or None."""
-    reading = answer_reading(parsed)
-    return reading[0] if reading is not None and reading[1] >= CLEAR else None
 
 
 def both_answered(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.two_questions import answer_reading, answers_both, both_answered, clear_answer, question_parts
+from bot.core.two_questions import CLEAR, answer_reading, answers_both, both_answered, question_parts
 
 
 @pytest.mark.parametrize(
@@ -72,9 +72,9 @@ def parsed(intent: str, confidence: float, article: dict | None = None) -> dict:
 
 
 def test_a_clear_part_is_an_answer_or_an_article() -> None:
-    assert clear_answer(parsed("sim_pin_puk", 0.93)) == "sim_pin_puk"
+    assert answer_reading(parsed("sim_pin_puk", 0.93)) == ("sim_pin_puk", 0.93)
     article = {"id": "voicemail_disable", "conditional": 0.97}
-    assert clear_answer(parsed("knowledge", 0.9, article)) == "knowledge:voicemail_disable"
+    assert answer_reading(parsed("knowledge", 0.9, article)) == ("knowledge:voicemail_disable", 0.9)
 
 
 @pytest.mark.parametrize(
@@ -82,6 +82,16 @@ def test_a_clear_part_is_an_answer_or_an_article() -> None:
     [
         parsed("sim_pin_puk", 0.6),  # unsure
         parsed("knowledge", 0.9, {"id": "voicemail_disable", "conditional": 0.5}),  # which article?
+    ],
+)
+def test_an_unsure_part_is_not_clear(reading: dict) -> None:
+    found = answer_reading(reading)
+    assert found is not None and found[1] < CLEAR
+
+
+@pytest.mark.parametrize(
+    "reading",
+    [
         parsed("knowledge", 0.9),
         parsed("sensitive_fraud", 0.99),  # for a person: the message stays whole for the guard
         parsed("request_human", 0.99),
@@ -92,7 +102,7 @@ def test_a_clear_part_is_an_answer_or_an_article() -> None:
     ],
 )
 def test_an_unclear_or_sensitive_part_is_no_answer(reading: dict) -> None:
-    assert clear_answer(reading) is None
+    assert answer_reading(reading) is None
 
 
 @pytest.mark.parametrize(
