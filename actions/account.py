@@ -121,11 +121,8 @@ class PersonalAnswer:
         language = reply_language(tracker)
         verified = self.deps.identity.verified_in(tracker.sender_id)
         if verified is not None:
-            typed = tracker.latest_message.get("text") or ""
-            tail = await other_line_named(self.deps, verified.customer_id, typed)
-            if tail is not None:  # "the usage of 0485 ...?": not the verified line's figures
-                dispatcher.utter_message(text=text("verification_other_number", language).format(tail=tail))
-                return [SlotSet(TOPIC_SLOT, None)]
+            if await said_only_the_verified_line(self.deps, dispatcher, verified, tracker, language):
+                return [SlotSet(TOPIC_SLOT, None)]  # "the usage of 0485 ...?": not our figures
             if await self.answer(dispatcher, verified, topic, language):
                 return [SlotSet(TOPIC_SLOT, None)]
             general()
@@ -171,6 +168,18 @@ async def other_line_named(deps: AccountDeps, customer_id: str, typed: str) -> s
     if account is not None and number == account.msisdn:
         return None
     return account.msisdn[-2:] if account is not None else "••"
+
+
+async def said_only_the_verified_line(
+    deps: AccountDeps, dispatcher: CollectingDispatcher, verified: Verified, tracker: Tracker, language: str
+) -> bool:
+    """When the latest message names another line than the verified one (:func:`other_line_named`),
+    says that only the verified line's details are shown, and returns True."""
+    tail = await other_line_named(deps, verified.customer_id, tracker.latest_message.get("text") or "")
+    if tail is None:
+        return False
+    dispatcher.utter_message(text=text("verification_other_number", language).format(tail=tail))
+    return True
 
 
 async def fetch_account(accounts: AccountService, customer_id: str) -> Account | None:

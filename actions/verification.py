@@ -35,9 +35,9 @@ from actions.account import (
     default_deps,
     fetch_account,
     offer_verification,
-    other_line_named,
     pending_topics,
     reply_language,
+    said_only_the_verified_line,
 )
 from bot.connectors.accounts import AccountUnavailable
 from bot.core.identity import CODE_PAYLOAD, LOCKED, normalise_customer_number, normalise_number
@@ -268,17 +268,15 @@ class ActionVerificationStart(Action):
         deps = self._deps or default_deps()
         events = reset_events()
         language = reply_language(tracker)
-        typed = tracker.latest_message.get("text") or ""
         verified = deps.identity.verified_in(tracker.sender_id)
         if verified is not None:
-            tail = await other_line_named(deps, verified.customer_id, typed)
-            if tail is not None:  # "what's the usage of 0470 ...": only the verified line's details
-                dispatcher.utter_message(text=text("verification_other_number", language).format(tail=tail))
-                return [*events, FollowupAction("action_listen")]
+            if await said_only_the_verified_line(deps, dispatcher, verified, tracker, language):
+                return [*events, FollowupAction("action_listen")]  # "what's the usage of 0470 ...?"
             events += await answer_after_check(deps, dispatcher, tracker, "utter_verification_already")
             return [*events, FollowupAction("action_listen")]  # no form
         if (tracker.latest_message.get("intent") or {}).get("name") != "inform_number":
             return events
+        typed = tracker.latest_message.get("text") or ""
         outcome = await start_check(deps, tracker.sender_id, typed, language)
         if outcome == "sent":
             return [*events, SlotSet(NUMBER, HANDLED)]
