@@ -15,7 +15,7 @@ Per channel, for what was sent from the restart until the end of the scenario:
   lost          an acknowledged update whose message is not in the database at the end (0)
   twice         an update whose message is stored more than once (0: an update the database cut
                 in the middle of its handling is finished from the spool, and the replay finds
-                the message it had stored by its key at its source, bot/router.py)
+                the message it had stored by its key at its source, bot/router/)
   back s        seconds from the restart's start until the last update sent while
                 ``pg_ctlcluster restart`` ran got its answer (not the apology) on its platform
   console       the queue's answers: 200, or "degraded" (503 ``database_unavailable`` while the

@@ -2,7 +2,7 @@
 Rasa's tracker store, and how it is read and deleted in small batches.
 
 A customer is their channel identity (channel, sender): ``conversations.channel`` and ``.sender``.
-Rasa's ``sender_id`` is our conversation id (bot/router.py sends it), so Rasa's events of a
+Rasa's ``sender_id`` is our conversation id (bot/router/ sends it), so Rasa's events of a
 customer are those of their conversations.
 """
 

@@ -10,7 +10,7 @@ so two processes do not take the same one, the message goes through the router a
 arrived (stored, answered by Rasa; the answer reaches the page through history and the live
 stream), and the row is deleted. A claim older than :data:`CLAIM_LEASE_S` (its process died) is
 taken again, and the replay finds the message its first worker stored (each message carries its
-key at its source, bot/router.py): a message is stored once. A token that opens nothing any more
+key at its source, bot/router/): a message is stored once. A token that opens nothing any more
 drops its row (nobody could read that conversation). While the database is still away the row is
 given back and the loop waits.
 
@@ -88,7 +88,7 @@ class SpooledMessage:
     metadata: dict[str, Any]
     header_token: str | None  # X-Chat-Token
     cookie_token: str | None  # the page's cookie
-    key: str | None = None  # the message's key at its source (bot/router.py); None in older rows
+    key: str | None = None  # the message's key at its source (bot/router/); None in older rows
     pending: dict[str, str] | None = None  # a session issued while away: token_hash, sender
     waiting_since: float | None = None  # when its token first opened nothing on a replay
 

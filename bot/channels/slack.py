@@ -89,7 +89,7 @@ class SlackMessage:
     channel: str
     thread_ts: str
     text: str
-    # The message's key at its source, stored with it once (bot/router.py): the event's channel
+    # The message's key at its source, stored with it once (bot/router/): the event's channel
     # and ts, or the click's message and user, the same in every retry and replay.
     key: str | None = None
 

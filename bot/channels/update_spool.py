@@ -33,7 +33,7 @@ after it recorded its id carries that id as ``owned``: its replay is the same ha
 repeat, and every other copy is refused by the id already recorded. The customer's message that
 such a handling had already stored is not stored again: it carries its key at its source (the
 Telegram chat and message id, the Slack channel and ts or click), unique in the database, and the
-replay goes on from the stored message (bot/router.py); Rasa is asked again only when no answer to
+replay goes on from the stored message (bot/router/); Rasa is asked again only when no answer to
 it had been stored. A gateway killed between the end of a replay and the deletion of its row
 replays it once more after the lease: its message and answer are found, not stored again, but
 the answer may reach the customer a second time (at least once for that delivery). The other

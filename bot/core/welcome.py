@@ -4,7 +4,7 @@ topics and for a person, in the customer's language.
 Shown when a customer opens the web chat or the widget (``GET /api/chat/welcome``, nothing
 stored: a page view opens no conversation), on Telegram's /start and at a Slack DM's first
 contact. Its buttons are "welcome payloads": the router passes them to Rasa as payloads in any
-conversation, offered there or not (bot/router.py), so pressing one works before the first
+conversation, offered there or not (bot/router/), so pressing one works before the first
 message was ever stored.
 """
 

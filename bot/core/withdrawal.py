@@ -3,7 +3,7 @@ opgelost", "c'est bon, ça remarche".
 
 The customer gets the way out offered in so many words (the queue's "leave" button first) instead
 of "your message was passed on to our colleague"; a "yes" typed to that offer takes them out of
-the queue (bot/router.py). Nobody is taken out on these words alone: "never mind the bill, my
+the queue (bot/router/). Nobody is taken out on these words alone: "never mind the bill, my
 internet is still down" must keep its place.
 """
 

@@ -1,5 +1,5 @@
 """A verification code typed in the chat: checked and masked by the store, never sent to Rasa,
-never in the transcript or the logs (bot/core/identity.py, bot/core/store.py, bot/router.py)."""
+never in the transcript or the logs (bot/core/identity.py, bot/core/store.py, bot/router/)."""
 
 from __future__ import annotations
 

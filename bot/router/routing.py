@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Callable
 
-from bot.core.db import OWNER_BOT, OWNER_CLOSED, OWNER_QUEUED, conversations, utcnow
+from bot.core.db import OWNER_BOT, OWNER_CLOSED, OWNER_QUEUED, utcnow
 from bot.core.follow_up import (
     FOLLOW_UP_KEY,
     WINDOW,
@@ -38,74 +38,21 @@ from bot.core.settings import Settings
 from bot.core.store import ConversationStore, Inbound
 from bot.core.texts import text as gateway_text
 from bot.core.two_questions import answer_reading, answers_both, question_parts
-from bot.core.unicode import plain_words, well_formed, without_markup
+from bot.core.unicode import plain_words, without_markup
 from bot.core.wait_question import asks_how_long
 from bot.core.welcome import WELCOME_PAYLOADS, welcome_language, welcome_replies
 from bot.core.withdrawal import accepts
 from bot.rasa.client import ActionServerClient, BotMessage, RasaClient, RasaUnavailable
+from bot.router.message import IncomingMessage, RouterResult, valid_sender, validated
 from handoff.waiting import QUEUE_LEAVE, QUEUE_PAYLOADS, WaitingRoom
 
 log = logging.getLogger(__name__)
-MAX_SENDER_CHARS = conversations.c.sender.type.length
-MAX_LOCALE_CHARS = conversations.c.locale.type.length
 PLAIN_TEXT_MARK = "\u200b"  # zero-width space: see _as_text
 MAX_TITLE_CHARS = 80  # a longer message is no typed button title
 # A turn whose only button is one of these offers is accepted by a typed yes (Router._pressed).
 OFFERS_A_YES_ACCEPTS = frozenset({"/verify_identity"})
 FEEDBACK_PAYLOADS = frozenset({"/affirm", "/deny"})  # "did this help?" (domain.yml utter_did_this_help)
 OPENING_COMMANDS = frozenset({"/start", "/help"})  # chat-app commands a customer may type anywhere
-
-
-class InvalidMessage(ValueError):
-    """The channel handed over something that is not a customer message."""
-
-    def __init__(self, reason: str, *, too_large: bool = False) -> None:
-        super().__init__(reason)
-        self.too_large = too_large
-
-
-def valid_sender(sender: str | None) -> str:
-    """A customer's sender id as stored and looked up (stripped, lone surrogates as U+FFFD), or
-    :class:`InvalidMessage`: empty, longer than its column, or with a NUL character."""
-    sender = well_formed(sender or "").strip()
-    if not sender:
-        raise InvalidMessage("sender must not be empty")
-    if len(sender) > MAX_SENDER_CHARS:
-        raise InvalidMessage(f"sender must be at most {MAX_SENDER_CHARS} characters")
-    _no_nul("sender", sender)
-    return sender
-
-
-def _no_nul(field: str, value: str) -> None:
-    if "\x00" in value:
-        raise InvalidMessage(f"{field} must not contain NUL characters")
-
-
-@dataclass(frozen=True)
-class IncomingMessage:
-    channel: str
-    sender: str
-    text: str
-    locale: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-    # A payload the channel itself made (Telegram's /start, a shared location), never typed text.
-    channel_payload: bool = False
-    # The message's key at its source, the same for every try of the update that carries it
-    # (Telegram chat and message id, Slack channel and ts, the web chat request): stored with the
-    # message, so that a retry or a replay finds it instead of storing it again.
-    source_key: str | None = None
-    # The key was made for this very try (a web chat request's own): no earlier try stored it.
-    new_key: bool = False
-
-
-@dataclass(frozen=True)
-class RouterResult:
-    conversation_id: str
-    language: str
-    owner: str
-    replies: list[dict[str, Any]]
-    language_source: str = "conversation"
-    timings_ms: dict[str, float] = field(default_factory=dict)  # store, rasa: for Server-Timing
 
 
 class Router:
@@ -128,33 +75,8 @@ class Router:
         self.waiting = waiting or WaitingRoom(settings, store.engine, store=store)
 
     def validate(self, message: IncomingMessage) -> IncomingMessage:
-        """Normalise and check a message; raises :class:`InvalidMessage` with a clear reason.
-
-        Checked before anything is stored: what passes fits the database (no NUL, which
-        PostgreSQL's text cannot hold; a locale within its column), and lone surrogates, which
-        no database can encode, are stored as U+FFFD (bot/core/unicode.py)."""
-        sender = valid_sender(message.sender)
-        body = well_formed(message.text or "").strip()
-        if not body:
-            raise InvalidMessage("text must not be empty")
-        if len(body) > self.settings.max_message_chars:
-            raise InvalidMessage(
-                f"text must be at most {self.settings.max_message_chars} characters",
-                too_large=True,
-            )
-        _no_nul("text", body)
-        locale = message.locale
-        if locale is not None:
-            locale = well_formed(locale)
-            _no_nul("locale", locale)
-            if len(locale) > MAX_LOCALE_CHARS:
-                raise InvalidMessage(f"locale must be at most {MAX_LOCALE_CHARS} characters")
-        metadata = message.metadata
-        title = metadata.get("button_title")
-        if isinstance(title, str):
-            metadata = {**metadata, "button_title": well_formed(title)}
-            _no_nul("button_title", title)
-        return replace(message, sender=sender, text=body, locale=locale, metadata=metadata)
+        """Normalise and check a message before anything is stored (bot/router/message.py)."""
+        return validated(message, self.settings.max_message_chars)
 
     def _chooser(self, text: str, locale: str | None):
         def choose(current: str | None) -> LanguageChoice:
