@@ -6,6 +6,7 @@ then deselects the ones marked ``rasa_check`` here (scripts/test.sh). Alone they
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ import yaml
 
 from bot.core.project import Project
 from bot.core.settings import PROJECT_ROOT, SUPPORTED_LANGUAGES, Settings
+from bot.core.texts import load_texts
 from bot.editor.model import unexpected_warnings
 from bot.rasa.training import ensure_model
 
@@ -74,3 +76,28 @@ def test_every_response_has_all_three_languages() -> None:
     for name, variants in domain["responses"].items():
         languages = sorted(v["condition"][0]["value"] for v in variants if v.get("condition"))
         assert languages == sorted(SUPPORTED_LANGUAGES), name
+
+
+# Mila speaks of herself in the feminine ("Désolée, je me suis mal expliquée"): a masculine
+# "je suis désolé" beside it reads as two different assistants.
+_MASCULINE_SELF = re.compile(
+    r"\b(?:je suis|je me suis)\s+(?:désolé|sûr|certain|ravi|prêt|content|trompé|mal exprimé)\b(?!e)"
+    r"|^désolé\b(?!e)|[.!?]\s+désolé\b(?!e)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def test_mila_speaks_of_herself_in_the_feminine_in_french() -> None:
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    french = [
+        (name, v["text"])
+        for name, variants in domain["responses"].items()
+        for v in variants
+        if v.get("condition") and v["condition"][0]["value"] == "fr"
+    ]
+    french += [(key, variants["fr"]) for key, variants in load_texts().items()]
+    articles = sorted((PROJECT_ROOT / "data/knowledge/fr").glob("*.md"))
+    # the body, after the front matter (whose questions are the customer's words)
+    french += [(p.name, p.read_text(encoding="utf-8").split("\n---", 1)[-1]) for p in articles]
+    masculine = [(name, m.group(0)) for name, body in french for m in _MASCULINE_SELF.finditer(body)]
+    assert masculine == []
