@@ -28,6 +28,9 @@ _ELEMENTS = (
     "sub|sup|table|tbody|td|th|thead|title|tr|u|ul"
 )
 _TAG = re.compile(rf"</?(?:{_ELEMENTS})(?:\s[^<>]*)?/?>", re.IGNORECASE)
+# A script's or a style sheet's content is code, not the customer's words ("<script>alert(1)
+# </script> bonjour" was read as a voicemail question, not a greeting).
+_CODE_ELEMENT = re.compile(r"<(script|style)(?:\s[^<>]*)?>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 
 
 def well_formed(text: str) -> str:
@@ -43,7 +46,7 @@ def without_markup(text: str) -> str:
     transcript keeps what was typed either way."""
     if not _TAG.search(text):
         return text
-    words = " ".join(html.unescape(_TAG.sub(" ", text)).split())
+    words = " ".join(html.unescape(_TAG.sub(" ", _CODE_ELEMENT.sub(" ", text))).split())
     return words or text
 
 

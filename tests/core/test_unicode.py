@@ -25,7 +25,9 @@ def test_folded_and_plain() -> None:
         ),
         ("line one<br/>line two", "line one line two"),
         ("<DIV class='x'>Mijn <B>factuur</B></DIV>", "Mijn factuur"),
-        ("<script>alert(1)</script> my bill", "alert(1) my bill"),
+        ("<script>alert(1)</script> my bill", "my bill"),
+        ("<STYLE type='text/css'>p {color: red}</STYLE>bonjour <script src=x></script>", "bonjour"),
+        ("<script>alert(1)</script>", "<script>alert(1)</script>"),  # nothing else: kept as typed
     ],
 )
 def test_markup_is_read_as_its_words(typed: str, read: str) -> None:
