@@ -20,10 +20,11 @@ question, the verification decides the answer.
 
 from __future__ import annotations
 
+import calendar
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Callable, Dict, List
@@ -263,8 +264,13 @@ def _usage(dispatcher: CollectingDispatcher, account: Account, language: str, lo
         name=account.first_name,
         data=used_of(gigabytes(usage.data_used_mb, locale), included, language),
         minutes=used_of(minutes(usage.minutes_used, language), included_minutes, language),
+        texts=used_of(str(usage.texts_sent), _count(usage.texts_included), language),
         renews=day(usage.renews_on, locale),
     )
+
+
+def _count(value: int | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def _balance(dispatcher: CollectingDispatcher, account: Account, language: str, locale: str) -> None:
@@ -369,9 +375,34 @@ def _bill_due(dispatcher: CollectingDispatcher, account: Account, language: str,
 
 
 def _bill_copy(dispatcher: CollectingDispatcher, account: Account, language: str, locale: str) -> None:
-    """Where the invoices are, and which one is the latest (a verified "and my last bill?")."""
-    dispatcher.utter_message(response="utter_billing_invoice_copy")
+    """The latest invoice, then where all of them are (a verified "what was my last bill?" asks
+    about their own invoice first)."""
     _bill_due(dispatcher, account, language, locale)
+    dispatcher.utter_message(response="utter_billing_invoice_copy")
+
+
+def _bill_next(dispatcher: CollectingDispatcher, account: Account, language: str, locale: str) -> None:
+    """When the next invoice comes and what it starts from: the plan's price, plus what is used
+    outside the bundle (which no one knows before the period ends), beside the last total."""
+    if account.prepaid is not None or account.monthly_price is None:
+        _balance(dispatcher, account, language, locale)
+        return
+    latest = account.invoices[0] if account.invoices else None
+    next_on = a_month_after(latest.issued_on) if latest else account.usage.renews_on
+    dispatcher.utter_message(
+        response="utter_account_bill_next" if latest else "utter_account_bill_next_first",
+        name=account.first_name,
+        next_on=day(next_on, locale),
+        plan=account.plan,
+        price=money(account.monthly_price, locale),
+        last=money(latest.total, locale) if latest else "",
+    )
+
+
+def a_month_after(issued: date) -> date:
+    """The same day a month later (the 31st becomes the month's last day)."""
+    year, month = (issued.year + 1, 1) if issued.month == 12 else (issued.year, issued.month + 1)
+    return date(year, month, min(issued.day, calendar.monthrange(year, month)[1]))
 
 
 def _bill_explain(dispatcher: CollectingDispatcher, account: Account, language: str, locale: str) -> None:
@@ -447,6 +478,7 @@ ANSWERS: Dict[str, Callable[[CollectingDispatcher, Account, str, str], None]] = 
     "bill_higher": _bill_higher,
     "bill_explain": _bill_explain,
     "bill_copy": _bill_copy,
+    "bill_next": _bill_next,
 }
 
 

@@ -67,6 +67,8 @@ class Usage:
     minutes_used: int
     minutes_included: int | None  # None: unlimited
     renews_on: date
+    texts_sent: int = 0  # SMS this period
+    texts_included: int | None = None  # None: unlimited
 
 
 @dataclass(frozen=True)
@@ -325,6 +327,8 @@ def _account(record: dict[str, Any], shift: timedelta) -> Account:
             minutes_used=int(usage["minutes_used"]),
             minutes_included=usage.get("minutes_included"),
             renews_on=_day(usage["renews_on"], shift),
+            texts_sent=int(usage.get("texts_sent", 0)),
+            texts_included=usage.get("texts_included"),
         ),
         prepaid=Prepaid(
             balance=Decimal(prepaid["balance"]),

@@ -86,6 +86,7 @@ ACCOUNT_ARTICLE_TOPICS = {
     "contract_duration_end": "contract",
     "payment_processing_time": "payment",
     "sim_delivery_time": "order",
+    "next_invoice": "bill_next",
 }
 IDENTITY_INTENTS = ("verify_identity", "account_logout", "inform_number", "inform_code")
 # Sensitive matters that are about the customer's own account as much as a bill is.

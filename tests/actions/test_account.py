@@ -18,6 +18,7 @@ from actions.account import (
     ActionBillingExplainBill,
     ActionBillingHigherThanUsual,
     ActionBillingInvoiceCopy,
+    a_month_after,
     pending_topics,
     verified_customer_note,
     with_topic,
@@ -174,8 +175,8 @@ def test_verified_due_date_of_a_paid_invoice_says_only_that_it_is_paid(engine: E
 
 
 def test_invoice_copy_says_where_and_for_a_verified_customer_which_is_the_latest(engine: Engine) -> None:
-    """ "et ma dernière facture ?" after the check: where the invoices are, then the latest one's
-    amount, due date and payment status; before it, where they are and the offer."""
+    """ "et ma dernière facture ?" after the check: the latest one's amount, due date and payment
+    status, then where the invoices are; before it, where they are and the offer."""
     cid = new_conversation(engine, "fr")
     events, messages = run(
         ActionBillingInvoiceCopy(make_deps(engine)),
@@ -191,11 +192,11 @@ def test_invoice_copy_says_where_and_for_a_verified_customer_which_is_the_latest
         tracker(cid, intent="billing_invoice_copy", language="fr"),
     )
     assert responses(messages) == [
-        "utter_billing_invoice_copy",
         "utter_account_bill_due",
         "utter_account_payment_open",
+        "utter_billing_invoice_copy",
     ]
-    assert said(messages)[1][1]["total"] == money(invoice.total, "fr_BE")
+    assert said(messages)[0][1]["total"] == money(invoice.total, "fr_BE")
     assert events == [SlotSet("account_topic", None)]
 
 
@@ -227,6 +228,7 @@ def test_a_personal_article_answers_from_the_account_when_verified(engine: Engin
                 "name": "Jan",
                 "data": f"{used} van {included}",
                 "minutes": f"{usage.minutes_used} min (onbeperkt)",
+                "texts": f"{usage.texts_sent} (onbeperkt)",
                 "renews": day(usage.renews_on, "nl_BE"),
             },
         )
@@ -296,6 +298,8 @@ def test_other_articles_are_unchanged(engine: Engine) -> None:
         ("MC1000002", "sim_delivery_time", "utter_account_order_esim"),
         ("MC1000007", "sim_delivery_time", "utter_account_order_sim_ordered"),
         ("MC1000001", "sim_delivery_time", "utter_account_order_none"),
+        ("MC1000001", "next_invoice", "utter_account_bill_next"),
+        ("MC1000005", "next_invoice", "utter_account_balance"),
     ],
 )
 def test_each_personal_topic(engine: Engine, customer: str, article: str, response: str) -> None:
@@ -306,6 +310,48 @@ def test_each_personal_topic(engine: Engine, customer: str, article: str, respon
     )
     assert responses(messages) == [response]
     assert all("{" not in str(value) for value in said(messages)[0][1].values())
+
+
+def test_the_next_invoice_comes_a_month_after_the_last_with_the_plan_price(engine: Engine) -> None:
+    """ "hoeveel wordt mijn volgende factuur?" is not answered with the last invoice's lines: the
+    date a month after it, the plan's price and what adds to it, and the last total beside."""
+    cid = new_conversation(engine, "nl")
+    verify(engine, cid, "MC1000001")
+    jan = demo_accounts().account("MC1000001")
+    assert jan is not None and jan.monthly_price is not None
+    latest = jan.invoices[0]
+    _events, messages = run(
+        ActionAnswerArticle(deps=make_deps(engine)),
+        tracker(cid, "hoeveel wordt mijn volgende factuur?", article="next_invoice"),
+    )
+    expected_day = latest.issued_on.replace(
+        year=latest.issued_on.year + (latest.issued_on.month == 12),
+        month=latest.issued_on.month % 12 + 1,
+    )
+    assert said(messages) == [
+        (
+            "utter_account_bill_next",
+            {
+                "name": "Jan",
+                "next_on": day(expected_day, "nl_BE"),
+                "plan": jan.plan,
+                "price": money(jan.monthly_price, "nl_BE"),
+                "last": money(latest.total, "nl_BE"),
+            },
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("issued", "expected"),
+    [
+        (date(2026, 1, 31), date(2026, 2, 28)),
+        (date(2026, 12, 15), date(2027, 1, 15)),
+        (date(2028, 1, 30), date(2028, 2, 29)),
+    ],
+)
+def test_a_month_after_keeps_the_day_within_the_month(issued: date, expected: date) -> None:
+    assert a_month_after(issued) == expected
 
 
 def test_the_contract_answer_says_what_leaving_early_costs(engine: Engine) -> None:

@@ -146,9 +146,9 @@ def test_how_much_time_asks_how_long() -> None:
 
 USAGE = {
     "en": "Emma, here's your usage this period:\n- Data: 0.8 GB of 5.0 GB\n- Calls: 67 min of 300 min\n"
-    "Your bundle renews on 3 January 2027.",
+    "- Texts: 13 of 100\nYour bundle renews on 3 January 2027.",
     "nl": "Pieter, dit is je verbruik in deze periode:\n- Data: 15,8 GB van 20,0 GB\n- Bellen: 37 min "
-    "(onbeperkt)\nJe bundel wordt vernieuwd op 3 januari 2027.",
+    "(onbeperkt)\n- Sms: 84 (onbeperkt)\nJe bundel wordt vernieuwd op 3 januari 2027.",
 }
 
 
@@ -159,6 +159,8 @@ USAGE = {
         ("en", "and how many gigas?", "- Data: 0.8 GB of 5.0 GB"),
         ("nl", "en mijn belminuten?", "- Bellen: 37 min (onbeperkt)"),
         ("nl", "en internet?", "- Data: 15,8 GB van 20,0 GB"),
+        ("nl", "en sms'en?", "- Sms: 84 (onbeperkt)"),
+        ("en", "and how many texts?", "- Texts: 13 of 100"),
     ],
 )
 def test_a_personal_answers_units_in_other_words(language: str, message: str, line: str) -> None:

@@ -43,6 +43,7 @@ PLANS = [  # name, monthly price, data GB (None: unlimited), minutes (None: unli
     ("Mila Unlimited", "45.00", None, None),
 ]
 PREPAID_PLANS = [("Mila Prepaid 10", "10.00", 3, 100), ("Mila Prepaid 15", "15.00", 8, 200)]
+PREPAID_TEXTS = 100  # a prepaid plan's texts a period; a subscription's are unlimited
 FIRST = {
     "nl": [
         "Jan",
@@ -145,7 +146,9 @@ def invoices(
     return found
 
 
-def usage(rng: random.Random, data_gb: int | None, minutes: int | None, renews: date) -> dict[str, Any]:
+def usage(
+    rng: random.Random, data_gb: int | None, minutes: int | None, renews: date, texts: int | None
+) -> dict[str, Any]:
     included_mb = data_gb * 1024 if data_gb else None
     used_mb = rng.randint(200, int((included_mb or 40 * 1024) * 0.95))
     return {
@@ -154,6 +157,9 @@ def usage(rng: random.Random, data_gb: int | None, minutes: int | None, renews: 
         "minutes_used": rng.randint(5, int((minutes or 600) * 0.9)),
         "minutes_included": minutes,
         "renews_on": renews.isoformat(),
+        # drawn apart from ``rng``, so that the other customers' figures stay as they were
+        "texts_sent": random.Random(used_mb).randint(0, int((texts or 120) * 0.8)),
+        "texts_included": texts,
     }
 
 
@@ -182,7 +188,7 @@ def customer(rng: random.Random, index: int, fixed: dict[str, Any] | None) -> di
         record |= {
             "plan": name,
             "monthly_price": None,
-            "usage": usage(rng, data_gb, minutes, topup_on + timedelta(days=30)),
+            "usage": usage(rng, data_gb, minutes, topup_on + timedelta(days=30), PREPAID_TEXTS),
             "prepaid": {
                 "balance": money(Decimal(rng.randint(50, 3500)) / 100),
                 "last_topup_amount": rng.choice(["10.00", "15.00", "20.00", "25.00"]),
@@ -206,7 +212,7 @@ def customer(rng: random.Random, index: int, fixed: dict[str, Any] | None) -> di
     record |= {
         "plan": name,
         "monthly_price": price,
-        "usage": usage(rng, data_gb, minutes, month_start(AS_OF, -1)),
+        "usage": usage(rng, data_gb, minutes, month_start(AS_OF, -1), None),
         "prepaid": None,
         "contract": {
             "start": start.isoformat(),
