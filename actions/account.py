@@ -105,6 +105,9 @@ def offer_verification(dispatcher: CollectingDispatcher, language: str) -> None:
     dispatcher.utter_message(response="utter_account_offer_verification", buttons=[button])
 
 
+NOT_FETCHED: Any = object()  # "the caller did not fetch the account" (None: fetching failed)
+
+
 class PersonalAnswer:
     """The verified customer's own answer, or the general one plus the offer to verify."""
 
@@ -122,9 +125,12 @@ class PersonalAnswer:
         language = reply_language(tracker)
         verified = self.deps.identity.verified_in(tracker.sender_id)
         if verified is not None:
-            if await said_only_the_verified_line(self.deps, dispatcher, verified, tracker, language):
+            account = await fetch_account(self.deps.accounts, verified.customer_id)  # once
+            if await said_only_the_verified_line(
+                self.deps, dispatcher, verified, tracker, language, account=account
+            ):
                 return [SlotSet(TOPIC_SLOT, None)]  # "the usage of 0485 ...?": not our figures
-            if await self.answer(dispatcher, verified, topic, language):
+            if await self.answer(dispatcher, verified, topic, language, account=account):
                 return [SlotSet(TOPIC_SLOT, None)]
             general()
             return [SlotSet(TOPIC_SLOT, None)]
@@ -141,11 +147,11 @@ class PersonalAnswer:
         verified: Verified,
         topic: str,
         language: str,
-        account: Account | None = None,
+        account: Any = NOT_FETCHED,
     ) -> bool:
-        """The figures for ``topic`` (of ``account`` when the caller has it already); False
-        (after saying so) when the account system fails."""
-        if account is None:
+        """The figures for ``topic`` (of ``account`` when the caller fetched it already: None
+        then means the account system failed); False (after saying so) when it fails."""
+        if account is NOT_FETCHED:
             account = await fetch_account(self.deps.accounts, verified.customer_id)
         if account is None:
             dispatcher.utter_message(response="utter_account_unavailable")
@@ -154,29 +160,36 @@ class PersonalAnswer:
         return True
 
 
-async def other_line_named(deps: AccountDeps, customer_id: str, typed: str) -> str | None:
+async def other_line_named(
+    deps: AccountDeps, customer_id: str, typed: str, account: Any = NOT_FETCHED
+) -> str | None:
     """The last digits of the verified line when ``typed`` names another number or customer
     number than the verified customer's ("and the usage of 0470 12 34 56?"), else None. The other
-    number is not looked up: whether it is a customer's is nobody else's business."""
+    number is not looked up: whether it is a customer's is nobody else's business. ``account``:
+    the verified customer's, when the caller fetched it (None: the account system failed)."""
     number = normalise_number(typed)
     other = normalise_customer_number(typed) if number is None else None
     if (number is None and other is None) or other == customer_id:
         return None
-    try:
-        account = await deps.accounts.account_async(customer_id)
-    except AccountUnavailable:
-        account = None
+    if account is NOT_FETCHED:
+        account = await fetch_account(deps.accounts, customer_id)
     if account is not None and number == account.msisdn:
         return None
     return account.msisdn[-2:] if account is not None else "••"
 
 
 async def said_only_the_verified_line(
-    deps: AccountDeps, dispatcher: CollectingDispatcher, verified: Verified, tracker: Tracker, language: str
+    deps: AccountDeps,
+    dispatcher: CollectingDispatcher,
+    verified: Verified,
+    tracker: Tracker,
+    language: str,
+    account: Any = NOT_FETCHED,
 ) -> bool:
     """When the latest message names another line than the verified one (:func:`other_line_named`),
     says that only the verified line's details are shown, and returns True."""
-    tail = await other_line_named(deps, verified.customer_id, tracker.latest_message.get("text") or "")
+    typed = tracker.latest_message.get("text") or ""
+    tail = await other_line_named(deps, verified.customer_id, typed, account)
     if tail is None:
         return False
     dispatcher.utter_message(text=text("verification_other_number", language).format(tail=tail))

@@ -260,9 +260,11 @@ def test_a_verified_personal_question_about_another_number_shows_no_figures(
 def test_a_verified_personal_question_naming_the_own_number_is_answered(engine: Engine) -> None:
     cid = new_conversation(engine, "nl")
     verify(engine, cid, "MC1000001")
-    action = ActionAnswerArticle(deps=make_deps(engine))
+    provider = SlowAccountProvider(demo_accounts(), delay_s=0)  # counts the calls
+    action = ActionAnswerArticle(deps=make_deps(engine, provider))
     _, messages = run(action, tracker(cid, "hoeveel data heeft 0470 12 34 56 nog", article="check_usage"))
     assert responses(messages) == ["utter_account_usage"]
+    assert provider.calls == 1  # the account is fetched once for the check and the answer
 
 
 def test_a_personal_article_for_an_unverified_customer_offers_to_verify(engine: Engine) -> None:
