@@ -18,11 +18,11 @@ from actions.account import (
     ActionBillingExplainBill,
     ActionBillingHigherThanUsual,
     ActionBillingInvoiceCopy,
-    a_month_after,
     pending_topics,
     verified_customer_note,
     with_topic,
 )
+from actions.account_answers import a_month_after
 from actions.actions import ActionEscalate
 from actions.formatting import day, gigabytes, locale_for, money, signed_money
 from actions.knowledge import ActionAnswerArticle

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from actions.account import difference_lines
+from actions.account_answers import difference_lines
 from actions.formatting import day, gigabytes, locale_for, minutes, money, used_of
 from bot.connectors.accounts import Account, DemoAccountProvider
 from bot.connectors.sms import OUTBOX_NAME
