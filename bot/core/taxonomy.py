@@ -87,6 +87,7 @@ ACCOUNT_ARTICLE_TOPICS = {
     "payment_processing_time": "payment",
     "sim_delivery_time": "order",
     "next_invoice": "bill_next",
+    "my_numbers": "numbers",
 }
 IDENTITY_INTENTS = ("verify_identity", "account_logout", "inform_number", "inform_code")
 # Sensitive matters that are about the customer's own account as much as a bill is.

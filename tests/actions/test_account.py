@@ -302,6 +302,7 @@ def test_other_articles_are_unchanged(engine: Engine) -> None:
         ("MC1000001", "sim_delivery_time", "utter_account_order_none"),
         ("MC1000001", "next_invoice", "utter_account_bill_next"),
         ("MC1000005", "next_invoice", "utter_account_balance"),
+        ("MC1000004", "my_numbers", "utter_account_numbers"),
     ],
 )
 def test_each_personal_topic(engine: Engine, customer: str, article: str, response: str) -> None:
@@ -340,6 +341,21 @@ def test_the_next_invoice_comes_a_month_after_the_last_with_the_plan_price(engin
                 "price": money(jan.monthly_price, "nl_BE"),
                 "last": money(latest.total, "nl_BE"),
             },
+        )
+    ]
+
+
+def test_the_own_numbers_are_the_verified_customers(engine: Engine) -> None:
+    cid = new_conversation(engine, "fr")
+    verify(engine, cid, "MC1000002")
+    _events, messages = run(
+        ActionAnswerArticle(deps=make_deps(engine)),
+        tracker(cid, "c'est quoi mon numéro de client ?", language="fr", article="my_numbers"),
+    )
+    assert said(messages) == [
+        (
+            "utter_account_numbers",
+            {"name": "Sophie", "msisdn": "+32 485 11 22 33", "customer_id": "MC1000002"},
         )
     ]
 
