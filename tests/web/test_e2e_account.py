@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from actions.account_answers import difference_lines
+from actions.account_answers import a_month_after, difference_lines, international
 from actions.formatting import day, gigabytes, locale_for, minutes, money, used_of
 from bot.connectors.accounts import Account, DemoAccountProvider
 from bot.connectors.sms import OUTBOX_NAME
@@ -76,6 +76,11 @@ def usage_text(account: Account, language: str) -> str:
         name=account.first_name,
         data=used_of(gigabytes(usage.data_used_mb, locale), included, language),
         minutes=used_of(minutes(usage.minutes_used, language), included_minutes, language),
+        texts=used_of(
+            str(usage.texts_sent),
+            None if usage.texts_included is None else str(usage.texts_included),
+            language,
+        ),
         renews=day(usage.renews_on, locale),
     )
 
@@ -264,3 +269,55 @@ def test_a_verified_customer_asking_about_another_number_sees_only_their_own_lin
     body = chat(other)
     assert body["owner"] == "bot" and body["language"] == language
     assert texts(body) == [text("verification_other_number", language).format(tail=account.msisdn[-2:])]
+
+
+NEXT_BILL = {
+    # language: (customer, their number as typed, next bill, own numbers). Customers no other test
+    # verifies (3 codes an hour per number in the shared stack).
+    "nl": ("MC1000011", "0497 87 72 68", "hoeveel wordt mijn volgende factuur?", "wat is mijn klantnummer"),
+    "fr": (
+        "MC1000021",
+        "0488 21 75 65",
+        "c'est combien ma prochaine facture ?",
+        "c'est quoi mon numéro de client ?",
+    ),
+    "en": ("MC1000018", "0475 85 29 29", "how much is my next bill", "what's my customer number"),
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_a_verified_customer_asks_the_next_bill_and_their_own_numbers(
+    chat: Callable[[str], dict[str, Any]], stack: Stack, language: str
+) -> None:
+    """ "hoeveel wordt mijn volgende factuur?" got the last invoice's lines as if they were the
+    next one's: the date a month after the last invoice, the plan's price, the last total. "c'est
+    quoi mon numéro de client ?" got the where-to-find-it article: their own numbers."""
+    customer, typed, next_bill, numbers = NEXT_BILL[language]
+    account = DemoAccountProvider.from_file(today=date.today()).account(customer)
+    assert account is not None and account.monthly_price is not None
+    locale = locale_for(language, account.country)
+    verify_with_code(chat, stack, account, typed)
+
+    body = chat(next_bill)
+    latest = account.invoices[0]
+    assert texts(body) == [
+        response_text(
+            "utter_account_bill_next",
+            language,
+            name=account.first_name,
+            next_on=day(a_month_after(latest.issued_on), locale),
+            plan=account.plan,
+            price=money(account.monthly_price, locale),
+            last=money(latest.total, locale),
+        )
+    ]
+    body = chat(numbers)
+    assert texts(body) == [
+        response_text(
+            "utter_account_numbers",
+            language,
+            name=account.first_name,
+            msisdn=international(account.msisdn),
+            customer_id=customer,
+        )
+    ]
