@@ -345,6 +345,36 @@ def test_real_confusion_stays_confusion(text: str) -> None:
     assert msg.get(INTENT) == {"name": "confused", "confidence": 0.73}
 
 
+SMARTWATCH = {
+    "intent": "knowledge",
+    "confidence": 1.0,
+    "article": {"id": "esim_smartwatch", "confidence": 0.99, "conditional": 0.99, "lexical": 0.8},
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "confidence"),
+    [
+        ("ça coûte combien", "billing_roaming_charges", 0.68),
+        ("hoeveel kost dat?", "billing_roaming_charges", 0.75),
+        ("how much does it cost?", "billing_explain_bill", 0.85),
+    ],
+)
+def test_a_cost_question_naming_no_topic_takes_the_reading_together_over_a_guess(
+    text: str, intent: str, confidence: float
+) -> None:
+    """ "ça coûte combien" after the smartwatch eSIM answer got the roaming answer: alone it reads
+    as the roaming charges (0.68), a guess since it names nothing; read together it is the eSIM."""
+    msg = decide(message(text, intent, confidence, SMARTWATCH))
+    assert msg.get(INTENT) == {"name": "knowledge", "confidence": 1.0}
+    assert msg.get(ARTICLE)["id"] == "esim_smartwatch"
+
+
+def test_a_cost_question_naming_its_topic_keeps_its_own_reading() -> None:
+    msg = decide(message("combien coûte le roaming ?", "billing_roaming_charges", 0.68, SMARTWATCH))
+    assert msg.get(INTENT) == {"name": "billing_roaming_charges", "confidence": 0.68}
+
+
 def test_a_price_question_without_a_sure_reading_together_stays_as_read() -> None:
     unsure = {**EXTRA_DATA, "confidence": 0.5}
     msg = decide(message("c'est combien ?", "confused", 0.73, unsure))

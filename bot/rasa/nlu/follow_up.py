@@ -101,7 +101,10 @@ class FollowUpContext(ConfiguredComponent):
                 # the reading together it is as unclear as a fallback
                 own = {"name": FALLBACK_INTENT, "confidence": own.get("confidence")}
             pointing = points_back_to_the_answer(text)
-            uncertain = self.uncertain_pointing_back if pointing else self.uncertain
+            # "ça coûte combien" after the smartwatch eSIM names no topic either: alone it read
+            # as the roaming charges (0.68), over the uncertain 0.6, and got the roaming answer
+            unclear_alone = pointing or names_no_topic(text)
+            uncertain = self.uncertain_pointing_back if unclear_alone else self.uncertain
             if self.adopts(
                 own, message.get(ARTICLE) or {}, context, uncertain, how_to=pointing and asks_how(text)
             ):
