@@ -23,6 +23,10 @@ from tests.helpers.nlu import classified
         "I already restarted my phone",
         "roaming is already on",
         "no, tried that already",
+        "yes i restarted it",
+        "ja, ik heb hem herstart",
+        "oui j'ai redémarré le téléphone",
+        "yeah checked the settings",
     ],
 )
 def test_saying_it_was_already_done_is_recognised_in_each_language(text: str) -> None:
@@ -45,6 +49,11 @@ def test_saying_it_was_already_done_is_recognised_in_each_language(text: str) ->
         "ik heb al herstart en de vliegtuigmodus aan en uit gezet maar nog altijd niks",  # long
         "my phone is on but there is no signal",
         "ik heb al een nieuwe sim",
+        "yes I did",  # a yes to "did this help?"
+        "ja, gedaan",
+        "oui c'est fait merci",
+        "yes i restarted it and now it works",  # solved
+        "yes, how do I restart it?",
     ],
 )
 def test_questions_and_problems_are_left_to_the_classifier(text: str) -> None:

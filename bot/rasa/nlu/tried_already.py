@@ -8,7 +8,8 @@ a person takes over (reason ``not_helped``, as for a "no" to "did this help?"); 
 the assistant asks what it can do (actions/actions.py ``ActionNoWithoutQuestion``).
 
 ``tried_already`` reads, in Dutch, French and English, "already" with a verb of trying or
-checking ("heb ik al gedaan", "already restarted", "j'ai déjà essayé"), or a very short message
+checking ("heb ik al gedaan", "already restarted", "j'ai déjà essayé"), a yes with a step taken
+("yes i restarted it", "oui j'ai redémarré": the step, not the help), or a very short message
 that something is on ("roaming staat aan", "roaming is already on"). Only short messages
 (``MAX_WORDS``) without a question or a problem of their own: "I already paid, why a reminder?"
 and "no sim detected, already restarted the phone" are questions for the classifier. A sensitive case or a
@@ -44,9 +45,20 @@ _ON = (
     r"(?:(?:staat|stond|is|zijn|est|sont|was|were) (?:al |already |deja |wel |bien )?"
     r"(?:aan|on|enabled|activated|active|actif|activee|allume|ingeschakeld|geactiveerd))"
 )
+# A yes to "did this help?" that names a step taken is the step, not the help: "yes i restarted
+# it" after the SIM steps read as "great!". Not "yes I did" or "ja, gedaan": those are a yes.
+_STEP = (
+    r"(?:tried|restarted|rebooted|reset|checked|switched|turned|enabled|activated|reinstalled|"
+    r"updated|reinserted|geprobeerd|herstart|heropgestart|gecontroleerd|nagekeken|gecheckt|"
+    r"aangezet|uitgezet|afgezet|ingesteld|geactiveerd|gereset|geupdatet|geinstalleerd|uitgehaald|"
+    r"teruggestoken|essaye|redemarre|reboote|verifie|controle|active|reinitialise|allume|eteint|"
+    r"remis|teste|reinstalle)"
+)
+_YES = r"(?:yes|yeah|yep|ja|jawel|jep|oui|ouais|ouai)"
 _PATTERNS = (
     re.compile(rf"\b{_ALREADY}\b(?: \w+){{0,4}} {_DONE}\b"),
     re.compile(rf"\b{_DONE}\b(?: \w+){{0,3}} {_ALREADY}\b"),
+    re.compile(rf"^{_YES}\b(?: \w+){{0,3}} {_STEP}\b"),
 )
 _STATE = re.compile(rf"\b{_ON}\b")
 _QUESTION_START = re.compile(
