@@ -285,6 +285,25 @@ def test_which_is_cheapest_points_at_the_prices_just_given(chat, language: str) 
     assert plans not in texts(body)[0] and "15" in texts(body)[0]
 
 
+SMARTWATCH = {
+    "nl": ("ik wil een esim voor mijn apple watch", "hoeveel kost dat?"),
+    "fr": ("je veux une esim pour ma montre apple", "ça coûte combien"),
+    "en": ("I want an esim for my apple watch", "how much does it cost?"),
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_what_it_costs_right_after_an_answer_is_asked_about_that_answer(chat, language: str) -> None:
+    """ "ça coûte combien" after the smartwatch eSIM answer got the roaming charges: alone it reads
+    as roaming (0.68); right after an answer it asks what that costs (5 euros a month)."""
+    question, cost = SMARTWATCH[language]
+    watch = load_help_centre().get("esim_smartwatch", language).body
+    assert watch in texts(chat(question))[0]
+    body = chat(cost)
+    assert body["owner"] == "bot" and body["language"] == language
+    assert watch not in texts(body)[0] and "5 euro" in texts(body)[0]
+
+
 ASKS_FOR_A_PERSON = {
     "nl": "mijn factuur is veel te hoog, ik wil met een medewerker praten",
     "fr": "ma facture est trop élevée et je veux parler à quelqu'un",
