@@ -143,8 +143,12 @@ def test_gibberish_gets_no_confident_answer_in_the_conversation_language(chat) -
 def test_what_the_bot_did_not_understand_reaches_the_editors(stack: Stack, chat) -> None:
     """Rasa's own tracker events, as the running stack stores them, feed the traffic insights:
     the message, its language and channel, the model's reading, personal data masked."""
-    chat("bonjour, mon numéro est le 0470 12 34 56")
+    chat("bonjour")
     body = chat("zxqv plorf")
+    # The number after it, not before: a typed number starts the identity check (data/rules.yml),
+    # whose next message is read as the code, private and no editor's business. Before, this
+    # passed only when earlier tests had used up the number's three codes an hour in the stack.
+    chat("bonjour, mon numéro est le 0470 12 34 56")
     engine = create_db_engine(stack.settings.database_url)
     insights = Insights(stack.settings, engine)
     try:
@@ -166,7 +170,7 @@ def test_what_the_bot_did_not_understand_reaches_the_editors(stack: Stack, chat)
     not_understood = {("not_understood", "nlu_fallback"), ("out_of_scope", "out_of_scope")}
     assert (item.reason, item.intent) in not_understood
     assert item.confidence is not None and item.suggestion
-    assert stored == ["bonjour, mon numéro est le [phone •••56]", "zxqv plorf"]
+    assert stored == ["bonjour", "bonjour, mon numéro est le [phone •••56]", "zxqv plorf"]
 
 
 def test_bad_requests_are_refused_by_the_running_gateway(stack: Stack) -> None:
