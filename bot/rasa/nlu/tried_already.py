@@ -33,26 +33,22 @@ MAX_WORDS = 8
 MAX_STATE_WORDS = 5  # "roaming staat aan": a state alone, without "already", only when this short
 
 _ALREADY = r"(?:already|al|reeds|deja)"
-_DONE = (
-    r"(?:done|did|tried|restarted|rebooted|reset|checked|switched|turned|enabled|activated|"
-    r"reinstalled|updated|reinserted|"
-    r"gedaan|geprobeerd|herstart|heropgestart|opgestart|gecontroleerd|nagekeken|gecheckt|aangezet|"
-    r"uitgezet|afgezet|ingesteld|geactiveerd|gereset|geupdatet|geinstalleerd|uitgehaald|teruggestoken|"
-    r"fait|essaye|redemarre|reboote|verifie|controle|active|reinitialise|allume|eteint|remis|teste|"
-    r"reinstalle)"
-)
+# Steps a customer takes: "restarted", "herstart", "redémarré" (folded, no accents).
+_STEP_WORDS = (
+    "tried restarted rebooted reset checked switched turned enabled activated reinstalled updated "
+    "reinserted geprobeerd herstart heropgestart gecontroleerd nagekeken gecheckt aangezet uitgezet "
+    "afgezet ingesteld geactiveerd gereset geupdatet geinstalleerd uitgehaald teruggestoken essaye "
+    "redemarre reboote verifie controle active reinitialise allume eteint remis teste reinstalle"
+).split()
+# With "already" any doing counts ("al gedaan", "c'est déjà fait"); "opgestart" may only say the
+# phone started up.
+_DONE = rf"(?:{'|'.join(['done', 'did', 'gedaan', 'opgestart', 'fait', *_STEP_WORDS])})"
+# A yes to "did this help?" that names a step taken is the step, not the help: "yes i restarted
+# it" after the SIM steps read as "great!". Not "yes I did" or "ja, gedaan": those are a yes.
+_STEP = rf"(?:{'|'.join(_STEP_WORDS)})"
 _ON = (
     r"(?:(?:staat|stond|is|zijn|est|sont|was|were) (?:al |already |deja |wel |bien )?"
     r"(?:aan|on|enabled|activated|active|actif|activee|allume|ingeschakeld|geactiveerd))"
-)
-# A yes to "did this help?" that names a step taken is the step, not the help: "yes i restarted
-# it" after the SIM steps read as "great!". Not "yes I did" or "ja, gedaan": those are a yes.
-_STEP = (
-    r"(?:tried|restarted|rebooted|reset|checked|switched|turned|enabled|activated|reinstalled|"
-    r"updated|reinserted|geprobeerd|herstart|heropgestart|gecontroleerd|nagekeken|gecheckt|"
-    r"aangezet|uitgezet|afgezet|ingesteld|geactiveerd|gereset|geupdatet|geinstalleerd|uitgehaald|"
-    r"teruggestoken|essaye|redemarre|reboote|verifie|controle|active|reinitialise|allume|eteint|"
-    r"remis|teste|reinstalle)"
 )
 _YES = r"(?:yes|yeah|yep|ja|jawel|jep|oui|ouais|ouai)"
 _PATTERNS = (
